@@ -1,0 +1,56 @@
+"""Well-known Microsoft application, permission and role ids, with their names.
+
+One module so the Pulumi program, the consent flow and the tests agree on every id. Sources:
+Microsoft Graph permissions reference, Partner Center secure application model docs, Azure
+built-in roles.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+# Applications (resource app ids).
+PARTNER_CENTER_APP_ID: Final = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
+MICROSOFT_GRAPH_APP_ID: Final = "00000003-0000-0000-c000-000000000000"
+AZURE_SERVICE_MANAGEMENT_APP_ID: Final = "797f4846-ba00-4fd7-ba43-dac1f8f63013"
+#: Retired Azure AD Graph ("Windows Azure Active Directory" in old partner guides). Never requested.
+LEGACY_AAD_GRAPH_APP_ID: Final = "00000002-0000-0000-c000-000000000000"
+
+# Delegated permission (oauth2PermissionScope) ids.
+PARTNER_CENTER_USER_IMPERSONATION: Final = "1cebfa2a-fb4d-419e-b5f9-839b4383e05a"
+GRAPH_USER_READ: Final = "e1fe6dd8-ba31-4d61-89e7-88639da4683d"
+GRAPH_DIRECTORY_ACCESS_AS_USER_ALL: Final = "0e263e50-5827-48a4-b97c-d940288653c7"
+GRAPH_OFFLINE_ACCESS: Final = "7427e0e9-2fba-42fe-b0c0-848c9e6a8182"
+GRAPH_OPENID: Final = "37f7f235-527c-4136-accd-4a02d197296e"
+GRAPH_PROFILE: Final = "14dad69e-099b-42c9-810b-d002981feec1"
+AZURE_SERVICE_MANAGEMENT_USER_IMPERSONATION: Final = "41094075-9dad-400e-a0bd-54e686782033"
+
+# Azure built-in role definition ids (RBAC access mode).
+KEY_VAULT_SECRETS_USER_ROLE: Final = "4633458b-17de-408a-b874-0445c86b69e6"
+KEY_VAULT_SECRETS_OFFICER_ROLE: Final = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
+
+#: Human names, for `invoke plan` output and error messages.
+NAMES: Final[dict[str, str]] = {
+    PARTNER_CENTER_APP_ID: "Partner Center API",
+    MICROSOFT_GRAPH_APP_ID: "Microsoft Graph",
+    AZURE_SERVICE_MANAGEMENT_APP_ID: "Azure Service Management",
+    LEGACY_AAD_GRAPH_APP_ID: "Azure AD Graph (retired)",
+    PARTNER_CENTER_USER_IMPERSONATION: "Partner Center user_impersonation",
+    GRAPH_USER_READ: "Graph User.Read",
+    GRAPH_DIRECTORY_ACCESS_AS_USER_ALL: "Graph Directory.AccessAsUser.All",
+    GRAPH_OFFLINE_ACCESS: "Graph offline_access",
+    GRAPH_OPENID: "Graph openid",
+    GRAPH_PROFILE: "Graph profile",
+    AZURE_SERVICE_MANAGEMENT_USER_IMPERSONATION: "Azure Service Management user_impersonation",
+    KEY_VAULT_SECRETS_USER_ROLE: "Key Vault Secrets User",
+    KEY_VAULT_SECRETS_OFFICER_ROLE: "Key Vault Secrets Officer",
+}
+
+# Protocol constants.
+PARTNER_CENTER_RESOURCE: Final = "https://api.partnercenter.microsoft.com"
+PARTNER_CENTER_SCOPE: Final = f"{PARTNER_CENTER_RESOURCE}/user_impersonation"
+DEFAULT_REDIRECT_PORT: Final = 8400
+#: A Partner Center refresh token's lifetime (rolling): each redemption gives a new 90-day token.
+REFRESH_TOKEN_LIFETIME_DAYS: Final = 90
+#: The api-version automation platforms quote in the module setting "Key Vault URL".
+PLATFORM_KEY_VAULT_API_VERSION: Final = "7.0"
