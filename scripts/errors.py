@@ -28,7 +28,7 @@ EXIT_CODES: dict[int, str] = {
     EXIT_BAD_INPUT: "bad input: a flag, environment variable, stack config or file is wrong",
     EXIT_SIGN_IN: "sign-in, consent or token refused: a human must act (often: re-run consent)",
     EXIT_STORAGE: "the token could not be stored; it was kept in an owner-only fallback file",
-    EXIT_SERVICE: "a service (identity, Key Vault, Partner Center, Graph) is unreachable or failing",
+    EXIT_SERVICE: "a service (identity, Key Vault, Partner Center, Graph) is down or failing",
     EXIT_POLICY: "the security policy rules found violations",
     EXIT_HEALTH_WARNING: "`verify`: working, but something expires within --warn-days",
     EXIT_HEALTH_BROKEN: "`verify`/`mfa-report`: broken, the platform cannot use the token",
@@ -55,11 +55,9 @@ class SecureAppError(Exception):
         return [self.one_line()]
 
     def one_line(self) -> str:
-        text = self.message.rstrip(". ")
+        text = self.message.rstrip(". ") + "."
         if self.fix:
-            text = f"{text}. Fix: {self.fix.rstrip('. ')}."
-        else:
-            text = f"{text}."
+            text += f" Fix: {self.fix.rstrip('. ')}."
         return " ".join(text.split())
 
 

@@ -1,0 +1,200 @@
+"""The partner admin's consent: one authorization-code sign-in with MFA, checked, then stored.
+
+MSAL runs the protocol (PKCE S256, ``state``, ``nonce``, code redemption); this module decides the
+options, receives the redirect, refuses any token Partner Center would reject later, and stores
+the refresh token so that it can never be lost.
+"""
+
+from __future__ import annotations
+
+import webbrowser
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Literal
+
+from scripts import fallback, vault
+from scripts.advice import to_error
+from scripts.claims import GUID_RE, TokenClaims, read_claims, require_partner_token
+from scripts.clouds import Endpoints
+from scripts.errors import SecureAppError, SignInError, StorageError
+from scripts.inputs import PartnerApp, VaultTarget
+from scripts.loopback import RedirectListener, parse_pasted_url
+from scripts.partner_center import OrganizationProfile, organization_profile
+
+if TYPE_CHECKING:
+    import msal
+
+Mode = Literal["browser", "no-browser", "paste"]
+
+#: ``prompt=login`` makes the identity platform ask for credentials (and so MFA) even when the
+#: browser has a session: the partner guide's "use a private window, sign out of other Microsoft
+#: accounts first" advice, automated. ``select_account`` would let an existing session (maybe a
+#: customer's or a non-admin's) through without a fresh sign-in; ``consent`` alone would not
+#: force re-authentication.
+PROMPT = "login"
+
+
+@dataclass(frozen=True)
+class PartnerTokens:
+    refresh_token: str
+    access_token: str
+    claims: TokenClaims
+    profile: OrganizationProfile
+
+    def __repr__(self) -> str:
+        return f"PartnerTokens(tenant={self.claims.tenant_id!r}, user={self.claims.user!r})"
+
+
+@dataclass
+class SignInUI:
+    """How the sign-in talks to the person: injected so tests and `demo` can play the user."""
+
+    show_url: Callable[[str], None]
+    open_browser: Callable[[str], bool] = webbrowser.open
+    read_pasted: Callable[[], str] = input
+    tell: Callable[[str], None] = field(default=lambda _msg: None)
+
+
+def confidential_client(
+    app: PartnerApp, endpoints: Endpoints
+) -> msal.ConfidentialClientApplication:
+    import msal
+
+    return msal.ConfidentialClientApplication(
+        app.app_id,
+        client_credential=app.app_secret,
+        authority=f"{endpoints.authority_host}/{app.csp_domain}",
+        # Only Microsoft's own clouds have an instance-discovery endpoint; for any other host
+        # (a national cloud override, the local double) discovery would call the public cloud.
+        instance_discovery=endpoints.instance_discovery,
+        timeout=30,
+    )
+
+
+def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode = "browser",
+            port: int = 8400, timeout: float = 300.0) -> PartnerTokens:
+    client = confidential_client(app, endpoints)
+    redirect_uri = f"http://localhost:{port}"
+    try:
+        flow = client.initiate_auth_code_flow(
+            scopes=[endpoints.partner_center_scope], redirect_uri=redirect_uri, prompt=PROMPT)
+    except ValueError as exc:  # MSAL's way of saying the authority is unusable
+        raise SignInError(f"the identity platform refused the tenant {app.csp_domain}",
+                          fix="check --csp-domain and AZURE_AUTHORITY_HOST") from exc
+    _check_flow(flow)
+    if mode == "paste":
+        ui.show_url(flow["auth_uri"])
+        params = parse_pasted_url(ui.read_pasted(), flow["state"])
+    else:
+        # Listen before showing the link, so a busy port fails before anyone signs in.
+        listener = RedirectListener(port, flow["state"])
+        try:
+            ui.show_url(flow["auth_uri"])
+            if mode == "browser" and not ui.open_browser(flow["auth_uri"]):
+                ui.tell("could not open a browser: open the link above yourself")
+        except BaseException:
+            listener.close()
+            raise
+        params = listener.wait(timeout)
+    if "error" in params:
+        raise to_error(params["error"], params.get("error_description"), context="sign-in")
+    try:
+        result = client.acquire_token_by_auth_code_flow(flow, params)
+    except ValueError as exc:  # state or nonce mismatch, detected by MSAL
+        raise SignInError("the sign-in response did not match this sign-in (state or nonce)",
+                          fix="run consent again") from exc
+    return check_partner_result(result, app, endpoints, _tenant_of(client, app))
+
+
+def _check_flow(flow: dict[str, Any]) -> None:
+    if "error" in flow:
+        raise to_error(flow.get("error"), flow.get("error_description"), context="sign-in")
+
+
+def _tenant_of(client: msal.ConfidentialClientApplication, app: PartnerApp) -> str:
+    """The CSP tenant's id: given as a GUID, or the one the authority's metadata resolved the
+    domain to (MSAL already fetched it; no extra round trip)."""
+    if GUID_RE.match(app.csp_domain):
+        return app.csp_domain
+    return str(getattr(client.authority, "tenant", "") or "")
+
+
+def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: Endpoints,
+                         expected_tenant: str) -> PartnerTokens:
+    """Everything a token must pass before its refresh token is stored (consent and rotate)."""
+    if "error" in result:
+        raise to_error(result.get("error"), result.get("error_description"),
+                       result.get("error_codes") or (), context="token redemption")
+    refresh_token = result.get("refresh_token")
+    access_token = result.get("access_token")
+    if not refresh_token or not access_token:
+        raise SignInError(
+            "the identity platform returned no refresh token",
+            fix="make sure the CPV app may request offline_access, then run consent again",
+            error="no_refresh_token",
+        )
+    claims = read_claims(access_token)
+    guid_tenant = expected_tenant if GUID_RE.match(expected_tenant or "") else None
+    require_partner_token(claims, guid_tenant)
+    profile = organization_profile(endpoints.partner_center, access_token)
+    if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
+        raise SignInError(
+            f"Partner Center answered for tenant {profile.tenant_id}, not {claims.tenant_id}",
+            fix="sign in with an admin of the partner tenant the CPV app is consented in",
+            error="tenant_mismatch",
+        )
+    return PartnerTokens(refresh_token=refresh_token, access_token=access_token,
+                         claims=claims, profile=profile)
+
+
+def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints: Endpoints,
+          *, source: str = "consent") -> vault.StoredToken:
+    """Store the refresh token as a new secret version, never losing it.
+
+    The owner-only fallback file is written first and removed only once the vault has confirmed
+    the new version: a vault error, a crash or Ctrl-C in between leaves the token recoverable.
+    """
+    pending = fallback.PendingToken(
+        refresh_token=tokens.refresh_token, tenant_id=tokens.claims.tenant_id, app_id=app.app_id,
+        vault_url=target.vault_url, secret_name=target.secret_name, user=tokens.claims.user,
+        obtained_at=_now())
+    path = fallback.keep(pending)
+    stored = _push(pending, target, endpoints, path, source)
+    fallback.discard(path)
+    return stored
+
+
+def store_pending(
+    path: Path, endpoints: Endpoints, target: VaultTarget | None = None
+) -> vault.StoredToken:
+    """``invoke store-token --from-file PATH``: push a kept token, then delete its file."""
+    pending = fallback.load(path)
+    target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
+    stored = _push(pending, target, endpoints, path, "store-token")
+    fallback.discard(path)
+    return stored
+
+
+def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoints, path: Path,
+          source: str) -> vault.StoredToken:
+    retry = f"then run 'invoke store-token --from-file {path}'"
+    try:
+        client = vault.secret_client(target.vault_url, vault.writer_credential(endpoints))
+        tags = vault.token_tags(source=source, user=pending.user, tenant_id=pending.tenant_id,
+                                app_id=pending.app_id)
+        return vault.store_token(client, target.secret_name, pending.refresh_token, tags)
+    except SecureAppError as exc:
+        raise StorageError(
+            f"the refresh token was not stored ({exc.message}); it is kept in {path}",
+            fix=f"{(exc.fix or 'fix the cause').rstrip('.')}, {retry}", fallback_path=str(path),
+        ) from None
+    except KeyboardInterrupt:
+        raise StorageError(f"interrupted while storing; the refresh token is kept in {path}",
+                           fix=retry, fallback_path=str(path)) from None
+
+
+def _now() -> str:
+    import datetime as dt
+
+    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

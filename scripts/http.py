@@ -1,0 +1,70 @@
+"""One HTTP session factory for the REST calls we make ourselves (Partner Center, Graph).
+
+MSAL and the Azure SDKs bring their own retry policies; this gives our direct calls the same
+behaviour: bounded timeouts, and retries with backoff for 429 (honouring Retry-After), 5xx and
+connection resets, so a transient fault is not reported as a broken setup.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.util.retry import Retry
+
+from scripts.errors import ServiceError
+
+#: (connect, read) seconds. Generous for a slow service, short enough for a pipeline to fail fast.
+TIMEOUT = (10.0, 30.0)
+RETRIES = 3
+
+
+def session() -> requests.Session:
+    retry = Retry(
+        total=RETRIES,
+        connect=RETRIES,
+        read=RETRIES,
+        status=RETRIES,
+        backoff_factor=0.5,
+        backoff_max=8,
+        status_forcelist=(429, 500, 502, 503, 504),
+        allowed_methods=frozenset({"GET", "PUT", "PATCH", "POST"}),
+        respect_retry_after_header=True,
+        raise_on_status=False,
+    )
+    sess = requests.Session()
+    sess.mount("https://", HTTPAdapter(max_retries=retry))
+    return sess
+
+
+def get_json(sess: requests.Session, url: str, *, token: str, service: str,
+             timeout: tuple[float, float] = TIMEOUT) -> tuple[requests.Response, Any]:
+    """GET with a bearer token. Network failures become ServiceError naming the service (never
+    the token); the caller interprets HTTP error statuses, which differ per service."""
+    try:
+        resp = sess.get(url, headers={"Authorization": f"Bearer {token}",
+                                      "Accept": "application/json"}, timeout=timeout)
+    except requests.exceptions.SSLError as exc:
+        raise ServiceError(
+            f"{service} at {_origin(url)} presented a certificate this machine does not trust",
+            fix="set REQUESTS_CA_BUNDLE to the CA bundle of your TLS-inspecting proxy, or check "
+            "the endpoint override",
+        ) from exc
+    except requests.exceptions.RequestException as exc:
+        raise ServiceError(
+            f"{service} at {_origin(url)} could not be reached ({type(exc).__name__})",
+            fix="check the network and the endpoint override, then try again",
+        ) from exc
+    try:
+        body = resp.json() if resp.content else None
+    except ValueError:
+        body = None
+    return resp, body
+
+
+def _origin(url: str) -> str:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}"

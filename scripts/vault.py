@@ -1,0 +1,204 @@
+"""Reading and writing the refresh token in Key Vault with the real azure-keyvault-secrets client.
+
+Retries (429 with Retry-After, 5xx, connection resets) are azure-core's RetryPolicy, tuned here to
+give up within about a minute. Every SDK error is translated into one typed error that says what
+is wrong and who must do what; none carries a secret.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
+
+from scripts.clouds import Endpoints, is_loopback_host
+from scripts.errors import ConfigError, SecureAppError, ServiceError, SignInError
+from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.keyvault.secrets import SecretClient
+
+#: Bounded retries: a pipeline should fail within a minute, not azure-core's default ten tries.
+CLIENT_OPTIONS: dict[str, Any] = {
+    "retry_total": 4,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 8,
+    "connection_timeout": 10,
+    "read_timeout": 30,
+}
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    value: str
+    secret_id: str  # https://{vault}/secrets/{name}/{version}
+    version: str
+    created_on: dt.datetime | None
+    expires_on: dt.datetime | None
+    enabled: bool
+    tags: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"StoredToken(secret_id={self.secret_id!r})"
+
+
+def writer_credential(endpoints: Endpoints) -> TokenCredential:
+    """Who writes the token: the admin's ``az login``, or a pipeline's ``AZURE_*`` variables."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(
+        authority=endpoints.authority_host,
+        disable_instance_discovery=not endpoints.instance_discovery,
+        exclude_interactive_browser_credential=True,
+    )
+
+
+def platform_credential(endpoints: Endpoints, tenant_id: str, client_id: str,
+                        client_secret: str) -> TokenCredential:
+    """Who reads the token: the Key Vault client app, exactly as the platform is configured."""
+    from azure.identity import ClientSecretCredential
+
+    return ClientSecretCredential(
+        tenant_id, client_id, client_secret,
+        authority=endpoints.authority_host,
+        disable_instance_discovery=not endpoints.instance_discovery,
+    )
+
+
+def secret_client(vault_url: str, credential: TokenCredential) -> SecretClient:
+    from azure.keyvault.secrets import SecretClient
+
+    # The SDK accepts a bearer challenge only when its resource is a parent domain of the vault's
+    # host. A loopback vault (the local cloud double) has no such domain; a real vault host always
+    # keeps the check on.
+    return SecretClient(vault_url, credential,
+                        verify_challenge_resource=not is_loopback_host(vault_url),
+                        **CLIENT_OPTIONS)
+
+
+def token_tags(*, source: str, user: str, tenant_id: str, app_id: str) -> dict[str, str]:
+    """Who, when, which tenant and app: nothing secret, each within Key Vault's 256 characters."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    tags = {"source": source, "obtainedBy": user, "obtainedAt": now, "tenantId": tenant_id,
+            "cpvAppId": app_id}
+    return {k: v[:256] for k, v in tags.items() if v}
+
+
+def store_token(client: SecretClient, name: str, refresh_token: str,
+                tags: dict[str, str]) -> StoredToken:
+    """Write the token as a new version with a 90-day expiry (its lifetime). A soft-deleted
+    secret of that name is recovered first when the writer may; otherwise the error says how."""
+    from azure.core.exceptions import HttpResponseError
+
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
+    try:
+        try:
+            secret = client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
+                                       tags=tags, expires_on=expires, enabled=True)
+        except HttpResponseError as exc:
+            if exc.status_code != 409:
+                raise
+            _recover_deleted(client, name)
+            secret = client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
+                                       tags=tags, expires_on=expires, enabled=True)
+    except Exception as exc:
+        raise translate(exc, client.vault_url, name, "set") from None
+    return _stored(secret)
+
+
+def _recover_deleted(client: SecretClient, name: str) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        client.begin_recover_deleted_secret(name).wait()
+    except HttpResponseError as exc:
+        vault = _vault_name(client.vault_url)
+        raise ServiceError(
+            f"secret {name} in {vault} is soft-deleted and this identity may not recover it",
+            fix=f"run 'az keyvault secret recover --vault-name {vault} --name {name}' (or purge "
+            "it), then store the token again",
+        ) from exc
+
+
+def read_token(client: SecretClient, name: str, version: str | None = None) -> StoredToken:
+    try:
+        secret = client.get_secret(name, version)
+    except Exception as exc:
+        raise translate(exc, client.vault_url, name, "get") from None
+    return _stored(secret)
+
+
+def _stored(secret: Any) -> StoredToken:
+    props = secret.properties
+    return StoredToken(value=secret.value or "", secret_id=str(secret.id),
+                       version=str(props.version), created_on=props.created_on,
+                       expires_on=props.expires_on, enabled=bool(props.enabled),
+                       tags=dict(props.tags or {}))
+
+
+def translate(exc: Exception, vault_url: str, name: str, permission: str) -> SecureAppError:
+    """One SDK exception -> one typed error with the cause and the fix. Never includes a token."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, SecureAppError):
+        return exc
+    vault = _vault_name(vault_url)
+    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
+        return SignInError(
+            f"could not get a token for Key Vault {vault} ({_first_line(exc)})",
+            fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+            "AZURE_CLIENT_SECRET (or use workload identity) for a pipeline",
+            error="credential_unavailable",
+        )
+    if isinstance(exc, ResourceNotFoundError):
+        return ConfigError(f"secret {name} does not exist in {vault}",
+                           fix="check --secret-name, or run 'pulumi up' to create it")
+    if isinstance(exc, HttpResponseError) and exc.status_code in (401, 403):
+        text = str(exc.message or "")
+        if "disabled" in text.lower():
+            return ConfigError(f"the current version of secret {name} in {vault} is disabled",
+                               fix="enable it in the portal, or store a new token with consent")
+        return SignInError(
+            f"this identity has no secrets '{permission}' permission on {vault} "
+            f"({exc.status_code})",
+            fix="grant it: add its object id to writerObjectIds (or the platform's app to the "
+            "access policy) and run 'pulumi up'",
+            error="forbidden",
+        )
+    if isinstance(exc, HttpResponseError) and exc.status_code == 400:
+        return ConfigError(f"Key Vault {vault} rejected the request: {_first_line(exc)}",
+                           fix="check the secret name and vault URL")
+    if isinstance(exc, ServiceRequestError | ServiceResponseError | HttpResponseError):
+        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
+            return ServiceError(f"Key Vault {vault} presented a certificate that is not trusted",
+                                fix="set REQUESTS_CA_BUNDLE to your proxy's CA bundle")
+        status = getattr(exc, "status_code", None)
+        what = f"answered {status}" if status else "could not be reached"
+        return ServiceError(f"Key Vault {vault} {what} after retries",
+                            fix="check the vault URL and the network, then try again")
+    return ServiceError(f"Key Vault {vault} failed: {type(exc).__name__}",
+                        fix="try again; if it persists, report it")
+
+
+def _vault_name(vault_url: str) -> str:
+    return urlsplit(vault_url).netloc or vault_url
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:200]
+
+
+def platform_key_vault_url(secret_id: str, api_version: str) -> str:
+    """The module setting "Key Vault URL": the versioned identifier with the api-version the
+    platform quotes (``{vault}/secrets/{name}/{version}?api-version=7.0``)."""
+    return f"{secret_id.rstrip('/')}?api-version={api_version}"
+

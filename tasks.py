@@ -1,0 +1,169 @@
+"""Thin invoke tasks over ``scripts/``: parse, call, print.
+
+This is the ONLY place where errors become output and exit codes (table: ``scripts/errors.py``,
+documented in the README). stdout carries only a task's result (settings, JSON, the plan), so a
+pipeline can parse it; progress, advice and errors go to stderr. Nothing heavy is imported at
+module level: ``invoke --list`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from invoke import Exit, task
+
+ROOT = Path(__file__).resolve().parent
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def err(line: str) -> None:
+    print(line, file=sys.stderr, flush=True)
+
+
+def reported(func: F) -> F:
+    """Turn the domain's typed errors into one line each on stderr and the documented exit code."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        from scripts import errors
+
+        try:
+            return func(*args, **kwargs)
+        except errors.SecureAppError as exc:
+            for line in exc.lines():
+                err(f"error: {line}")
+            raise Exit(code=exc.exit_code) from None
+        except KeyboardInterrupt:
+            err("error: interrupted; nothing was half-written.")
+            raise Exit(code=errors.EXIT_INTERRUPTED) from None
+        except Exit:
+            raise
+        except Exception as exc:
+            if os.environ.get("SECURE_APP_DEBUG"):
+                raise
+            # The exception text of an unknown error is not printed: it might quote a secret.
+            err(f"error: unexpected {type(exc).__name__} (a bug). Fix: re-run with "
+                "SECURE_APP_DEBUG=1 for the traceback and report it.")
+            raise Exit(code=errors.EXIT_INTERNAL) from None
+
+    return wrapper  # type: ignore[return-value]
+
+
+def _endpoints(cloud: str | None) -> Any:
+    from scripts.clouds import resolve_endpoints
+
+    return resolve_endpoints(cloud, os.environ)
+
+
+@task(help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
+@reported
+def plan(c, stack="dev"):
+    """Run the Pulumi program offline (mock engine) and check the security policy rules."""
+    from scripts.errors import PolicyViolation
+    from scripts.plan import format_plan, run_plan
+
+    report = run_plan(stack, ROOT)
+    print("\n".join(format_plan(report)))
+    if report.problems:
+        raise PolicyViolation(list(report.problems))
+
+
+CONSENT_HELP = {
+    "csp_domain": "partner (CSP) tenant: domain or GUID (env CSP_DOMAIN)",
+    "app_id": "CPV app client id (env CPV_APP_ID); its secret: env CPV_APP_SECRET or a prompt",
+    "store": "keyvault (default) or manual",
+    "vault_url": "vault URL (env KEY_VAULT_URL; default stack output vaultUri)",
+    "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",
+    "redirect_port": "loopback redirect port (default 8400; register http://localhost:PORT)",
+    "no_browser": "print the sign-in URL on stderr instead of opening a browser",
+    "paste": "paste the final redirected URL back (remote shell)",
+    "timeout": "seconds to wait for the sign-in (default 300)",
+    "format": "table, json or env",
+    "show_secrets": "print secrets instead of ***",
+    "cloud": "public, usgov or china (env AZURE_CLOUD)",
+    "stack": "Pulumi stack for default values",
+}
+
+
+@task(help=CONSENT_HELP)
+@reported
+def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, secret_name=None,
+            redirect_port=8400, no_browser=False, paste=False, timeout=300, format="table",
+            show_secrets=False, cloud=None, stack=None):
+    """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
+    from scripts import consent as flow
+    from scripts import inputs, settings
+    from scripts.clouds import validate_vault_url
+    from scripts.errors import ConfigError
+    from scripts.stack_outputs import StackOutputs
+
+    if store not in ("keyvault", "manual"):
+        raise ConfigError(f"--store {store!r} is not known", fix="use keyvault or manual")
+    if format not in settings.FORMATS:
+        raise ConfigError(f"--format {format!r} is not known",
+                          fix=f"use one of {', '.join(settings.FORMATS)}")
+    endpoints = _endpoints(cloud)
+    outputs = StackOutputs(stack, cwd=str(ROOT))
+    app = inputs.partner_app(csp_domain, app_id, os.environ)
+    target = kv_client = None
+    if store == "keyvault":
+        target = inputs.vault_target(vault_url, secret_name, os.environ, outputs,
+                                     lambda u: validate_vault_url(u, endpoints))
+        kv_client = inputs.key_vault_client_app(os.environ, outputs)
+    port = inputs.check_port(int(redirect_port))
+    mode = "paste" if paste else "no-browser" if no_browser else "browser"
+    ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"),
+                       read_pasted=lambda: input("Paste the URL the browser ended on: "))
+    tokens = flow.sign_in(app, endpoints, ui, mode=mode, port=port, timeout=float(timeout))
+    err(f"Signed in as {tokens.claims.user} (MFA); Partner Center: "
+        f"{tokens.profile.company_name or tokens.profile.tenant_id}.")
+    domain = app.csp_domain if "." in app.csp_domain else tokens.profile.domain or app.csp_domain
+    if target is None:
+        result = settings.build(csp_domain=domain, csp_account_id=tokens.claims.tenant_id,
+                                app_id=app.app_id, app_secret=app.app_secret,
+                                refresh_token=tokens.refresh_token)
+    else:
+        stored = flow.store(tokens, app, target, endpoints)
+        err(f"Stored as a new version of {target.secret_name}: {stored.version}.")
+        result = settings.build(csp_domain=domain, csp_account_id=tokens.claims.tenant_id,
+                                app_id=app.app_id, app_secret=app.app_secret,
+                                kv_client=kv_client, secret_id=stored.secret_id)
+    print(settings.render(result, format, show_secrets=show_secrets))
+
+
+@task(help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
+            "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})
+@reported
+def store_token(c, from_file, vault_url=None, secret_name=None, cloud=None):
+    """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
+    from scripts import consent as flow
+    from scripts import fallback
+    from scripts.clouds import validate_vault_url
+    from scripts.inputs import VaultTarget, check_secret_name, first
+
+    endpoints = _endpoints(cloud)
+    target = None
+    if vault_url or secret_name:
+        pending = fallback.load(Path(from_file))
+        target = VaultTarget(
+            vault_url=validate_vault_url(first(vault_url, pending.vault_url) or "", endpoints),
+            secret_name=check_secret_name(first(secret_name, pending.secret_name) or "",
+                                          "--secret-name"))
+    stored = flow.store_pending(Path(from_file), endpoints, target)
+    err(f"Stored as a new version: {stored.version}; {from_file} deleted.")
+    print(stored.secret_id)
+
+
+@task
+def test(c):
+    """Lint (ruff), type-check (mypy), scan (bandit) and run the whole test suite."""
+    py = sys.executable
+    c.run(f"{py} -m ruff check .", pty=False)
+    c.run(f"{py} -m mypy scripts infra tasks.py", pty=False)
+    c.run(f"{py} -m bandit -q -c pyproject.toml -r scripts infra clouddouble tasks.py", pty=False)
+    c.run(f"{py} -m pytest -n 2 -q", pty=False)
