@@ -56,4 +56,4 @@ REFRESH_TOKEN_LIFETIME_DAYS: Final = 90
 PLATFORM_KEY_VAULT_API_VERSION: Final = "7.0"
 #: Content type of the token secret's versions; the Pulumi placeholder uses it too, so the
 #: platform (and a human in the portal) can tell what the secret holds.
-TOKEN_CONTENT_TYPE: Final = "application/vnd.partnercenter.refresh-token"
+TOKEN_CONTENT_TYPE: Final = "application/vnd.partnercenter.refresh-token"  # noqa: S105
