@@ -60,7 +60,7 @@ def _endpoints(cloud: str | None) -> Any:
     return resolve_endpoints(cloud, os.environ)
 
 
-@task(help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
+@task(auto_shortflags=False, help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
 @reported
 def plan(c, stack="dev"):
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
@@ -85,12 +85,12 @@ CONSENT_HELP = {
     "timeout": "seconds to wait for the sign-in (default 300)",
     "format": "table, json or env",
     "show_secrets": "print secrets instead of ***",
-    "cloud": "public, usgov or china (env AZURE_CLOUD)",
+    "cloud": "public, usgov or china (env CSP_CLOUD)",
     "stack": "Pulumi stack for default values",
 }
 
 
-@task(help=CONSENT_HELP)
+@task(auto_shortflags=False, help=CONSENT_HELP)
 @reported
 def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, secret_name=None,
             redirect_port=8400, no_browser=False, paste=False, timeout=300, format="table",
@@ -98,23 +98,19 @@ def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, s
     """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
     from scripts import consent as flow
     from scripts import inputs, settings
-    from scripts.clouds import validate_vault_url
     from scripts.errors import ConfigError
-    from scripts.stack_outputs import StackOutputs
 
     if store not in ("keyvault", "manual"):
         raise ConfigError(f"--store {store!r} is not known", fix="use keyvault or manual")
-    if format not in settings.FORMATS:
-        raise ConfigError(f"--format {format!r} is not known",
-                          fix=f"use one of {', '.join(settings.FORMATS)}")
-    endpoints = _endpoints(cloud)
-    outputs = StackOutputs(stack, cwd=str(ROOT))
-    app = inputs.partner_app(csp_domain, app_id, os.environ)
+    _check_format(format, settings.FORMATS)
     target = kv_client = None
     if store == "keyvault":
-        target = inputs.vault_target(vault_url, secret_name, os.environ, outputs,
-                                     lambda u: validate_vault_url(u, endpoints))
+        endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
+                                                          secret_name, cloud, stack)
         kv_client = inputs.key_vault_client_app(os.environ, outputs)
+    else:
+        endpoints = _endpoints(cloud)
+        app = inputs.partner_app(csp_domain, app_id, os.environ)
     port = inputs.check_port(int(redirect_port))
     mode = "paste" if paste else "no-browser" if no_browser else "browser"
     ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"),
@@ -136,7 +132,7 @@ def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, s
     print(settings.render(result, format, show_secrets=show_secrets))
 
 
-@task(help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
+@task(auto_shortflags=False, help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
             "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})
 @reported
 def store_token(c, from_file, vault_url=None, secret_name=None, cloud=None):
@@ -167,3 +163,118 @@ def test(c):
     c.run(f"{py} -m mypy scripts infra tasks.py", pty=False)
     c.run(f"{py} -m bandit -q -c pyproject.toml -r scripts infra clouddouble tasks.py", pty=False)
     c.run(f"{py} -m pytest -n 2 -q", pty=False)
+
+
+def _print_result(fmt, as_json, table):
+    import json
+
+    print(json.dumps(as_json(), indent=2) if fmt == "json" else table())
+
+
+def _check_format(fmt, allowed=("table", "json")):
+    from scripts.errors import ConfigError
+
+    if fmt not in allowed:
+        raise ConfigError(f"--format {fmt!r} is not known", fix=f"use one of {', '.join(allowed)}")
+
+
+def _partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack):
+    """The inputs consent, rotate, settings and verify share: flags, env, then stack outputs."""
+    from scripts import inputs
+    from scripts.clouds import validate_vault_url
+    from scripts.stack_outputs import StackOutputs
+
+    endpoints = _endpoints(cloud)
+    outputs = StackOutputs(stack, cwd=str(ROOT))
+    app = inputs.partner_app(csp_domain, app_id, os.environ)
+    target = inputs.vault_target(vault_url, secret_name, os.environ, outputs,
+                                 lambda u: validate_vault_url(u, endpoints))
+    return endpoints, outputs, app, target
+
+
+LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
+                  ("csp_domain", "app_id", "vault_url", "secret_name", "cloud", "stack")}
+
+
+@task(auto_shortflags=False, help={**LIFECYCLE_HELP, "keep": "disable all but the newest N versions (default: keep all)",
+            "format": "table or json"})
+@reported
+def rotate(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, keep=None,
+           format="table", cloud=None, stack=None):
+    """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
+    from scripts.rotate import rotate as run_rotate
+    from scripts.vault import platform_key_vault_url
+    from scripts.wellknown import PLATFORM_KEY_VAULT_API_VERSION
+
+    _check_format(format)
+    endpoints, _, app, target = _partner_inputs(csp_domain, app_id, vault_url, secret_name,
+                                                cloud, stack)
+    done = run_rotate(app, target, endpoints, keep=int(keep) if keep else None)
+    url = platform_key_vault_url(done.stored.secret_id, PLATFORM_KEY_VAULT_API_VERSION)
+    err(f"Rotated: version {done.previous_version} -> {done.stored.version}.")
+    _print_result(format, lambda: {"previousVersion": done.previous_version,
+                                   "version": done.stored.version, "key_vault_url": url,
+                                   "disabledVersions": list(done.disabled_versions)},
+                  lambda: f"Key Vault URL (new module setting)  {url}")
+
+
+@task(auto_shortflags=False, help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
+            "format": "table or json"})
+@reported
+def verify(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, warn_days=30,
+           format="table", cloud=None, stack=None):
+    """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken."""
+    from scripts import inputs
+    from scripts.verify import verify as run_verify
+
+    _check_format(format)
+    endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
+                                                      secret_name, cloud, stack)
+    kv_client = inputs.key_vault_client_app(os.environ, outputs)
+    report = run_verify(kv_client, app, target, endpoints, warn_days=int(warn_days))
+    _print_result(format, report.as_json, report.table)
+    for check in report.checks:
+        if check.status != "ok":
+            err(f"{check.status}: {check.name}: {check.detail}. Fix: {check.fix}")
+    if report.exit_code:
+        raise Exit(code=report.exit_code)
+
+
+@task(auto_shortflags=False, help={"format": "table or json", "cloud": CONSENT_HELP["cloud"]})
+@reported
+def mfa_report(c, format="table", cloud=None):
+    """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
+    from scripts.errors import EXIT_HEALTH_BROKEN
+    from scripts.mfa_report import mfa_report as run_report
+
+    _check_format(format)
+    report = run_report(_endpoints(cloud))
+    _print_result(format, report.as_json, report.table)
+    missing = report.admins_without_mfa
+    if missing:
+        err(f"error: {len(missing)} admin(s) without an MFA method: "
+            f"{', '.join(u.user for u in missing)}. Fix: have them register one "
+            "(https://aka.ms/mfasetup) before the next consent.")
+        raise Exit(code=EXIT_HEALTH_BROKEN)
+
+
+@task(auto_shortflags=False, help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
+@reported
+def settings(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, format="table",
+             show_secrets=False, cloud=None, stack=None):
+    """Print the module settings from the stack outputs and the secret's current version."""
+    from scripts import inputs
+    from scripts import settings as module_settings
+    from scripts.vault import read_token, secret_client, writer_credential
+
+    _check_format(format, module_settings.FORMATS)
+    endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
+                                                      secret_name, cloud, stack)
+    kv_client = inputs.key_vault_client_app(os.environ, outputs)
+    current = read_token(secret_client(target.vault_url, writer_credential(endpoints)),
+                         target.secret_name)
+    result = module_settings.build(
+        csp_domain=app.csp_domain, csp_account_id=current.tags.get("tenantId", app.csp_domain),
+        app_id=app.app_id, app_secret=app.app_secret, kv_client=kv_client,
+        secret_id=current.secret_id)
+    print(module_settings.render(result, format, show_secrets=show_secrets))

@@ -1,0 +1,145 @@
+"""`invoke consent` and `invoke store-token` end to end, as a subprocess, against the double."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import stat
+from pathlib import Path
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+
+import msal
+import pytest
+
+from tests.partner_world import PartnerWorld, assert_no_secret
+
+PC_SCOPE = ["https://api.partnercenter.microsoft.com/user_impersonation"]
+SETTINGS_KEYS = ["csp_domain", "csp_account_id", "app_id", "app_secret", "mfa_method",
+                 "key_vault_client_app_id", "key_vault_client_app_secret",
+                 "key_vault_client_csp_domain", "key_vault_url"]
+
+
+@pytest.fixture
+def world(cloud, tmp_path: Path) -> PartnerWorld:
+    return PartnerWorld(cloud, tmp_path / "home")
+
+
+def redeem(world: PartnerWorld, refresh_token: str) -> dict:
+    app = msal.ConfidentialClientApplication(
+        world.cpv.app_id, client_credential=world.cpv_secret,
+        authority=f"{world.cloud.authority_host}/{world.domain}", instance_discovery=False)
+    return app.acquire_token_by_refresh_token(refresh_token, scopes=PC_SCOPE)
+
+
+def test_consent_stores_a_working_token_and_prints_the_nine_settings(world):
+    result = world.consent("--format", "json")
+    assert result.returncode == 0, result.stderr
+    settings = json.loads(result.stdout)
+    assert list(settings) == SETTINGS_KEYS
+    assert settings["mfa_method"] == "Azure Key Vault"
+    assert settings["csp_account_id"] == world.tenant.id
+    assert settings["app_secret"] == settings["key_vault_client_app_secret"] == "***"
+    versions = world.vault.secret_versions(world.secret_name)
+    assert len(versions) == 1
+    newest = versions[-1]
+    assert settings["key_vault_url"] == (
+        f"{world.vault.uri.rstrip('/')}/secrets/{world.secret_name}/{newest.version}"
+        "?api-version=7.0")
+    assert newest.content_type and newest.expires and newest.tags["tenantId"] == world.tenant.id
+    assert "access_token" in redeem(world, newest.value)  # the stored token really works
+    assert_no_secret(result.stdout + result.stderr, [*world.secrets(), newest.value])
+    assert not list((world.home / "pending").glob("*")), "the fallback file must be removed"
+
+
+def test_manual_store_prints_the_token_only_when_asked(world):
+    masked = world.consent("--store", "manual", "--format", "json")
+    assert masked.returncode == 0, masked.stderr
+    assert json.loads(masked.stdout)["refresh_token"] == "***"
+    shown = world.consent("--store", "manual", "--format", "json", "--show-secrets")
+    assert shown.returncode == 0, shown.stderr
+    settings = json.loads(shown.stdout)
+    assert settings["mfa_method"] == "Manually"
+    assert "access_token" in redeem(world, settings["refresh_token"])
+    assert settings["app_secret"] == world.cpv_secret
+    assert world.vault.secret_versions(world.secret_name) == []
+
+
+def test_cancel_on_the_consent_page_stores_nothing(world):
+    result = world.consent(accept=False)
+    assert result.returncode == 3
+    assert "AADSTS65004" in result.stderr and "Fix:" in result.stderr
+    assert "Traceback" not in result.stderr
+    assert world.vault.secret_versions(world.secret_name) == []
+
+
+def test_user_without_mfa_is_refused_before_anything_is_stored(world):
+    result = world.consent(user=world.no_mfa.upn)
+    assert result.returncode == 3
+    assert "MFA" in result.stderr
+    assert world.vault.secret_versions(world.secret_name) == []
+
+
+def test_tampered_state_is_refused(world):
+    def tamper(url: str) -> str:
+        parts = urlsplit(url)
+        query = dict(parse_qsl(parts.query))
+        query["state"] = "forged"
+        return urlunsplit(parts._replace(query=urlencode(query)))
+
+    result = world.consent(tamper=tamper)
+    assert result.returncode == 3
+    assert "state" in result.stderr
+    assert world.vault.secret_versions(world.secret_name) == []
+
+
+def test_wrong_cpv_secret_gets_aadsts_advice(world):
+    result = world.consent(env=world.env(CPV_APP_SECRET="not-the-secret"))
+    assert result.returncode == 3
+    assert "AADSTS7000215" in result.stderr and "Fix:" in result.stderr
+    assert "not-the-secret" not in result.stderr
+    assert world.vault.secret_versions(world.secret_name) == []
+
+
+def test_writer_without_set_keeps_the_token_in_an_owner_only_file(world):
+    world.vault.set_access_policy(world.writer_sp, secrets=["get", "list"])
+    result = world.consent()
+    assert result.returncode == 4, result.stderr
+    [kept] = list((world.home / "pending").glob("*.json"))
+    assert str(kept) in result.stderr and "store-token" in result.stderr
+    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
+    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
+    token = json.loads(kept.read_text())["refresh_token"]
+    assert_no_secret(result.stdout + result.stderr, [token, *world.secrets()])
+
+    world.vault.set_access_policy(world.writer_sp, secrets=["get", "list", "set"])
+    pushed = world.invoke("store-token", "--from-file", str(kept))
+    assert pushed.returncode == 0, pushed.stderr
+    assert not kept.exists()
+    assert world.vault.secret_versions(world.secret_name)[-1].value == token
+
+
+def test_vault_429_is_retried(world):
+    world.cloud.inject_fault(r"/secrets/", status=429, retry_after=1, count=1, method="PUT")
+    result = world.consent()
+    assert result.returncode == 0, result.stderr
+    assert len(world.vault.secret_versions(world.secret_name)) == 1
+
+
+def test_busy_redirect_port_is_a_clear_one_line_error(world):
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", world.port))
+        busy.listen()
+        result = world.invoke("consent", "--no-browser", "--redirect-port", str(world.port))
+    assert result.returncode == 2
+    [line] = result.stderr.strip().splitlines()
+    assert f"port {world.port}" in line and "--redirect-port" in line
+
+
+def test_store_token_refuses_a_file_others_can_read(world, tmp_path):
+    leaky = tmp_path / "token.json"
+    leaky.write_text("{}")
+    os.chmod(leaky, 0o644)
+    result = world.invoke("store-token", "--from-file", str(leaky))
+    assert result.returncode == 2
+    assert "readable" in result.stderr
