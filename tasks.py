@@ -19,6 +19,8 @@ from invoke import Exit, task
 
 ROOT = Path(__file__).resolve().parent
 F = TypeVar("F", bound=Callable[..., Any])
+#: Long flags only: automatic short flags collide (``-h`` would be --show-secrets, not help).
+cli = functools.partial(task, auto_shortflags=False)
 
 
 def err(line: str) -> None:
@@ -60,7 +62,7 @@ def _endpoints(cloud: str | None) -> Any:
     return resolve_endpoints(cloud, os.environ)
 
 
-@task(auto_shortflags=False, help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
+@cli(help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
 @reported
 def plan(c, stack="dev"):
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
@@ -90,7 +92,7 @@ CONSENT_HELP = {
 }
 
 
-@task(auto_shortflags=False, help=CONSENT_HELP)
+@cli(help=CONSENT_HELP)
 @reported
 def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, secret_name=None,
             redirect_port=8400, no_browser=False, paste=False, timeout=300, format="table",
@@ -132,7 +134,7 @@ def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, s
     print(settings.render(result, format, show_secrets=show_secrets))
 
 
-@task(auto_shortflags=False, help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
+@cli(help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
             "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})
 @reported
 def store_token(c, from_file, vault_url=None, secret_name=None, cloud=None):
@@ -196,7 +198,7 @@ LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
                   ("csp_domain", "app_id", "vault_url", "secret_name", "cloud", "stack")}
 
 
-@task(auto_shortflags=False, help={**LIFECYCLE_HELP, "keep": "disable all but the newest N versions (default: keep all)",
+@cli(help={**LIFECYCLE_HELP, "keep": "disable all but the newest N versions (default: keep all)",
             "format": "table or json"})
 @reported
 def rotate(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, keep=None,
@@ -218,7 +220,7 @@ def rotate(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, ke
                   lambda: f"Key Vault URL (new module setting)  {url}")
 
 
-@task(auto_shortflags=False, help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
+@cli(help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
             "format": "table or json"})
 @reported
 def verify(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, warn_days=30,
@@ -240,7 +242,7 @@ def verify(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, wa
         raise Exit(code=report.exit_code)
 
 
-@task(auto_shortflags=False, help={"format": "table or json", "cloud": CONSENT_HELP["cloud"]})
+@cli(help={"format": "table or json", "cloud": CONSENT_HELP["cloud"]})
 @reported
 def mfa_report(c, format="table", cloud=None):
     """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
@@ -258,7 +260,7 @@ def mfa_report(c, format="table", cloud=None):
         raise Exit(code=EXIT_HEALTH_BROKEN)
 
 
-@task(auto_shortflags=False, help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
+@cli(help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
 @reported
 def settings(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, format="table",
              show_secrets=False, cloud=None, stack=None):
