@@ -47,7 +47,7 @@ def get_one(endpoints: Endpoints, path: str, token: str) -> dict[str, Any]:
     resp, body = http.get_json(http.session(), f"{endpoints.graph.rstrip('/')}{path}",
                                token=token, service="Microsoft Graph")
     _raise_for(resp.status_code, body, path)
-    return body
+    return dict(body)
 
 
 def _raise_for(status: int, body: Any, path: str) -> None:

@@ -9,10 +9,14 @@ each other both redeem a valid token and both write a valid one, whichever lands
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from scripts import consent, vault
 from scripts.clouds import Endpoints
 from scripts.inputs import PartnerApp, VaultTarget
+
+if TYPE_CHECKING:
+    from azure.keyvault.secrets import SecretClient
 
 
 @dataclass(frozen=True)
@@ -36,7 +40,7 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
     return Rotation(previous_version=current.version, stored=stored, disabled_versions=disabled)
 
 
-def disable_older(client: vault.SecretClient, name: str, keep: int) -> tuple[str, ...]:
+def disable_older(client: SecretClient, name: str, keep: int) -> tuple[str, ...]:
     """Disable every enabled version but the newest ``keep``: the platform may still hold an
     older identifier, so this is opt-in (``--keep N``)."""
     try:

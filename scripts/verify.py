@@ -23,7 +23,7 @@ from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 
 Status = Literal["ok", "warning", "broken"]
-_RANK = {"ok": 0, "warning": 1, "broken": 2}
+_RANK: dict[Status, int] = {"ok": 0, "warning": 1, "broken": 2}
 
 
 @dataclass(frozen=True)
