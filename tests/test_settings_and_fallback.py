@@ -1,0 +1,83 @@
+"""Module settings rendering and the owner-only fallback file."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+
+import pytest
+
+from scripts import fallback, settings
+from scripts.errors import ConfigError
+from scripts.inputs import KeyVaultClientApp
+
+KV = KeyVaultClientApp(app_id="11111111-2222-3333-4444-555555555555", app_secret="kv-secret-XYZ",
+                       csp_domain="contoso.onmicrosoft.com")
+SECRET_ID = "https://kv-demo.vault.azure.net/secrets/PartnerCenterRefreshToken/" + "a" * 32
+
+
+def keyvault_settings():
+    return settings.build(csp_domain="contoso.onmicrosoft.com", csp_account_id="tid",
+                          app_id="cpv", app_secret="cpv-secret-ABC", kv_client=KV,
+                          secret_id=SECRET_ID)
+
+
+def test_json_has_the_nine_settings_in_the_platform_order_with_secrets_masked():
+    data = json.loads(settings.render(keyvault_settings(), "json", show_secrets=False))
+    assert list(data) == ["csp_domain", "csp_account_id", "app_id", "app_secret", "mfa_method",
+                          "key_vault_client_app_id", "key_vault_client_app_secret",
+                          "key_vault_client_csp_domain", "key_vault_url"]
+    assert data["app_secret"] == data["key_vault_client_app_secret"] == "***"
+    assert data["key_vault_url"] == SECRET_ID + "?api-version=7.0"
+
+
+@pytest.mark.parametrize("fmt", ["table", "json", "env"])
+def test_no_format_shows_a_secret_unless_asked(fmt):
+    masked = settings.render(keyvault_settings(), fmt, show_secrets=False)
+    shown = settings.render(keyvault_settings(), fmt, show_secrets=True)
+    assert "cpv-secret-ABC" not in masked and "kv-secret-XYZ" not in masked
+    assert "cpv-secret-ABC" in shown and "kv-secret-XYZ" in shown
+
+
+def test_manual_settings_carry_the_token():
+    manual = settings.build(csp_domain="c.onmicrosoft.com", csp_account_id="t", app_id="a",
+                            app_secret="s", refresh_token="rt-123")
+    data = json.loads(settings.render(manual, "json", show_secrets=True))
+    assert data["mfa_method"] == "Manually" and data["refresh_token"] == "rt-123"
+
+
+def test_unknown_format_is_refused():
+    with pytest.raises(ConfigError, match="yaml"):
+        settings.render(keyvault_settings(), "yaml", show_secrets=False)
+
+
+def pending() -> fallback.PendingToken:
+    return fallback.PendingToken(refresh_token="rt-secret", tenant_id="t", app_id="a",
+                                 vault_url="https://kv.vault.azure.net/", secret_name="s",
+                                 user="u", obtained_at="now")
+
+
+def test_fallback_file_is_owner_only_and_round_trips(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECURE_APP_HOME", str(tmp_path / "home"))
+    path = fallback.keep(pending())
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert fallback.load(path).refresh_token == "rt-secret"
+    assert "rt-secret" not in repr(fallback.load(path))
+
+
+def test_fallback_file_others_could_read_is_refused(tmp_path, monkeypatch):
+    monkeypatch.setenv("SECURE_APP_HOME", str(tmp_path / "home"))
+    path = fallback.keep(pending())
+    os.chmod(path, 0o640)
+    with pytest.raises(ConfigError, match="exposed"):
+        fallback.load(path)
+
+
+def test_not_a_fallback_file_is_refused(tmp_path):
+    junk = tmp_path / "junk.json"
+    junk.write_text("[1, 2]")
+    os.chmod(junk, 0o600)
+    with pytest.raises(ConfigError, match="not a fallback file"):
+        fallback.load(junk)
