@@ -1,0 +1,389 @@
+"""The stack configuration: one frozen, typed ``StackConfig``, read and validated in one place.
+
+``parse_config`` is a pure function over a plain mapping (bare key -> string, as ``pulumi config``
+stores them; structured values as JSON text) so the offline plan, the tests and ``pulumi up`` all
+validate exactly the same way, before any resource is declared. It reports every bad value at once
+(``InvalidConfig``, one line per value naming the key, what is wrong and the rule).
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any, Literal
+
+from infra import validators as check
+from scripts import wellknown
+from scripts.errors import InvalidConfig
+
+#: The Pulumi project name (Pulumi.yaml); config keys are ``csp-secure-app:<key>``.
+PROJECT = "csp-secure-app"
+
+AccessMode = Literal["accessPolicy", "rbac"]
+
+DEFAULT_RESOURCE_GROUP = "rg-csp-secure-app"
+DEFAULT_SECRET_NAME = "PartnerCenterRefreshToken"  # noqa: S105 - a name, not a secret
+DEFAULT_RETENTION_DAYS = 90
+DEFAULT_SECRET_LIFETIME_DAYS = 365
+#: Microsoft's recommended ceiling for client secrets (the portal offers at most 24 months).
+MAX_SECRET_LIFETIME_DAYS = 730
+
+REQUIRED_KEYS = ("location", "vaultName", "cspDomain", "clientSecretRotation")
+OPTIONAL_KEYS = (
+    "resourceGroupName",
+    "existingResourceGroup",
+    "secretName",
+    "tenantId",
+    "accessMode",
+    "softDeleteRetentionDays",
+    "allowedIpRanges",
+    "writerIpRanges",
+    "writerObjectIds",
+    "clientSecretLifetimeDays",
+    "requiredResourceAccess",
+    "inHouseApp",
+    "tags",
+)
+#: Keys a later version will read (national clouds, MFA enforcement, pipeline identity). Refused
+#: for now so nobody believes a setting is in force when this version ignores it.
+RESERVED_KEYS = ("cloud", "mfaEnforcement", "pipelineIdentity")
+KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
+
+
+@dataclass(frozen=True)
+class ResourceAccess:
+    """One permission: ``type`` is ``Scope`` (delegated) or ``Role`` (application)."""
+
+    id: str
+    type: Literal["Scope", "Role"]
+
+
+@dataclass(frozen=True)
+class RequiredResourceAccess:
+    resource_app_id: str
+    resource_accesses: tuple[ResourceAccess, ...]
+
+
+#: The Key Vault client app only signs in to read the vault: Graph User.Read (delegated) is the
+#: minimal permission Entra needs to let a user sign in to it.
+DEFAULT_REQUIRED_RESOURCE_ACCESS = (
+    RequiredResourceAccess(
+        resource_app_id=wellknown.MICROSOFT_GRAPH_APP_ID,
+        resource_accesses=(ResourceAccess(id=wellknown.GRAPH_USER_READ, type="Scope"),),
+    ),
+)
+
+
+@dataclass(frozen=True)
+class StackConfig:
+    location: str
+    vault_name: str
+    csp_domain: str
+    #: The day the current client secret generation starts; changing it rotates the secrets.
+    client_secret_rotation: date
+    resource_group_name: str = DEFAULT_RESOURCE_GROUP
+    #: True when ``resource_group_name`` names a group that exists already (not created here).
+    existing_resource_group: bool = False
+    secret_name: str = DEFAULT_SECRET_NAME
+    tenant_id: str | None = None
+    access_mode: AccessMode = "accessPolicy"
+    soft_delete_retention_days: int = DEFAULT_RETENTION_DAYS
+    allowed_ip_ranges: tuple[str, ...] = ()
+    writer_ip_ranges: tuple[str, ...] = ()
+    writer_object_ids: tuple[str, ...] = ()
+    client_secret_lifetime_days: int = DEFAULT_SECRET_LIFETIME_DAYS
+    required_resource_access: tuple[RequiredResourceAccess, ...] = DEFAULT_REQUIRED_RESOURCE_ACCESS
+    in_house_app: bool = False
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+    @property
+    def client_secret_end_date(self) -> date:
+        """Anchored on the rotation date, not on "now", so re-running ``pulumi up`` never
+        computes a new end date (which would replace the password on every run)."""
+        return self.client_secret_rotation + timedelta(days=self.client_secret_lifetime_days)
+
+    @property
+    def network_restricted(self) -> bool:
+        return bool(self.allowed_ip_ranges)
+
+
+def parse_config(values: Mapping[str, str], *, today: date | None = None) -> StackConfig:
+    """Validate ``values`` (bare keys) and return the typed config, or raise ``InvalidConfig``
+    listing every problem. ``today`` is for the secret expiry checks (default: today, UTC)."""
+    today = today or datetime.now(UTC).date()
+    problems: list[str] = []
+    parsed: dict[str, Any] = {}
+
+    def bad(key: str, message: str) -> None:
+        problems.append(f"{PROJECT}:{key}: {message}")
+
+    for key in values:
+        if key in RESERVED_KEYS:
+            bad(key, "is reserved for a later version and not supported yet (rule: remove it)")
+        elif key not in KNOWN_KEYS:
+            close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
+            known = ", ".join(KNOWN_KEYS)
+            hint = f"did you mean {close[0]!r}?" if close else f"known keys: {known}"
+            bad(key, f"unknown key (rule: {hint})")
+    for key in REQUIRED_KEYS:
+        if not _text(values.get(key)):
+            bad(key, "is required and not set (rule: `pulumi config set " + key + " <value>`)")
+
+    def single(key: str, checker: Callable[[str], str | None], target: str) -> None:
+        text = _text(values.get(key))
+        if text:
+            error = checker(text)
+            if error:
+                bad(key, error)
+            else:
+                parsed[target] = text
+
+    single("location", check.check_location, "location")
+    single("vaultName", check.check_vault_name, "vault_name")
+    single("cspDomain", check.check_domain, "csp_domain")
+    single("secretName", check.check_secret_name, "secret_name")
+    single("tenantId", check.check_guid, "tenant_id")
+    single("resourceGroupName", check.check_resource_group_name, "resource_group_name")
+    existing = _text(values.get("existingResourceGroup"))
+    if existing:
+        if _text(values.get("resourceGroupName")):
+            bad(
+                "existingResourceGroup",
+                "is set together with resourceGroupName (rule: set resourceGroupName for a new "
+                "group or existingResourceGroup to use one that exists, not both)",
+            )
+        else:
+            single("existingResourceGroup", check.check_resource_group_name, "resource_group_name")
+            parsed["existing_resource_group"] = True
+
+    mode = _text(values.get("accessMode"))
+    if mode:
+        if mode in ("accessPolicy", "rbac"):
+            parsed["access_mode"] = mode
+        else:
+            bad("accessMode", f"{mode!r} is not an access mode (rule: accessPolicy or rbac)")
+
+    for key, target, low, high in (
+        ("softDeleteRetentionDays", "soft_delete_retention_days", 7, 90),
+        ("clientSecretLifetimeDays", "client_secret_lifetime_days", 1, MAX_SECRET_LIFETIME_DAYS),
+    ):
+        text = _text(values.get(key))
+        if text:
+            number, error = check.check_int_range(text, low, high)
+            if error:
+                bad(key, error)
+            else:
+                parsed[target] = number
+
+    for key, target, item_check in (
+        ("allowedIpRanges", "allowed_ip_ranges", check.check_ipv4_range),
+        ("writerIpRanges", "writer_ip_ranges", check.check_ipv4_range),
+        ("writerObjectIds", "writer_object_ids", check.check_guid),
+    ):
+        items, error = _parse_list(values.get(key))
+        if error:
+            bad(key, error)
+            continue
+        item_errors = [e for e in map(item_check, items) if e]
+        for error in item_errors:
+            bad(key, error)
+        if not item_errors:
+            parsed[target] = tuple(dict.fromkeys(items))
+    if parsed.get("writer_ip_ranges") and not parsed.get("allowed_ip_ranges"):
+        bad(
+            "writerIpRanges",
+            "is set but allowedIpRanges is not (rule: writer ranges only widen a restricted "
+            "vault; without allowedIpRanges the vault is open to every network)",
+        )
+
+    in_house = _text(values.get("inHouseApp"))
+    if in_house:
+        if in_house.lower() in ("true", "false"):
+            parsed["in_house_app"] = in_house.lower() == "true"
+        else:
+            bad("inHouseApp", f"{in_house!r} is not a boolean (rule: true or false)")
+
+    _parse_rotation(values, parsed, today, bad)
+    _parse_structured(values, parsed, bad)
+
+    if problems:
+        raise InvalidConfig(problems)
+    return StackConfig(**parsed)
+
+
+def _parse_rotation(
+    values: Mapping[str, str],
+    parsed: dict[str, Any],
+    today: date,
+    bad: Callable[[str, str], None],
+) -> None:
+    text = _text(values.get("clientSecretRotation"))
+    if not text:
+        return
+    try:
+        rotation = date.fromisoformat(text)
+    except ValueError:
+        bad(
+            "clientSecretRotation",
+            f"{text!r} is not a date (rule: YYYY-MM-DD, the day the current client secrets were "
+            "issued; set it to today's date to rotate them)",
+        )
+        return
+    if rotation > today:
+        bad(
+            "clientSecretRotation",
+            f"{rotation} is in the future (rule: today or earlier; the secrets' end date is "
+            "counted from it)",
+        )
+        return
+    lifetime = parsed.get("client_secret_lifetime_days", DEFAULT_SECRET_LIFETIME_DAYS)
+    end = rotation + timedelta(days=lifetime)
+    if end <= today:
+        bad(
+            "clientSecretRotation",
+            f"{rotation} plus clientSecretLifetimeDays ({lifetime}) ended on {end} (rule: the "
+            f"end date must be in the future; set it to {today} to rotate the secrets)",
+        )
+        return
+    parsed["client_secret_rotation"] = rotation
+
+
+def _parse_structured(
+    values: Mapping[str, str], parsed: dict[str, Any], bad: Callable[[str, str], None]
+) -> None:
+    raw_access = _text(values.get("requiredResourceAccess"))
+    if raw_access:
+        access, errors = _parse_required_access(raw_access)
+        for error in errors:
+            bad("requiredResourceAccess", error)
+        if not errors:
+            parsed["required_resource_access"] = access
+
+    raw_tags = _text(values.get("tags"))
+    if raw_tags:
+        tags, errors = _parse_tags(raw_tags)
+        for error in errors:
+            bad("tags", error)
+        if not errors:
+            parsed["tags"] = tags
+
+
+def _parse_required_access(raw: str) -> tuple[tuple[RequiredResourceAccess, ...], list[str]]:
+    shape = (
+        "rule: a list of {resourceAppId: <GUID>, resourceAccess: [{id: <GUID>, type: Scope|Role}]}"
+    )
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return (), [f"is not structured config ({shape})"]
+    if not isinstance(data, list) or not data:
+        return (), [f"must be a non-empty list ({shape})"]
+    errors: list[str] = []
+    result: list[RequiredResourceAccess] = []
+    for index, entry in enumerate(data):
+        where = f"entry {index}"
+        if not isinstance(entry, dict) or not isinstance(entry.get("resourceAccess"), list):
+            errors.append(f"{where} has the wrong shape ({shape})")
+            continue
+        app_id = str(entry.get("resourceAppId", ""))
+        if error := check.check_guid(app_id):
+            errors.append(f"{where} resourceAppId: {error}")
+        elif app_id == wellknown.LEGACY_AAD_GRAPH_APP_ID:
+            errors.append(
+                f"{where} resourceAppId: Azure AD Graph is retired (rule: request Microsoft "
+                f"Graph {wellknown.MICROSOFT_GRAPH_APP_ID} permissions instead)"
+            )
+        accesses: list[ResourceAccess] = []
+        if not entry["resourceAccess"]:
+            errors.append(f"{where} resourceAccess is empty ({shape})")
+        for item in entry["resourceAccess"]:
+            item_id = str(item.get("id", "")) if isinstance(item, dict) else ""
+            item_type = item.get("type") if isinstance(item, dict) else None
+            if error := check.check_guid(item_id):
+                errors.append(f"{where} resourceAccess id: {error}")
+            elif item_type not in ("Scope", "Role"):
+                errors.append(
+                    f"{where} resourceAccess {item_id}: type {item_type!r} (rule: Scope for "
+                    "delegated, Role for application permissions)"
+                )
+            else:
+                accesses.append(ResourceAccess(id=item_id, type=item_type))
+        result.append(RequiredResourceAccess(app_id, tuple(accesses)))
+    return tuple(result), errors
+
+
+def _parse_tags(raw: str) -> tuple[dict[str, str], list[str]]:
+    rule = "rule: a map of up to 50 name: value pairs, names <= 512, values <= 256 characters"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return {}, [f"is not a map ({rule})"]
+    if not isinstance(data, dict) or len(data) > 50:
+        return {}, [f"is not a map of at most 50 tags ({rule})"]
+    errors: list[str] = []
+    tags: dict[str, str] = {}
+    for name, value in data.items():
+        if not name or len(name) > 512 or any(c in name for c in "<>%&\\?/"):
+            errors.append(f"tag name {name!r} is invalid ({rule}; no <>%&\\?/ in names)")
+        elif not isinstance(value, str | int | float | bool) or len(str(value)) > 256:
+            errors.append(f"tag {name!r} has an invalid value ({rule})")
+        else:
+            tags[name] = str(value)
+    return tags, errors
+
+
+def _text(value: object) -> str:
+    """Config values arrive as strings; YAML loaders may hand over bools/ints. Normalise."""
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list | dict):
+        return json.dumps(value)
+    return str(value).strip()
+
+
+def _parse_list(value: object) -> tuple[list[str], str | None]:
+    """A list key accepts structured config (a YAML/JSON list) or comma-separated text, which is
+    what `pulumi config set key a,b` gives."""
+    text = _text(value)
+    if not text:
+        return [], None
+    if text.startswith("["):
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError:
+            return [], "is not a list (rule: a YAML list or comma-separated values)"
+        if not isinstance(data, list) or not all(isinstance(i, str) for i in data):
+            return [], "is not a list of strings (rule: a YAML list or comma-separated values)"
+        return [i.strip() for i in data], None
+    return [part.strip() for part in text.split(",") if part.strip()], None
+
+
+def config_values_from_stack_file(raw: Mapping[str, Any]) -> dict[str, str]:
+    """Turn the ``config:`` block of a ``Pulumi.<stack>.yaml`` into ``parse_config`` input:
+    keep this project's keys, strip the ``csp-secure-app:`` prefix, and render structured values
+    as JSON text, the way ``pulumi.Config.get`` returns them."""
+    prefix = f"{PROJECT}:"
+    return {
+        key[len(prefix) :]: _text(value)
+        for key, value in raw.items()
+        if key.startswith(prefix) and value is not None
+    }
+
+
+def read_config() -> StackConfig:
+    """What ``infra/__main__.py`` calls under the Pulumi engine: every key this project has in
+    the stack (including mistyped ones, so they are reported), through ``pulumi.Config``."""
+    import pulumi
+    from pulumi.runtime import config as runtime_config
+
+    prefix = f"{PROJECT}:"
+    present = [*runtime_config.CONFIG.get(), *runtime_config.get_config_env()]
+    keys = sorted({key[len(prefix) :] for key in present if key.startswith(prefix)})
+    stack_config = pulumi.Config(PROJECT)
+    values = {key: text for key in keys if (text := stack_config.get(key)) is not None}
+    return parse_config(values)

@@ -1,0 +1,68 @@
+"""The optional in-house app: the partner's own multi-tenant app for Partner Center sign-in.
+
+Partners who do not use a platform's app register their own: multi-tenant, requesting Partner
+Center ``user_impersonation`` (delegated), with the loopback redirect URIs the consent sign-in
+listens on. Both spellings of the redirect URI are registered because Entra compares redirect
+URIs literally (AADSTS50011) and tools differ on the trailing slash.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azuread as azuread
+
+from infra.app_password import declare_password
+from infra.config import StackConfig
+from scripts import wellknown
+
+REDIRECT_BASE = f"http://localhost:{wellknown.DEFAULT_REDIRECT_PORT}"
+REDIRECT_URIS = (REDIRECT_BASE, f"{REDIRECT_BASE}/")
+
+
+class InHouseApp(pulumi.ComponentResource):
+    application: azuread.Application
+    service_principal: azuread.ServicePrincipal
+    password: azuread.ApplicationPassword
+    client_id: pulumi.Output[str]
+    client_secret: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        cfg: StackConfig,
+        owner_object_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("csp-secure-app:index:InHouseApp", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.application = azuread.Application(
+            f"{name}-app",
+            display_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-partner-center",
+            # Multi-tenant: customers' admins consent to it through the partner relationship.
+            sign_in_audience="AzureADMultipleOrgs",
+            owners=[owner_object_id],
+            required_resource_accesses=[
+                azuread.ApplicationRequiredResourceAccessArgs(
+                    resource_app_id=wellknown.PARTNER_CENTER_APP_ID,
+                    resource_accesses=[
+                        azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
+                            id=wellknown.PARTNER_CENTER_USER_IMPERSONATION, type="Scope"
+                        )
+                    ],
+                )
+            ],
+            web=azuread.ApplicationWebArgs(redirect_uris=list(REDIRECT_URIS)),
+            opts=child,
+        )
+        self.service_principal = azuread.ServicePrincipal(
+            f"{name}-sp",
+            client_id=self.application.client_id,
+            owners=[owner_object_id],
+            opts=child,
+        )
+        self.password = declare_password(f"{name}-secret", self.application, cfg, self)
+
+        self.client_id = self.application.client_id
+        self.client_secret = pulumi.Output.secret(self.password.value)
+        self.register_outputs({"clientId": self.client_id})

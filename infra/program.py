@@ -1,0 +1,65 @@
+"""The whole program as one function, so ``pulumi up``, the offline plan and the tests declare
+exactly the same resources. Returns the stack outputs; ``infra/__main__.py`` exports them."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+
+import pulumi
+import pulumi_azure_native as azure_native
+import pulumi_azuread as azuread
+
+from infra.config import StackConfig
+from infra.inhouse_app import InHouseApp
+from infra.keyvault_client_app import KeyVaultClientApp
+from infra.token_vault import TokenVault
+from infra.vault_access import VaultAccess
+
+#: Outputs whose values are credentials; always exported as Pulumi secrets.
+SECRET_OUTPUTS = ("keyVaultClientAppSecret", "inHouseAppSecret")
+
+
+def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.Output[str]]:
+    """Declare every resource for ``cfg``. ``today`` anchors the placeholder secret's expiry."""
+    today = today or datetime.now(UTC).date()
+    # The deploying identity, as each provider sees it: azuread for app ownership, azure-native
+    # for the tenant, the subscription (role definition ids) and vault access.
+    directory_identity = azuread.get_client_config_output()
+    arm_identity = azure_native.authorization.get_client_config_output()
+    tenant_id: pulumi.Output[str] = (
+        pulumi.Output.from_input(cfg.tenant_id) if cfg.tenant_id else arm_identity.tenant_id
+    )
+
+    client_app = KeyVaultClientApp(
+        "keyvault-client", cfg, owner_object_id=directory_identity.object_id
+    )
+    vault = TokenVault("token-vault", cfg, tenant_id=tenant_id, today=today)
+    VaultAccess(
+        "token-vault-access",
+        mode=cfg.access_mode,
+        tenant_id=tenant_id,
+        subscription_id=arm_identity.subscription_id,
+        resource_group_name=vault.resource_group_name,
+        vault_name=vault.vault.name,
+        vault_id=vault.vault.id,
+        secret_id=vault.secret.id,
+        reader_object_id=client_app.service_principal_object_id,
+        deployer_object_id=arm_identity.object_id,
+        writer_object_ids=cfg.writer_object_ids,
+    )
+
+    outputs: dict[str, pulumi.Output[str]] = {
+        "tenantId": tenant_id,
+        "keyVaultClientAppId": client_app.client_id,
+        "keyVaultClientAppSecret": pulumi.Output.secret(client_app.client_secret),
+        "keyVaultClientCspDomain": pulumi.Output.from_input(cfg.csp_domain),
+        "vaultName": vault.vault.name,
+        "vaultUri": vault.vault_uri,
+        "secretName": vault.secret.name,
+        "secretUri": vault.secret_uri,
+    }
+    if cfg.in_house_app:
+        in_house = InHouseApp("in-house", cfg, owner_object_id=directory_identity.object_id)
+        outputs["inHouseAppId"] = in_house.client_id
+        outputs["inHouseAppSecret"] = pulumi.Output.secret(in_house.client_secret)
+    return outputs

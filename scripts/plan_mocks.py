@@ -1,0 +1,254 @@
+"""The offline engine for the plan: Pulumi mocks that record every registration.
+
+``RecordingMocks`` answers the program's invokes (the deploying identity, as both providers see it)
+and gives each resource realistic, distinct ids, so a mix-up such as granting the application's
+client id instead of its service principal's object id shows in the plan and fails the policy rules.
+``RecordingMonitor`` replaces the mock monitor's ``RegisterResource`` so resource *options*
+(protect, retainOnDelete, ignoreChanges, ...) are recorded too; the stock mocks drop them.
+
+Extension point (``invoke demo`` builds on it): subclass ``RecordingMocks`` and override
+``create(record)`` to create each resource somewhere (e.g. the local cloud double) and return its
+id and output state; ``new_guid`` and ``deploying_identity`` are overridable as well.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import rpc
+from pulumi.runtime.proto import resource_pb2
+from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
+
+from scripts import policy_rules as tokens
+
+_NAMESPACE = uuid.UUID("9b6f7a3e-58a5-4c55-9d8a-2f1f6c0d7e11")
+AZUREAD_CLIENT_CONFIG = "azuread:index/getClientConfig:getClientConfig"
+ARM_CLIENT_CONFIG = "azure-native:authorization:getClientConfig"
+RESOURCE_GROUP = "azure-native:resources:ResourceGroup"
+
+
+@dataclass
+class ResourceRecord:
+    """One registration as the engine saw it. ``inputs`` are plain values (secrets unwrapped);
+    ``secret_paths`` holds the dotted input paths that arrived marked secret."""
+
+    type: str
+    name: str
+    urn: str
+    custom: bool
+    inputs: dict[str, Any]
+    options: dict[str, Any]
+    secret_paths: frozenset[str] = frozenset()
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def is_secret(self, path: str) -> bool:
+        """True when ``path`` or one of its ancestors was marked secret."""
+        parts = path.split(".")
+        return any(".".join(parts[:i]) in self.secret_paths for i in range(1, len(parts) + 1))
+
+
+def unwrap_secrets(value: Any, path: str = "") -> tuple[Any, set[str]]:
+    """Strip the wire format's secret markers, remembering where they were."""
+    if isinstance(value, dict):
+        if value.get(rpc._special_sig_key) == rpc._special_secret_sig:
+            inner, paths = unwrap_secrets(value.get("value"), path)
+            return inner, {*paths, path}
+        result: dict[str, Any] = {}
+        found: set[str] = set()
+        for key, item in value.items():
+            result[key], paths = unwrap_secrets(item, f"{path}.{key}" if path else key)
+            found |= paths
+        return result, found
+    if isinstance(value, float) and value.is_integer():
+        # The wire format (protobuf Struct) carries every number as a double.
+        return int(value), set()
+    if isinstance(value, list):
+        items = []
+        found = set()
+        for index, item in enumerate(value):
+            unwrapped, paths = unwrap_secrets(item, f"{path}.{index}")
+            items.append(unwrapped)
+            found |= paths
+        return items, found
+    return value, set()
+
+
+class RecordingMocks(pulumi.runtime.Mocks):
+    """Mocks with a deploying identity, distinct realistic ids, and a record of everything."""
+
+    def __init__(
+        self,
+        *,
+        deployer_object_id: str | None = None,
+        tenant_id: str | None = None,
+        subscription_id: str | None = None,
+        seed: str = "csp-secure-app",
+    ) -> None:
+        self.seed = seed
+        self.deployer_object_id = deployer_object_id or self.new_guid("deployer", "object")
+        self.deployer_client_id = self.new_guid("deployer", "client")
+        self.tenant_id = tenant_id or self.new_guid("tenant")
+        self.subscription_id = subscription_id or self.new_guid("subscription")
+        self.records: list[ResourceRecord] = []
+        self.calls: list[str] = []
+        self._lock = threading.Lock()
+
+    # -- overridable pieces -------------------------------------------------------------------
+
+    def new_guid(self, *parts: str) -> str:
+        """Deterministic per (seed, parts): plans are stable across runs, ids distinct."""
+        return str(uuid.uuid5(_NAMESPACE, ":".join((self.seed, *parts))))
+
+    def deploying_identity(self) -> dict[str, str]:
+        """What both ``getClientConfig`` invokes return: who runs ``pulumi up``."""
+        return {
+            "clientId": self.deployer_client_id,
+            "objectId": self.deployer_object_id,
+            "tenantId": self.tenant_id,
+            "subscriptionId": self.subscription_id,
+        }
+
+    def create(self, record: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        """Return (id, output state) for a new resource. Override to create it for real."""
+        if not record.custom:
+            return "", {}
+        return self.fake_state(record)
+
+    # -- pulumi.runtime.Mocks -----------------------------------------------------------------
+
+    def call(
+        self, args: pulumi_mocks.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+        with self._lock:
+            self.calls.append(args.token)
+        identity = self.deploying_identity()
+        if args.token == AZUREAD_CLIENT_CONFIG:
+            identity.pop("subscriptionId")
+            return identity, []
+        if args.token == ARM_CLIENT_CONFIG:
+            return identity, []
+        raise NotImplementedError(f"the offline plan has no answer for invoke {args.token}")
+
+    def new_resource(self, args: pulumi_mocks.MockResourceArgs) -> tuple[str, dict[str, Any]]:
+        """Used for reads and by a stock MockMonitor (no options known then)."""
+        inputs, secrets = unwrap_secrets(args.inputs)
+        record = ResourceRecord(
+            type=args.typ,
+            name=args.name,
+            urn="",
+            custom=bool(args.custom if args.custom is not None else True),
+            inputs=inputs,
+            options={},
+            secret_paths=frozenset(secrets),
+        )
+        return self.register(record)
+
+    def register(self, record: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        resource_id, state = self.create(record)
+        record.id = resource_id or None
+        record.outputs = state
+        with self._lock:
+            self.records.append(record)
+        return resource_id, state
+
+    # -- fakes --------------------------------------------------------------------------------
+
+    def fake_state(self, record: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        inputs = record.inputs
+        name = record.name
+        group = f"/subscriptions/{self.subscription_id}/resourceGroups/"
+        vaults = "/providers/Microsoft.KeyVault/vaults/"
+        if record.type == tokens.APPLICATION:
+            object_id = self.new_guid("application-object", name)
+            client_id = self.new_guid("application-client", name)
+            state = {**inputs, "objectId": object_id, "clientId": client_id}
+            return f"/applications/{object_id}", state
+        if record.type == tokens.SERVICE_PRINCIPAL:
+            object_id = self.new_guid("service-principal-object", name)
+            state = {**inputs, "objectId": object_id, "applicationTenantId": self.tenant_id}
+            return f"/servicePrincipals/{object_id}", state
+        if record.type == tokens.APPLICATION_PASSWORD:
+            key_id = self.new_guid("password-key", name)
+            # A recognisable fake, never a usable credential.
+            state = {**inputs, "keyId": key_id, "value": f"offline-plan-fake-{key_id[:8]}"}
+            return f"{inputs.get('applicationId')}/password/{key_id}", state
+        if record.type == RESOURCE_GROUP:
+            group_name = str(inputs.get("resourceGroupName") or name)
+            return f"{group}{group_name}", {**inputs, "name": group_name}
+        if record.type == tokens.VAULT:
+            vault = inputs.get("vaultName") or name
+            properties = {
+                **(inputs.get("properties") or {}),
+                "vaultUri": f"https://{vault}.vault.azure.net/",
+            }
+            state = {**inputs, "name": vault, "properties": properties}
+            return f"{group}{inputs.get('resourceGroupName')}{vaults}{vault}", state
+        if record.type == tokens.SECRET:
+            vault = inputs.get("vaultName")
+            secret = inputs.get("secretName") or name
+            # Azure never returns a secret's value; neither do the fakes.
+            properties = {
+                k: v for k, v in (inputs.get("properties") or {}).items() if k != "value"
+            }
+            properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{secret}"
+            state = {**inputs, "name": secret, "properties": properties}
+            vault_id = f"{group}{inputs.get('resourceGroupName')}{vaults}{vault}"
+            return f"{vault_id}/secrets/{secret}", state
+        if record.type == tokens.ACCESS_POLICY:
+            grantee = (inputs.get("policy") or {}).get("objectId")
+            vault_id = f"{group}{inputs.get('resourceGroupName')}{vaults}{inputs.get('vaultName')}"
+            return f"{vault_id}/accessPolicy/{grantee}", dict(inputs)
+        if record.type == tokens.ROLE_ASSIGNMENT:
+            assignment = self.new_guid("role-assignment", name)
+            role_path = "/providers/Microsoft.Authorization/roleAssignments/"
+            return f"{inputs.get('scope')}{role_path}{assignment}", {**inputs, "name": assignment}
+        return f"{name}-id", dict(inputs)
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The stock mock monitor, except ``RegisterResource`` also captures resource options and
+    hands a full ``ResourceRecord`` to ``RecordingMocks.register``. Called from worker threads,
+    so it keeps no per-call state on ``self``."""
+
+    mocks: RecordingMocks
+
+    def __init__(self, mocks: RecordingMocks) -> None:
+        super().__init__(mocks)
+
+    def RegisterResource(self, request: Any) -> Any:
+        urn = self.make_urn(request.parent, request.type, request.name)
+        if request.type == "pulumi:pulumi:Stack":
+            return resource_pb2.RegisterResourceResponse(urn=urn)
+        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        raw = rpc.deserialize_properties(request.object)
+        inputs, secrets = unwrap_secrets(raw)
+        record = ResourceRecord(
+            type=request.type,
+            name=request.name,
+            urn=urn,
+            custom=bool(request.custom),
+            inputs=inputs,
+            options={
+                "parent": request.parent or None,
+                "protect": bool(request.protect),
+                "retainOnDelete": bool(request.retainOnDelete),
+                "ignoreChanges": list(request.ignoreChanges),
+                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
+                "replaceOnChanges": list(request.replaceOnChanges),
+                "additionalSecretOutputs": list(request.additionalSecretOutputs),
+                "dependencies": list(request.dependencies),
+            },
+            secret_paths=frozenset(secrets),
+        )
+        resource_id, state = self.mocks.register(record)
+        state_proto = _sync_await(rpc.serialize_properties(state, {}))
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
+            urn, resource_id, state
+        )
+        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)

@@ -1,0 +1,364 @@
+"""The security policy rules, as plain functions over recorded resource registrations.
+
+One implementation, three users: ``invoke plan`` (over the offline plan's records), the CrossGuard
+pack in ``policy/`` (``pulumi preview --policy-pack policy``) and the tests. Each rule returns a
+list of violation lines, ``"<resource>: <what is wrong>. Fix: <what to do>."``; empty means
+compliant. Rules only look at what they are given, so they work on the inputs Pulumi sends
+(camelCase keys, as on the wire) whether or not the resources exist yet.
+
+Deliberately light: no provider SDK is imported here (``tasks.py`` imports lazily and
+``invoke --list`` must stay fast).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+from scripts import wellknown
+
+VAULT = "azure-native:keyvault:Vault"
+ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
+SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+APPLICATION = "azuread:index/application:Application"
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105
+
+#: Resource names carry the role they grant, so a rule can tell the reader (the Key Vault client
+#: app) from writers even during a preview, when object ids are not known yet.
+READER_MARKER = "-reader"
+WRITER_MARKER = "-writer-"
+
+MAX_PASSWORD_LIFETIME_DAYS = 730
+MIN_RETENTION_DAYS = 7
+MAX_RETENTION_DAYS = 90
+
+
+class ResourceLike(Protocol):
+    """What a rule needs from a registration: the offline plan's records and ``Registration``
+    both fit."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A resource as a rule sees it: type token, logical name, inputs, resource options
+    (``protect``, ``retainOnDelete``, ``ignoreChanges``, ...), and outputs when known."""
+
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+Rule = Callable[[ResourceLike, date], list[str]]
+
+
+def _line(resource: ResourceLike, problem: str, fix: str) -> str:
+    return f"{resource.name}: {problem}. Fix: {fix}."
+
+
+def _props(resource: ResourceLike) -> Mapping[str, Any]:
+    value = resource.inputs.get("properties")
+    return value if isinstance(value, Mapping) else {}
+
+
+def vault_purge_protection(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != VAULT or _props(resource).get("enablePurgeProtection") is True:
+        return []
+    return [
+        _line(
+            resource,
+            "purge protection is off, so anyone with vault rights can destroy the token for good",
+            "set properties.enable_purge_protection=True",
+        )
+    ]
+
+
+def vault_retention(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != VAULT:
+        return []
+    props = _props(resource)
+    problems = []
+    if props.get("enableSoftDelete") is False:
+        problems.append(_line(resource, "soft delete is off", "remove enable_soft_delete=False"))
+    days = props.get("softDeleteRetentionInDays")
+    if days is not None and not MIN_RETENTION_DAYS <= int(days) <= MAX_RETENTION_DAYS:
+        problems.append(
+            _line(
+                resource,
+                f"soft-delete retention is {days} days",
+                f"set softDeleteRetentionDays between {MIN_RETENTION_DAYS} and "
+                f"{MAX_RETENTION_DAYS}",
+            )
+        )
+    return problems
+
+
+def vault_rbac_flag_explicit(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != VAULT or isinstance(_props(resource).get("enableRbacAuthorization"), bool):
+        return []
+    return [
+        _line(
+            resource,
+            "enable_rbac_authorization is not set; API 2026-02-01 makes new vaults RBAC by "
+            "default and an RBAC vault ignores every access policy",
+            "set enable_rbac_authorization explicitly (False for accessPolicy mode)",
+        )
+    ]
+
+
+def vault_no_inline_access_policies(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != VAULT or not _props(resource).get("accessPolicies"):
+        return []
+    return [
+        _line(
+            resource,
+            "declares inline access policies, which overwrite the standalone AccessPolicy "
+            "resources on every vault update",
+            "remove properties.access_policies and grant access with keyvault.AccessPolicy",
+        )
+    ]
+
+
+def vault_network_deny_when_ranges(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != VAULT:
+        return []
+    acls = _props(resource).get("networkAcls") or {}
+    if acls.get("ipRules") and acls.get("defaultAction") != "Deny":
+        return [
+            _line(
+                resource,
+                f"lists IP ranges but its default action is {acls.get('defaultAction')!r}, so "
+                "the ranges restrict nothing",
+                "set network_acls.default_action='Deny'",
+            )
+        ]
+    return []
+
+
+def reader_get_only(resource: ResourceLike, today: date) -> list[str]:
+    if READER_MARKER not in resource.name:
+        return []
+    if resource.type == ACCESS_POLICY:
+        policy = resource.inputs.get("policy") or {}
+        permissions = policy.get("permissions") or {}
+        problems = []
+        if sorted(permissions.get("secrets") or []) != ["get"] or any(
+            permissions.get(kind) for kind in ("keys", "certificates", "storage")
+        ):
+            problems.append(
+                _line(
+                    resource,
+                    f"the Key Vault client app may {_describe(permissions)}; it must only get "
+                    "secrets",
+                    "grant secrets ['get'] and nothing else",
+                )
+            )
+        if policy.get("applicationId"):
+            problems.append(
+                _line(
+                    resource,
+                    "sets applicationId, which grants a compound identity and refuses the "
+                    "service principal on its own",
+                    "remove policy.application_id",
+                )
+            )
+        return problems
+    if resource.type == ROLE_ASSIGNMENT:
+        problems = []
+        role = str(resource.inputs.get("roleDefinitionId") or "")
+        if not role.lower().endswith(wellknown.KEY_VAULT_SECRETS_USER_ROLE):
+            problems.append(
+                _line(
+                    resource,
+                    f"gives the Key Vault client app role {role.rsplit('/', 1)[-1]!r}",
+                    "assign Key Vault Secrets User (read secrets only)",
+                )
+            )
+        if "/secrets/" not in str(resource.inputs.get("scope") or ""):
+            problems.append(
+                _line(
+                    resource,
+                    "scopes the Key Vault client app's role wider than the token secret",
+                    "scope the role assignment to the secret's resource id",
+                )
+            )
+        return problems
+    return []
+
+
+def _describe(permissions: Mapping[str, Any]) -> str:
+    granted = [f"{kind} {sorted(values)}" for kind, values in sorted(permissions.items()) if values]
+    return ", ".join(granted) or "do nothing"
+
+
+def password_lifetime(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != APPLICATION_PASSWORD:
+        return []
+    end_text = resource.inputs.get("endDate")
+    if not end_text:
+        return [
+            _line(
+                resource,
+                "has no end date (the provider would pick one)",
+                f"set end_date at most {MAX_PASSWORD_LIFETIME_DAYS} days ahead",
+            )
+        ]
+    end = _parse_day(str(end_text))
+    start_text = resource.inputs.get("startDate")
+    start = _parse_day(str(start_text)) if start_text else today
+    if end is None or start is None:
+        return [
+            _line(
+                resource, f"end date {end_text!r} is not RFC 3339", "use e.g. 2027-01-31T00:00:00Z"
+            )
+        ]
+    days = (end - start).days
+    if days > MAX_PASSWORD_LIFETIME_DAYS:
+        return [
+            _line(
+                resource,
+                f"is valid for {days} days (until {end})",
+                f"keep client secrets at most {MAX_PASSWORD_LIFETIME_DAYS} days "
+                "(clientSecretLifetimeDays)",
+            )
+        ]
+    return []
+
+
+def _parse_day(text: str) -> date | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).date()
+    except ValueError:
+        return None
+
+
+def token_secret_metadata(resource: ResourceLike, today: date) -> list[str]:
+    if resource.type != SECRET:
+        return []
+    props = _props(resource)
+    problems = []
+    if not props.get("contentType"):
+        problems.append(_line(resource, "has no content type", "set properties.content_type"))
+    if not (props.get("attributes") or {}).get("expires"):
+        problems.append(
+            _line(
+                resource,
+                "has no expiry, so nothing warns before the token dies",
+                "set properties.attributes.expires",
+            )
+        )
+    return problems
+
+
+def token_secret_write_once(resource: ResourceLike, today: date) -> list[str]:
+    """The secret's value belongs to ``invoke consent``: Pulumi must never write it again, and
+    deleting the stack must not delete it. Options a source cannot report are not judged."""
+    if resource.type != SECRET:
+        return []
+    options = resource.options
+    problems = []
+    ignored = set(options.get("ignoreChanges") or [])
+    if "ignoreChanges" in options and not ignored & {"properties", "properties.value"}:
+        problems.append(
+            _line(
+                resource,
+                "an update would write the placeholder over the stored refresh token",
+                "add ignore_changes=['properties', 'tags']",
+            )
+        )
+    if "protect" in options and options["protect"] is not True:
+        problems.append(_line(resource, "is not protected", "set protect=True"))
+    if "retainOnDelete" in options and options["retainOnDelete"] is not True:
+        problems.append(
+            _line(
+                resource,
+                "would be deleted with the stack, taking the token with it",
+                "set retain_on_delete=True",
+            )
+        )
+    return problems
+
+
+RESOURCE_RULES: tuple[Rule, ...] = (
+    vault_purge_protection,
+    vault_retention,
+    vault_rbac_flag_explicit,
+    vault_no_inline_access_policies,
+    vault_network_deny_when_ranges,
+    reader_get_only,
+    password_lifetime,
+    token_secret_metadata,
+    token_secret_write_once,
+)
+
+
+def reader_is_service_principal(resources: Sequence[Any]) -> list[str]:
+    """Stack rule: the reader's object id must be the service principal's object id. The
+    client id and the application object id are GUIDs too, and Key Vault accepts them without
+    complaint while granting nobody. Needs outputs; unknown values (a preview) are skipped."""
+    sp_ids = {
+        str(value)
+        for r in resources
+        if r.type == SERVICE_PRINCIPAL and (value := _out(r, "objectId"))
+    }
+    app_ids = {
+        str(value)
+        for r in resources
+        if r.type in (APPLICATION, SERVICE_PRINCIPAL)
+        for key in (("clientId", "objectId") if r.type == APPLICATION else ("clientId",))
+        if (value := _out(r, key))
+    }
+    problems = []
+    for resource in resources:
+        if READER_MARKER not in resource.name:
+            continue
+        if resource.type == ACCESS_POLICY:
+            principal = (resource.inputs.get("policy") or {}).get("objectId")
+        elif resource.type == ROLE_ASSIGNMENT:
+            principal = resource.inputs.get("principalId")
+        else:
+            continue
+        if not isinstance(principal, str) or not sp_ids:
+            continue
+        if principal in app_ids or principal not in sp_ids:
+            problems.append(
+                _line(
+                    resource,
+                    f"grants {principal}, which is not the Key Vault client app's service "
+                    "principal object id",
+                    "use the ServicePrincipal's object_id (not the client id or the "
+                    "application object id)",
+                )
+            )
+    return problems
+
+
+def _out(resource: Any, key: str) -> Any:
+    outputs = getattr(resource, "outputs", None) or {}
+    return outputs.get(key)
+
+
+def check_resource(resource: ResourceLike, today: date | None = None) -> list[str]:
+    day = today or datetime.now(UTC).date()
+    return [line for rule in RESOURCE_RULES for line in rule(resource, day)]
+
+
+def check_all(resources: Iterable[ResourceLike], today: date | None = None) -> list[str]:
+    """Every resource rule over every resource, then the stack rules."""
+    items = list(resources)
+    problems = [line for resource in items for line in check_resource(resource, today)]
+    return problems + reader_is_service_principal(items)
