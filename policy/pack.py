@@ -1,0 +1,94 @@
+"""The CrossGuard policies: each wraps one function of ``scripts.policy_rules``.
+
+Kept apart from ``__main__.py`` (which starts the policy server on import) so tests can call the
+validate callbacks with stand-in argument objects.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from pulumi_policy import (
+    EnforcementLevel,
+    ReportViolation,
+    ResourceValidationPolicy,
+    StackValidationPolicy,
+)
+
+from scripts import policy_rules
+
+PACK_NAME = "csp-secure-app-security"
+
+DESCRIPTIONS = {
+    "vault_purge_protection": "The token vault has purge protection on.",
+    "vault_retention": "Soft delete stays on with 7-90 days of retention.",
+    "vault_rbac_flag_explicit": "enable_rbac_authorization is set explicitly on the vault.",
+    "vault_no_inline_access_policies": "No inline access policies on the vault.",
+    "vault_network_deny_when_ranges": "A vault with IP ranges denies everything else.",
+    "reader_get_only": "The Key Vault client app can only get secrets.",
+    "password_lifetime": "Client secrets expire within 730 days.",
+    "token_secret_metadata": "The token secret has a content type and an expiry.",
+    "token_secret_write_once": "The token secret is protected and never rewritten by Pulumi.",
+}
+
+
+def registration_from_args(args: Any) -> policy_rules.Registration:
+    """A ``ResourceValidationArgs`` (or stand-in) as the shared rules expect it. CrossGuard
+    exposes protect/ignoreChanges/deleteBeforeReplace but not retainOnDelete, so that one is
+    left out (and not judged)."""
+    opts = getattr(args, "opts", None)
+    options: dict[str, Any] = {}
+    if opts is not None:
+        options = {
+            "protect": bool(getattr(opts, "protect", False)),
+            "ignoreChanges": list(getattr(opts, "ignore_changes", None) or []),
+            "deleteBeforeReplace": bool(getattr(opts, "delete_before_replace", False)),
+        }
+    return policy_rules.Registration(
+        type=args.resource_type, name=args.name, inputs=args.props, options=options
+    )
+
+
+def _resource_policy(rule: policy_rules.Rule) -> ResourceValidationPolicy:
+    def validate(args: Any, report_violation: ReportViolation) -> None:
+        today = datetime.now(UTC).date()
+        for line in rule(registration_from_args(args), today):
+            report_violation(line, None)
+
+    name = rule.__name__
+    return ResourceValidationPolicy(
+        name=name.replace("_", "-"),
+        description=DESCRIPTIONS[name],
+        enforcement_level=EnforcementLevel.MANDATORY,
+        validate=validate,
+    )
+
+
+def validate_reader_is_service_principal(args: Any, report_violation: ReportViolation) -> None:
+    """Stack policy: resources carry their state (outputs) here, so object ids can be compared.
+    During a preview they may be unknown; the rule then skips them."""
+    resources = [
+        policy_rules.Registration(
+            type=r.resource_type, name=r.name, inputs=r.props, outputs=r.props
+        )
+        for r in args.resources
+    ]
+    for line in policy_rules.reader_is_service_principal(resources):
+        report_violation(line, None)
+
+
+def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
+    policies: list[ResourceValidationPolicy | StackValidationPolicy] = [
+        _resource_policy(rule) for rule in policy_rules.RESOURCE_RULES
+    ]
+    policies.append(
+        StackValidationPolicy(
+            name="reader-is-service-principal",
+            description="Vault read access names the client app's service principal object id.",
+            enforcement_level=EnforcementLevel.MANDATORY,
+            validate=validate_reader_is_service_principal,
+        )
+    )
+    return policies
+

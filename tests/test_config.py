@@ -1,0 +1,232 @@
+"""Stack config validation: every rule fails on a bad value and passes on a good one, and a user
+with several mistakes gets one line per mistake naming the key."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime
+
+import pytest
+
+from infra.config import (
+    DEFAULT_REQUIRED_RESOURCE_ACCESS,
+    StackConfig,
+    config_values_from_stack_file,
+    parse_config,
+    read_config,
+)
+from scripts import wellknown
+from scripts.errors import EXIT_BAD_INPUT, InvalidConfig
+
+TODAY = date(2026, 11, 29)
+BASE = {
+    "location": "westeurope",
+    "vaultName": "kv-csp-token",
+    "cspDomain": "contoso.onmicrosoft.com",
+    "clientSecretRotation": "2026-11-01",
+}
+WRITER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+GRAPH_USER_READ = [
+    {
+        "resourceAppId": wellknown.MICROSOFT_GRAPH_APP_ID,
+        "resourceAccess": [{"id": wellknown.GRAPH_USER_READ, "type": "Scope"}],
+    }
+]
+
+
+def parse(**overrides: str) -> StackConfig:
+    return parse_config({**BASE, **overrides}, today=TODAY)
+
+
+def problems(**overrides: str) -> list[str]:
+    with pytest.raises(InvalidConfig) as caught:
+        parse(**overrides)
+    return caught.value.lines()
+
+
+def test_minimal_config_gets_safe_defaults() -> None:
+    cfg = parse()
+    assert cfg.access_mode == "accessPolicy"
+    assert cfg.soft_delete_retention_days == 90
+    assert cfg.client_secret_lifetime_days == 365
+    assert cfg.client_secret_end_date == date(2027, 11, 1)
+    assert cfg.secret_name == "PartnerCenterRefreshToken"
+    assert cfg.resource_group_name == "rg-csp-secure-app"
+    assert not cfg.existing_resource_group
+    assert cfg.required_resource_access == DEFAULT_REQUIRED_RESOURCE_ACCESS
+    assert cfg.allowed_ip_ranges == () and not cfg.network_restricted
+    assert cfg.in_house_app is False
+
+
+# (key, bad value, what the message must say, good value)
+RULES = [
+    ("vaultName", "kv", "3-24 characters", "kv1"),
+    ("vaultName", "kv-" + "x" * 22, "3-24 characters", "kv-" + "x" * 21),
+    ("vaultName", "1kv-token", "starts with a letter", "k1v-token"),
+    ("vaultName", "kv-token-", "ends with a letter or digit", "kv-token-1"),
+    ("vaultName", "kv--token", "no consecutive hyphens", "kv-to-ken"),
+    ("vaultName", "kv_token", "letters, digits and hyphens", "kvtoken"),
+    ("secretName", "refresh_token", "^[0-9a-zA-Z-]", "refresh-token"),
+    ("secretName", "x" * 128, "{1,127}", "x" * 127),
+    ("tenantId", "not-a-guid", "not a GUID", "11111111-2222-4333-8444-555555555555"),
+    ("tenantId", "00000000-0000-0000-0000-000000000000", "placeholder", wellknown.GRAPH_OPENID),
+    ("writerObjectIds", f"aaaa,{WRITER}", "not a GUID", WRITER),
+    ("cspDomain", "contoso", "not a domain", "contoso.onmicrosoft.com"),
+    ("cspDomain", "-contoso.com", "not a domain", "contoso-it.com"),
+    ("cspDomain", "contoso.c0m", "not a domain", "partner.contoso.co.uk"),
+    ("allowedIpRanges", "2001:db8::/32", "IPv4 only", "198.51.100.0/24"),
+    ("allowedIpRanges", "10.1.0.0/16", "private", "198.51.100.7"),
+    ("allowedIpRanges", "198.51.100.1/24", "did you mean 198.51.100.0/24", "198.51.100.1/32"),
+    ("allowedIpRanges", "office", "not an IPv4 address", '["198.51.100.0/24"]'),
+    ("softDeleteRetentionDays", "6", "7-90", "7"),
+    ("softDeleteRetentionDays", "91", "7-90", "90"),
+    ("softDeleteRetentionDays", "ninety", "not a whole number", "30"),
+    ("clientSecretLifetimeDays", "0", "1-730", "30"),
+    ("clientSecretLifetimeDays", "731", "1-730", "730"),
+    ("accessMode", "vaultPolicy", "accessPolicy or rbac", "rbac"),
+    ("location", "West Europe", "programmatic name", "westeurope"),
+    ("resourceGroupName", "rg.", "not ending with '.'", "rg-csp.prod"),
+    ("resourceGroupName", "rg/prod", "1-90 letters", "rg_(prod)"),
+    ("inHouseApp", "yes", "true or false", "true"),
+    ("clientSecretRotation", "29.11.2026", "YYYY-MM-DD", "2026-11-29"),
+    ("clientSecretRotation", "2026-12-01", "in the future", "2026-11-28"),
+    ("clientSecretRotation", "2025-11-29", "must be in the future", "2025-11-30"),
+    ("requiredResourceAccess", "User.Read", "not structured config", json.dumps(GRAPH_USER_READ)),
+    (
+        "requiredResourceAccess",
+        json.dumps([{"resourceAppId": wellknown.MICROSOFT_GRAPH_APP_ID, "resourceAccess": []}]),
+        "resourceAccess is empty",
+        json.dumps(GRAPH_USER_READ),
+    ),
+    (
+        "requiredResourceAccess",
+        json.dumps(
+            [
+                {
+                    "resourceAppId": wellknown.LEGACY_AAD_GRAPH_APP_ID,
+                    "resourceAccess": [{"id": wellknown.GRAPH_USER_READ, "type": "Scope"}],
+                }
+            ]
+        ),
+        "retired",
+        json.dumps(GRAPH_USER_READ),
+    ),
+    (
+        "requiredResourceAccess",
+        json.dumps(
+            [
+                {
+                    "resourceAppId": wellknown.MICROSOFT_GRAPH_APP_ID,
+                    "resourceAccess": [{"id": wellknown.GRAPH_USER_READ, "type": "Delegated"}],
+                }
+            ]
+        ),
+        "Scope for delegated",
+        json.dumps(GRAPH_USER_READ),
+    ),
+    ("tags", '["env"]', "at most 50 tags", '{"env": "dev"}'),
+    ("tags", '{"a/b": "x"}', "invalid", '{"cost-center": "42"}'),
+]
+
+
+@pytest.mark.parametrize(("key", "bad", "message", "good"), RULES)
+def test_each_rule_rejects_a_bad_value_with_one_line_naming_the_key(
+    key: str, bad: str, message: str, good: str
+) -> None:
+    lines = problems(**{key: bad})
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"csp-secure-app:{key}: ")
+    assert message in lines[0]
+
+
+@pytest.mark.parametrize(("key", "bad", "message", "good"), RULES)
+def test_each_rule_accepts_a_good_value(key: str, bad: str, message: str, good: str) -> None:
+    parse(**{key: good})
+
+
+def test_required_keys_missing_are_each_reported() -> None:
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config({}, today=TODAY)
+    lines = caught.value.lines()
+    assert [line.split(":")[1] for line in lines] == [
+        "location",
+        "vaultName",
+        "cspDomain",
+        "clientSecretRotation",
+    ]
+    assert caught.value.exit_code == EXIT_BAD_INPUT
+
+
+def test_several_mistakes_give_one_line_each() -> None:
+    lines = problems(vaultName="1kv", softDeleteRetentionDays="3", accessMode="x", vaultNme="y")
+    assert len(lines) == 4
+    typo = [line for line in lines if "vaultNme: unknown key" in line]
+    assert typo and "did you mean 'vaultName'" in typo[0]
+
+
+@pytest.mark.parametrize("key", ["cloud", "mfaEnforcement", "pipelineIdentity"])
+def test_keys_reserved_for_later_versions_are_refused_not_ignored(key: str) -> None:
+    (line,) = problems(**{key: "x"})
+    assert line.startswith(f"csp-secure-app:{key}: is reserved")
+
+
+def test_existing_resource_group_is_used_not_created() -> None:
+    cfg = parse(existingResourceGroup="rg-shared")
+    assert cfg.existing_resource_group and cfg.resource_group_name == "rg-shared"
+    (line,) = problems(existingResourceGroup="rg-shared", resourceGroupName="rg-new")
+    assert "not both" in line
+
+
+def test_writer_ranges_without_allowed_ranges_are_refused() -> None:
+    (line,) = problems(writerIpRanges="198.51.100.7")
+    assert line.startswith("csp-secure-app:writerIpRanges:")
+    cfg = parse(allowedIpRanges="198.51.100.0/24", writerIpRanges="203.0.113.7")
+    assert cfg.writer_ip_ranges == ("203.0.113.7",) and cfg.network_restricted
+
+
+def test_lists_accept_comma_separated_text_and_structured_config() -> None:
+    a = parse(allowedIpRanges="198.51.100.0/24, 198.51.100.0/24,203.0.113.7")
+    b = parse(allowedIpRanges='["198.51.100.0/24", "203.0.113.7"]')
+    assert a.allowed_ip_ranges == b.allowed_ip_ranges == ("198.51.100.0/24", "203.0.113.7")
+
+
+def test_rotation_date_sets_a_stable_end_date() -> None:
+    cfg = parse(clientSecretRotation="2026-06-01", clientSecretLifetimeDays="730")
+    assert cfg.client_secret_end_date == date(2028, 5, 31)
+
+
+def test_stack_file_values_are_normalised_like_pulumi_config() -> None:
+    values = config_values_from_stack_file(
+        {
+            "csp-secure-app:inHouseApp": True,
+            "csp-secure-app:softDeleteRetentionDays": 30,
+            "csp-secure-app:allowedIpRanges": ["198.51.100.0/24"],
+            "azure-native:location": "westeurope",
+        }
+    )
+    assert values == {
+        "inHouseApp": "true",
+        "softDeleteRetentionDays": "30",
+        "allowedIpRanges": '["198.51.100.0/24"]',
+    }
+
+
+def test_read_config_reads_the_engine_config_including_mistyped_keys() -> None:
+    from pulumi.runtime import config as runtime_config
+
+    # read_config judges the rotation date against the real clock.
+    current = {**BASE, "clientSecretRotation": datetime.now(UTC).date().isoformat()}
+    saved = dict(runtime_config.CONFIG.get())
+    try:
+        runtime_config.set_all_config(
+            {f"csp-secure-app:{key}": value for key, value in {**current, "vaultNam": "x"}.items()}
+        )
+        with pytest.raises(InvalidConfig) as caught:
+            read_config()
+        assert caught.value.lines() == [
+            "csp-secure-app:vaultNam: unknown key (rule: did you mean 'vaultName'?)"
+        ]
+        runtime_config.set_all_config({f"csp-secure-app:{k}": v for k, v in current.items()})
+        assert read_config().vault_name == "kv-csp-token"
+    finally:
+        runtime_config.set_all_config(saved)
