@@ -1,0 +1,54 @@
+"""What the identity platform's handlers share: directory, clock, signing key, sign-in state."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlencode
+
+from . import pages
+from .aad import AadError, error_json
+from .authstate import AuthRequest, AuthState
+from .clock import Clock
+from .directory import Directory, Tenant
+from .server import Response, html_response, redirect
+from .tokens import TokenIssuer
+
+#: Path tenants that are not a directory: the user's home tenant decides.
+MULTI_TENANT_ALIASES = frozenset({"organizations", "common"})
+
+
+@dataclass
+class IdentityContext:
+    directory: Directory
+    clock: Clock
+    issuer: TokenIssuer
+    state: AuthState
+    #: Seconds MSAL waits between device-code polls (Entra says 5; tests may lower it).
+    device_code_interval: int = 5
+
+    @property
+    def authority_host(self) -> str:
+        return self.issuer.authority_host
+
+    def resolve_tenant(self, ref: str) -> Tenant | None:
+        """The directory behind a path tenant; None for organizations/common; AADSTS90002 else."""
+        if ref.lower() in MULTI_TENANT_ALIASES:
+            return None
+        tenant = self.directory.tenant(ref)
+        if tenant is None:
+            raise AadError(90002, tenant=ref)
+        return tenant
+
+    def error_json(self, err: AadError) -> Response:
+        return error_json(err, self.authority_host, self.clock.now())
+
+    def error_redirect(self, request: AuthRequest, err: AadError) -> Response:
+        """Errors after the redirect URI is trusted go back to the app, as OAuth 2.0 requires."""
+        if request.redirect_uri is None:  # device flow: nowhere to redirect, show the error
+            text = err.text.split(": ", 1)[1]
+            return html_response(400, pages.error_page(err.code, text))
+        params = {"error": err.error, "error_description": err.text}
+        if request.state is not None:
+            params["state"] = request.state
+        sep = "&" if "?" in request.redirect_uri else "?"
+        return redirect(request.redirect_uri + sep + urlencode(params))

@@ -1,0 +1,297 @@
+"""Microsoft Graph v1.0, the few endpoints the product reads and writes:
+
+* ``GET /v1.0/reports/authenticationMethods/userRegistrationDetails`` (AuditLog.Read.All; paged
+  with a deliberately small page size so clients must follow ``@odata.nextLink``);
+* ``GET/PATCH /v1.0/policies/identitySecurityDefaultsEnforcementPolicy``
+  (Policy.Read.All / Policy.ReadWrite.SecurityDefaults or .ConditionalAccess);
+* ``GET /v1.0/applications(appId='...')`` and ``/v1.0/applications/{id}`` (Application.Read.All,
+  Directory.Read.All, or a delegated Directory.AccessAsUser.All);
+* ``GET/POST /v1.0/identity/conditionalAccess/policies`` (Policy.Read.All /
+  Policy.ReadWrite.ConditionalAccess; refused while security defaults are on, as in Entra).
+
+Delegated calls to reports and policies also need an admin user, like Entra's role checks.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+from urllib.parse import urlencode
+
+from .catalog import GRAPH_RESOURCE
+from .directory import Directory, Tenant
+from .server import Request, Response, empty, json_response
+from .tokens import TokenIssuer, TokenRejected, bearer_token
+
+_APP_BY_APPID = re.compile(r"^/v1\.0/applications\(appId='(?P<id>[^']+)'\)$", re.IGNORECASE)
+_APP_BY_ID = re.compile(r"^/v1\.0/applications/(?P<id>[0-9a-fA-F-]{36})$")
+_URD = "/v1.0/reports/authenticationmethods/userregistrationdetails"
+_SD = "/v1.0/policies/identitysecuritydefaultsenforcementpolicy"
+_CA = "/v1.0/identity/conditionalaccess/policies"
+_CTX = "https://graph.microsoft.com/v1.0/$metadata"
+
+
+class GraphError(Exception):
+    def __init__(self, status: int, code: str, message: str) -> None:
+        self.status, self.code, self.message = status, code, message
+        super().__init__(message)
+
+
+def _denied() -> GraphError:
+    return GraphError(
+        403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
+    )
+
+
+class Graph:
+    def __init__(self, directory: Directory, issuer: TokenIssuer) -> None:
+        self.directory = directory
+        self.issuer = issuer
+        #: Small on purpose: tests and the product must page through @odata.nextLink.
+        self.page_size = 2
+
+    def route(self, request: Request) -> Response:
+        try:
+            return self._route(request)
+        except GraphError as err:
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
+            inner = {
+                "date": now,
+                "request-id": str(uuid.uuid4()),
+                "client-request-id": request.header("client-request-id") or str(uuid.uuid4()),
+            }
+            body = {"error": {"code": err.code, "message": err.message, "innerError": inner}}
+            headers = []
+            if err.status == 401:
+                headers.append(("WWW-Authenticate", 'Bearer realm="", error="invalid_token"'))
+            return json_response(err.status, body, headers)
+
+    def _route(self, request: Request) -> Response:
+        claims = self._authenticate(request)
+        tenant = self.directory.require_tenant(str(claims["tid"]))
+        path = request.path.rstrip("/")
+        lowered, method = path.lower(), request.method
+        if lowered == _URD and method == "GET":
+            self._require(claims, {"AuditLog.Read.All"}, {"AuditLog.Read.All"}, admin=True)
+            return self._registration_details(request, tenant)
+        if lowered == _SD:
+            return self._security_defaults(request, claims, tenant)
+        if lowered == _CA:
+            return self._conditional_access(request, claims, tenant)
+        match = _APP_BY_APPID.match(path) or _APP_BY_ID.match(path)
+        if match and method == "GET":
+            readers = {
+                "Application.Read.All",
+                "Application.ReadWrite.All",
+                "Directory.Read.All",
+                "Directory.ReadWrite.All",
+            }
+            self._require(claims, readers | {"Directory.AccessAsUser.All"}, readers, admin=False)
+            return self._application(match["id"], tenant, by_app_id=match.re is _APP_BY_APPID)
+        raise GraphError(400, "BadRequest", f"Resource not found for the segment '{path}'.")
+
+    # -- auth ------------------------------------------------------------------------------------
+    def _authenticate(self, request: Request) -> dict[str, Any]:
+        token = bearer_token(request.header("authorization"))
+        if token is None:
+            raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
+        try:
+            return self.issuer.verify(
+                token, (GRAPH_RESOURCE, "00000003-0000-0000-c000-000000000000")
+            )
+        except TokenRejected as exc:
+            raise GraphError(
+                401, "InvalidAuthenticationToken", f"Access token validation failure: {exc}."
+            ) from None
+
+    def _require(
+        self, claims: dict[str, Any], delegated: set[str], application: set[str], admin: bool
+    ) -> None:
+        if "scp" in claims:
+            if not set(str(claims["scp"]).split()) & delegated:
+                raise _denied()
+            user = self.directory.user_by_id(str(claims.get("oid")))
+            if admin and (user is None or not user.admin):
+                raise GraphError(
+                    403,
+                    "Authentication_RequestFromUnsupportedUserRole",
+                    "User is not in the allowed roles.",
+                )
+            return
+        if not set(claims.get("roles", [])) & application:
+            raise _denied()
+
+    # -- endpoints -------------------------------------------------------------------------------
+    def _registration_details(self, request: Request, tenant: Tenant) -> Response:
+        users = sorted(self.directory.users_in(tenant.id), key=lambda u: u.upn.lower())
+        rows = []
+        for u in users:
+            methods = (
+                ["microsoftAuthenticatorPush", "softwareOneTimePasscode"]
+                if u.mfa_registered
+                else []
+            )
+            rows.append(
+                {
+                    "id": u.object_id,
+                    "userPrincipalName": u.upn,
+                    "userDisplayName": u.display_name,
+                    "userType": "member",
+                    "isAdmin": u.admin,
+                    "isSsprRegistered": u.mfa_registered,
+                    "isSsprEnabled": False,
+                    "isSsprCapable": False,
+                    "isMfaRegistered": u.mfa_registered,
+                    "isMfaCapable": u.mfa_registered,
+                    "isPasswordlessCapable": False,
+                    "methodsRegistered": methods,
+                    "isSystemPreferredAuthenticationMethodEnabled": True,
+                    "systemPreferredAuthenticationMethods": methods[:1],
+                    "userPreferredMethodForSecondaryAuthentication": "push" if methods else "none",
+                    "lastUpdatedDateTime": u.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                    "defaultMfaMethod": "microsoftAuthenticatorPush" if methods else "none",
+                }
+            )
+        query = request.query
+        size = min(int(query.get("$top") or self.page_size), self.page_size)
+        start = int(query.get("$skiptoken") or 0)
+        body: dict[str, Any] = {
+            "@odata.context": f"{_CTX}#reports/authenticationMethods/userRegistrationDetails",
+            "value": rows[start : start + size],
+        }
+        if start + size < len(rows):
+            params = {"$top": str(size), "$skiptoken": str(start + size)}
+            body["@odata.nextLink"] = f"{request.base_url}{request.path}?{urlencode(params)}"
+        return json_response(200, body)
+
+    def _security_defaults(
+        self, request: Request, claims: dict[str, Any], tenant: Tenant
+    ) -> Response:
+        writers = {"Policy.ReadWrite.SecurityDefaults", "Policy.ReadWrite.ConditionalAccess"}
+        if request.method == "GET":
+            self._require(
+                claims, writers | {"Policy.Read.All"}, writers | {"Policy.Read.All"}, admin=True
+            )
+            return json_response(
+                200,
+                {
+                    "@odata.context": f"{_CTX}#policies/"
+                    "identitySecurityDefaultsEnforcementPolicy/$entity",
+                    "id": "00000000-0000-0000-0000-000000000005",
+                    "displayName": "Security Defaults",
+                    "description": "Security defaults is a set of basic identity security "
+                    "mechanisms recommended by Microsoft. When enabled, these recommendations "
+                    "will be automatically enforced in your organization.",
+                    "isEnabled": tenant.security_defaults,
+                },
+            )
+        if request.method == "PATCH":
+            self._require(claims, writers, writers, admin=True)
+            body = request.json() or {}
+            if not isinstance(body.get("isEnabled"), bool):
+                raise GraphError(400, "BadRequest", "Property 'isEnabled' must be a boolean.")
+            with self.directory.lock:
+                tenant.security_defaults = body["isEnabled"]
+            return empty(204)
+        raise GraphError(405, "Request_BadRequest", "Method not allowed.")
+
+    def _conditional_access(
+        self, request: Request, claims: dict[str, Any], tenant: Tenant
+    ) -> Response:
+        writers = {"Policy.ReadWrite.ConditionalAccess"}
+        if request.method == "GET":
+            self._require(
+                claims, writers | {"Policy.Read.All"}, writers | {"Policy.Read.All"}, admin=True
+            )
+            with self.directory.lock:
+                return json_response(
+                    200,
+                    {
+                        "@odata.context": f"{_CTX}#identity/conditionalAccess/policies",
+                        "value": list(tenant.ca_policies),
+                    },
+                )
+        if request.method != "POST":
+            raise GraphError(405, "Request_BadRequest", "Method not allowed.")
+        self._require(claims, writers, writers, admin=True)
+        body = request.json()
+        if not isinstance(body, dict) or not body.get("displayName"):
+            raise GraphError(400, "BadRequest", "Property 'displayName' is required.")
+        if body.get("state") not in ("enabled", "disabled", "enabledForReportingButNotEnforced"):
+            raise GraphError(400, "BadRequest", "Property 'state' has an invalid value.")
+        if not isinstance(body.get("conditions"), dict):
+            raise GraphError(400, "BadRequest", "Property 'conditions' is required.")
+        with self.directory.lock:
+            if tenant.security_defaults:
+                raise GraphError(
+                    400,
+                    "BadRequest",
+                    "Conditional Access policies cannot be "
+                    "created while security defaults are enabled. Disable security "
+                    "defaults first.",
+                )
+            now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+            policy = {
+                **body,
+                "id": str(uuid.uuid4()),
+                "createdDateTime": now,
+                "modifiedDateTime": None,
+            }
+            tenant.ca_policies.append(policy)
+        return json_response(
+            201, {"@odata.context": f"{_CTX}#identity/conditionalAccess/policies/$entity", **policy}
+        )
+
+    def _application(self, ident: str, tenant: Tenant, by_app_id: bool) -> Response:
+        with self.directory.lock:
+            found = None
+            for app in self.directory.apps.values():
+                key = app.app_id if by_app_id else app.object_id
+                if key.lower() == ident.lower() and app.tenant_id == tenant.id:
+                    found = app
+            if found is None:
+                raise GraphError(
+                    404,
+                    "Request_ResourceNotFound",
+                    f"Resource '{ident}' does not exist or one of its queried "
+                    "reference-property objects are not present.",
+                )
+            return json_response(
+                200,
+                {
+                    "@odata.context": f"{_CTX}#applications/$entity",
+                    "id": found.object_id,
+                    "appId": found.app_id,
+                    "displayName": found.display_name,
+                    "signInAudience": "AzureADMultipleOrgs"
+                    if found.multi_tenant
+                    else "AzureADMyOrg",
+                    "isFallbackPublicClient": found.public_client,
+                    "web": {"redirectUris": list(found.redirect_uris)},
+                    "requiredResourceAccess": [
+                        {
+                            "resourceAppId": res,
+                            "resourceAccess": [{"id": i, "type": t} for i, t in perms],
+                        }
+                        for res, perms in found.required_resource_access
+                    ],
+                    "passwordCredentials": [
+                        {
+                            "customKeyIdentifier": None,
+                            "displayName": p.display_name,
+                            "endDateTime": _iso(p.end),
+                            "hint": p.hint,
+                            "keyId": p.key_id,
+                            "secretText": None,
+                            "startDateTime": _iso(p.start),
+                        }
+                        for p in found.passwords
+                    ],
+                },
+            )
+
+
+def _iso(value: datetime) -> str:
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")

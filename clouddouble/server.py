@@ -1,0 +1,365 @@
+"""TLS listeners, the shared request log and fault injection.
+
+Every service of the double (identity, Partner Center, Graph, each vault) gets its own listener on
+127.0.0.1 with an ephemeral port, so the real SDKs see distinct hosts exactly as in Azure and tests
+can tell round trips apart. All listeners share one :class:`RequestLog` and one
+:class:`FaultTable`, so ``cloud.inject_fault(...)`` and ``cloud.requests`` work across services.
+
+Stdlib only: ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive (the SDKs pool
+connections), TLS handshakes done in the per-connection thread so a slow client never blocks the
+accept loop. The server never writes to stderr: request lines and tracebacks could carry secrets.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import socket
+import ssl
+import struct
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+
+@dataclass(frozen=True)
+class RequestRecord:
+    """One request as a listener saw it. ``status`` is 0 when the connection was dropped."""
+
+    method: str
+    host_port: str
+    path: str
+    query: str
+    status: int
+    service: str = ""
+
+
+@dataclass
+class Request:
+    """A parsed HTTP request handed to a service's route function."""
+
+    method: str
+    path: str
+    query_string: str
+    headers: dict[str, str]
+    body: bytes
+    host_port: str
+    base_url: str
+
+    @property
+    def query(self) -> dict[str, str]:
+        """Query parameters, first value wins (the services never need repeated keys)."""
+        return {k: v[0] for k, v in parse_qs(self.query_string, keep_blank_values=True).items()}
+
+    def header(self, name: str) -> str | None:
+        return self.headers.get(name.lower())
+
+    def form(self) -> dict[str, str]:
+        text = self.body.decode("utf-8", errors="replace")
+        return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
+
+    def json(self) -> Any:
+        if not self.body:
+            return None
+        return json.loads(self.body.decode("utf-8"))
+
+
+@dataclass
+class Response:
+    status: int = 200
+    body: bytes = b""
+    headers: list[tuple[str, str]] = field(default_factory=list)
+
+
+def json_response(
+    status: int, payload: Any, headers: list[tuple[str, str]] | None = None
+) -> Response:
+    hdrs = [("Content-Type", "application/json; charset=utf-8"), *(headers or [])]
+    return Response(status, json.dumps(payload).encode("utf-8"), hdrs)
+
+
+def html_response(status: int, html: str) -> Response:
+    return Response(
+        status,
+        html.encode("utf-8"),
+        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
+    )
+
+
+def redirect(location: str) -> Response:
+    return Response(302, b"", [("Location", location), ("Cache-Control", "no-store")])
+
+
+def empty(status: int = 204) -> Response:
+    return Response(status)
+
+
+class RequestLog:
+    """Thread-safe append-only list of :class:`RequestRecord` (no headers or bodies: no secrets)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._records: list[RequestRecord] = []
+
+    def add(self, record: RequestRecord) -> None:
+        with self._lock:
+            self._records.append(record)
+
+    def snapshot(self) -> list[RequestRecord]:
+        with self._lock:
+            return list(self._records)
+
+    def clear(self) -> None:
+        with self._lock:
+            self._records.clear()
+
+
+@dataclass
+class Fault:
+    """The next ``remaining`` requests matching ``pattern`` (and ``method``/``service`` if set)
+    fail: with ``status`` (plus ``Retry-After``), after ``hang`` seconds, or by a TCP reset."""
+
+    pattern: re.Pattern[str]
+    remaining: int
+    status: int = 429
+    retry_after: float | None = 1
+    method: str | None = None
+    hang: float | None = None
+    reset: bool = False
+    service: str | None = None
+
+    def matches(self, method: str, service: str, path: str) -> bool:
+        if self.remaining <= 0:
+            return False
+        if self.method and self.method.upper() != method:
+            return False
+        if self.service and self.service != service:
+            return False
+        return self.pattern.search(path) is not None
+
+
+class FaultTable:
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._faults: list[Fault] = []
+
+    def add(self, fault: Fault) -> Fault:
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take(self, method: str, service: str, path: str) -> Fault | None:
+        """The first armed fault for this request, counted down atomically (so N means N)."""
+        with self._lock:
+            for fault in self._faults:
+                if fault.matches(method, service, path):
+                    fault.remaining -= 1
+                    return fault
+            self._faults = [f for f in self._faults if f.remaining > 0]
+            return None
+
+    def clear(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+
+def _fault_body(status: int) -> bytes:
+    code = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
+    payload = {"error": {"code": code.get(status, "Error"), "message": "Injected fault."}}
+    return json.dumps(payload).encode()
+
+
+Route = Callable[[Request], Response]
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+    # Ephemeral port on loopback only; never reuse a port another process may hold.
+    allow_reuse_address = False
+
+    def __init__(self, listener: Listener) -> None:
+        self.listener = listener
+        self.open_sockets: set[socket.socket] = set()
+        self.sockets_lock = threading.Lock()
+        super().__init__(("127.0.0.1", 0), _Handler)
+
+    def handle_error(self, request: Any, client_address: Any) -> None:
+        """Silence: a client hanging up mid-request is normal (timeouts, injected resets)."""
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "clouddouble"
+    sys_version = ""
+    timeout = 30  # reap idle keep-alive connections
+    server: _Server
+
+    def setup(self) -> None:
+        raw: socket.socket = self.request
+        raw.settimeout(10)
+        self.request = self.server.listener.ssl_context.wrap_socket(raw, server_side=True)
+        with self.server.sockets_lock:
+            self.server.open_sockets.add(self.request)
+        super().setup()
+
+    def finish(self) -> None:
+        try:
+            super().finish()
+        finally:
+            with self.server.sockets_lock:
+                self.server.open_sockets.discard(self.request)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Never print request lines: queries and paths are the user's business, not stderr's."""
+
+    def _read_body(self) -> bytes:
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            chunks: list[bytes] = []
+            while True:
+                size = int(self.rfile.readline().split(b";")[0].strip() or b"0", 16)
+                if size == 0:
+                    while self.rfile.readline() not in (b"\r\n", b"\n", b""):
+                        pass
+                    return b"".join(chunks)
+                chunks.append(self.rfile.read(size))
+                self.rfile.readline()
+        length = int(self.headers.get("Content-Length") or 0)
+        return self.rfile.read(length) if length else b""
+
+    def _dispatch(self) -> None:
+        listener = self.server.listener
+        body = self._read_body()
+        split = urlsplit(self.path)
+        host_port = f"127.0.0.1:{listener.port}"
+        request = Request(
+            method=self.command,
+            path=split.path,
+            query_string=split.query,
+            headers={k.lower(): v for k, v in self.headers.items()},
+            body=body,
+            host_port=host_port,
+            base_url=listener.base_url,
+        )
+        fault = listener.faults.take(request.method, listener.name, request.path)
+        if fault and fault.reset:
+            listener.log.add(
+                RequestRecord(
+                    request.method, host_port, request.path, split.query, 0, listener.name
+                )
+            )
+            self._reset_connection()
+            return
+        if fault and fault.hang:
+            listener.stopping.wait(fault.hang)
+            fault = None
+        if fault:
+            headers = [("Content-Type", "application/json; charset=utf-8")]
+            if fault.retry_after is not None:
+                headers.append(("Retry-After", str(int(fault.retry_after))))
+            response = Response(fault.status, _fault_body(fault.status), headers)
+        else:
+            try:
+                response = listener.route(request)
+            except Exception:  # a bug in the double must look like a 500, never a traceback
+                response = json_response(
+                    500, {"error": {"code": "InternalServerError", "message": "double failed"}}
+                )
+        listener.log.add(
+            RequestRecord(
+                request.method, host_port, request.path, split.query, response.status, listener.name
+            )
+        )
+        self._write(response)
+
+    def _write(self, response: Response) -> None:
+        self.send_response_only(response.status)
+        self.send_header("Date", self.date_time_string())
+        for name, value in response.headers:
+            self.send_header(name, value)
+        self.send_header("Content-Length", str(len(response.body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(response.body)
+        self.wfile.flush()
+
+    def _reset_connection(self) -> None:
+        """Abort with a TCP RST (SO_LINGER 0), the way a dropped load balancer connection looks."""
+        self.close_connection = True
+        try:
+            sock: socket.socket = self.request
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+            raw = socket.socket(fileno=sock.detach())
+            raw.close()
+        except OSError:
+            pass
+
+    do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
+
+
+class Listener:
+    """One HTTPS service on 127.0.0.1:<ephemeral port>, served by a daemon thread."""
+
+    def __init__(
+        self,
+        name: str,
+        route: Route,
+        ssl_context: ssl.SSLContext,
+        log: RequestLog,
+        faults: FaultTable,
+    ) -> None:
+        self.name = name
+        self.route = route
+        self.ssl_context = ssl_context
+        self.log = log
+        self.faults = faults
+        self.stopping = threading.Event()
+        self._server = _Server(self)
+        self.port: int = self._server.server_address[1]
+        self.base_url = f"https://127.0.0.1:{self.port}"
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.2},
+            name=f"clouddouble-{name}",
+            daemon=True,
+        )
+
+    @property
+    def host_port(self) -> str:
+        return f"127.0.0.1:{self.port}"
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        """Stop accepting, wake hung handlers and cut pooled keep-alive connections, so a stopped
+        double never keeps answering clients that still hold a connection."""
+        self.stopping.set()
+        self._server.shutdown()
+        self._server.server_close()
+        with self._server.sockets_lock:
+            sockets = list(self._server.open_sockets)
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+        self._thread.join(timeout=5)
+
+
+def make_ssl_context(cert_pem: bytes, key_pem: bytes, directory: str) -> ssl.SSLContext:
+    """Server-side TLS context from PEM bytes (written to ``directory``: ssl wants files)."""
+    import os
+
+    cert_path = os.path.join(directory, "server.pem")
+    key_path = os.path.join(directory, "server.key")
+    with open(cert_path, "wb") as fh:
+        fh.write(cert_pem)
+    fd = os.open(key_path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(key_pem)
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    context.minimum_version = ssl.TLSVersion.TLSv1_2
+    context.load_cert_chain(cert_path, key_path)
+    return context
