@@ -192,7 +192,8 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
             bad(key, error)
         if not item_errors:
             parsed[target] = tuple(dict.fromkeys(items))
-    if parsed.get("writer_ip_ranges") and not parsed.get("allowed_ip_ranges"):
+    # Judged on what was written, so an invalid allowedIpRanges is reported once, not twice.
+    if parsed.get("writer_ip_ranges") and not _parse_list(values.get("allowedIpRanges"))[0]:
         bad(
             "writerIpRanges",
             "is set but allowedIpRanges is not (rule: writer ranges only widen a restricted "

@@ -122,9 +122,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
 
     # -- pulumi.runtime.Mocks -----------------------------------------------------------------
 
-    def call(
-        self, args: pulumi_mocks.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
+    def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         with self._lock:
             self.calls.append(args.token)
         identity = self.deploying_identity()
@@ -193,9 +191,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             vault = inputs.get("vaultName")
             secret = inputs.get("secretName") or name
             # Azure never returns a secret's value; neither do the fakes.
-            properties = {
-                k: v for k, v in (inputs.get("properties") or {}).items() if k != "value"
-            }
+            properties = {k: v for k, v in (inputs.get("properties") or {}).items() if k != "value"}
             properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{secret}"
             state = {**inputs, "name": secret, "properties": properties}
             vault_id = f"{group}{inputs.get('resourceGroupName')}{vaults}{vault}"
@@ -248,7 +244,5 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         resource_id, state = self.mocks.register(record)
         state_proto = _sync_await(rpc.serialize_properties(state, {}))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(
-            urn, resource_id, state
-        )
+        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
         return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)

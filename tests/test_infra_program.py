@@ -1,0 +1,301 @@
+"""The real Pulumi program under the SDK's mock engine, with realistic distinct ids: what a user
+would see deployed (permissions, who can read the token, vault settings, outputs)."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+import pytest
+
+from infra.token_vault import PLACEHOLDER_VALUE, TOKEN_CONTENT_TYPE
+from scripts import policy_rules as t
+from scripts import wellknown
+from scripts.plan import (
+    PlanReport,
+    PlanResult,
+    RecordingMocks,
+    ResourceRecord,
+    format_plan,
+    run_program,
+)
+
+TODAY = date(2026, 11, 29)
+TENANT = "11111111-2222-4333-8444-555555555555"
+WRITER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+BASE = {
+    "location": "westeurope",
+    "vaultName": "kv-csp-token",
+    "cspDomain": "contoso.onmicrosoft.com",
+    "clientSecretRotation": "2026-11-01",
+    "tenantId": TENANT,
+    "allowedIpRanges": "198.51.100.0/24",
+    "writerIpRanges": "203.0.113.7",
+    "writerObjectIds": WRITER,
+}
+
+
+def run(mocks: RecordingMocks | None = None, **overrides: str) -> PlanResult:
+    values = {**BASE, **overrides}
+    return run_program({k: v for k, v in values.items() if v}, mocks, today=TODAY)
+
+
+def one(result: PlanResult, type_token: str, name_part: str = "") -> ResourceRecord:
+    matches = [r for r in result.find(type_token) if name_part in r.name]
+    assert len(matches) == 1, [r.name for r in matches]
+    return matches[0]
+
+
+@pytest.fixture(scope="module")
+def default_run() -> tuple[PlanResult, RecordingMocks]:
+    mocks = RecordingMocks()
+    return run(mocks), mocks
+
+
+def test_client_app_requests_graph_user_read_and_is_owned_by_the_deployer(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, mocks = default_run
+    app = one(result, t.APPLICATION)
+    assert app.inputs["requiredResourceAccesses"] == [
+        {
+            "resourceAppId": wellknown.MICROSOFT_GRAPH_APP_ID,
+            "resourceAccesses": [{"id": wellknown.GRAPH_USER_READ, "type": "Scope"}],
+        }
+    ]
+    assert app.inputs["signInAudience"] == "AzureADMyOrg"
+    assert app.inputs["owners"] == [mocks.deployer_object_id]
+    sp = one(result, t.SERVICE_PRINCIPAL)
+    assert sp.inputs["clientId"] == app.outputs["clientId"]
+
+
+def test_configured_permissions_replace_the_default(default_run: Any) -> None:
+    access = [
+        {
+            "resourceAppId": wellknown.MICROSOFT_GRAPH_APP_ID,
+            "resourceAccess": [
+                {"id": wellknown.GRAPH_USER_READ, "type": "Scope"},
+                {"id": wellknown.GRAPH_OFFLINE_ACCESS, "type": "Scope"},
+            ],
+        }
+    ]
+    app = one(run(requiredResourceAccess=json.dumps(access)), t.APPLICATION)
+    ids = [a["id"] for a in app.inputs["requiredResourceAccesses"][0]["resourceAccesses"]]
+    assert ids == [wellknown.GRAPH_USER_READ, wellknown.GRAPH_OFFLINE_ACCESS]
+
+
+def test_reader_access_policy_names_the_service_principal_object_id_with_get_only(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, _ = default_run
+    app = one(result, t.APPLICATION)
+    sp = one(result, t.SERVICE_PRINCIPAL)
+    # The three ids are distinct, so a mix-up cannot pass by accident.
+    assert len({app.outputs["clientId"], app.outputs["objectId"], sp.outputs["objectId"]}) == 3
+    reader = one(result, t.ACCESS_POLICY, t.READER_MARKER)
+    policy = reader.inputs["policy"]
+    assert policy["objectId"] == sp.outputs["objectId"]
+    assert policy["objectId"] not in (app.outputs["clientId"], app.outputs["objectId"])
+    assert policy["permissions"] == {"secrets": ["get"]}
+    assert policy["tenantId"] == TENANT
+    assert "applicationId" not in policy
+    assert reader.inputs["vaultName"] == "kv-csp-token"
+
+
+def test_deployer_and_configured_writers_get_get_list_set(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, mocks = default_run
+    writers = [r for r in result.find(t.ACCESS_POLICY) if t.WRITER_MARKER in r.name]
+    assert {w.inputs["policy"]["objectId"] for w in writers} == {mocks.deployer_object_id, WRITER}
+    for writer in writers:
+        assert writer.inputs["policy"]["permissions"] == {"secrets": ["get", "list", "set"]}
+
+
+def test_vault_settings(default_run: tuple[PlanResult, RecordingMocks]) -> None:
+    result, _ = default_run
+    vault = one(result, t.VAULT)
+    props = vault.inputs["properties"]
+    assert props["sku"] == {"family": "A", "name": "standard"}
+    assert props["enablePurgeProtection"] is True
+    assert props["softDeleteRetentionInDays"] == 90
+    # Explicitly False, not merely absent: API 2026-02-01 would default to RBAC.
+    assert props["enableRbacAuthorization"] is False
+    assert props["tenantId"] == TENANT
+    assert "accessPolicies" not in props
+    assert vault.options["protect"] is True
+    assert "properties.accessPolicies" in vault.options["ignoreChanges"]
+    assert vault.inputs["location"] == "westeurope"
+
+
+def test_retention_is_configurable() -> None:
+    vault = one(run(softDeleteRetentionDays="7"), t.VAULT)
+    assert vault.inputs["properties"]["softDeleteRetentionInDays"] == 7
+
+
+def test_network_denies_everything_but_the_configured_ranges(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, _ = default_run
+    acls = one(result, t.VAULT).inputs["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Deny"
+    assert acls["bypass"] == "AzureServices"
+    assert acls["ipRules"] == [{"value": "198.51.100.0/24"}, {"value": "203.0.113.7"}]
+    assert result.warnings == []
+
+
+def test_without_ranges_the_vault_is_open_and_the_user_is_warned() -> None:
+    result = run(allowedIpRanges="", writerIpRanges="")
+    acls = one(result, t.VAULT).inputs["properties"]["networkAcls"]
+    assert acls["defaultAction"] == "Allow"
+    assert "ipRules" not in acls
+    assert len(result.warnings) == 1 and "every network" in result.warnings[0]
+
+
+def test_tenant_defaults_to_the_deploying_identity() -> None:
+    mocks = RecordingMocks()
+    result = run(mocks, tenantId="")
+    assert one(result, t.VAULT).inputs["properties"]["tenantId"] == mocks.tenant_id
+    assert result.outputs["tenantId"].value == mocks.tenant_id
+
+
+def test_rbac_mode_uses_role_assignments_instead_of_access_policies() -> None:
+    mocks = RecordingMocks()
+    result = run(mocks, accessMode="rbac")
+    assert result.find(t.ACCESS_POLICY) == []
+    vault = one(result, t.VAULT)
+    secret = one(result, t.SECRET)
+    sp = one(result, t.SERVICE_PRINCIPAL)
+    assert vault.inputs["properties"]["enableRbacAuthorization"] is True
+    role_base = f"/subscriptions/{mocks.subscription_id}/providers/Microsoft.Authorization"
+    reader = one(result, t.ROLE_ASSIGNMENT, t.READER_MARKER)
+    assert reader.inputs["principalId"] == sp.outputs["objectId"]
+    assert reader.inputs["principalType"] == "ServicePrincipal"
+    assert reader.inputs["roleDefinitionId"] == (
+        f"{role_base}/roleDefinitions/{wellknown.KEY_VAULT_SECRETS_USER_ROLE}"
+    )
+    assert reader.inputs["scope"] == secret.id
+    assert secret.id and secret.id.endswith(
+        "/vaults/kv-csp-token/secrets/PartnerCenterRefreshToken"
+    )
+    writers = [r for r in result.find(t.ROLE_ASSIGNMENT) if t.WRITER_MARKER in r.name]
+    assert {w.inputs["principalId"] for w in writers} == {mocks.deployer_object_id, WRITER}
+    for writer in writers:
+        assert writer.inputs["roleDefinitionId"] == (
+            f"{role_base}/roleDefinitions/{wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE}"
+        )
+        assert writer.inputs["scope"] == vault.id
+
+
+def test_token_secret_is_written_once_and_kept(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, _ = default_run
+    secret = one(result, t.SECRET)
+    assert secret.inputs["secretName"] == "PartnerCenterRefreshToken"
+    props = secret.inputs["properties"]
+    assert props["value"] == PLACEHOLDER_VALUE
+    assert secret.is_secret("properties.value")
+    assert props["contentType"] == TOKEN_CONTENT_TYPE
+    expires = datetime.fromtimestamp(props["attributes"]["expires"], UTC).date()
+    assert expires == TODAY + timedelta(days=wellknown.REFRESH_TOKEN_LIFETIME_DAYS)
+    assert secret.options["protect"] is True
+    assert secret.options["retainOnDelete"] is True
+    assert {"properties", "tags"} <= set(secret.options["ignoreChanges"])
+
+
+def test_client_secret_end_date_and_rotation_trigger() -> None:
+    first = run(clientSecretRotation="2026-11-01", clientSecretLifetimeDays="730")
+    password = one(first, t.APPLICATION_PASSWORD)
+    app = one(first, t.APPLICATION)
+    assert password.inputs["applicationId"] == app.id == f"/applications/{app.outputs['objectId']}"
+    assert password.inputs["endDate"] == "2028-10-31T00:00:00Z"
+    assert password.inputs["rotateWhenChanged"] == {"clientSecretRotation": "2026-11-01"}
+    assert "value" in password.options["additionalSecretOutputs"]
+    rotated = one(run(clientSecretRotation="2026-11-20"), t.APPLICATION_PASSWORD)
+    assert rotated.inputs["rotateWhenChanged"] == {"clientSecretRotation": "2026-11-20"}
+    assert rotated.inputs["endDate"] == "2027-11-20T00:00:00Z"
+
+
+def test_outputs_and_which_are_secret(default_run: tuple[PlanResult, RecordingMocks]) -> None:
+    result, _ = default_run
+    outputs = result.outputs
+    assert set(outputs) == {
+        "tenantId",
+        "keyVaultClientAppId",
+        "keyVaultClientAppSecret",
+        "keyVaultClientCspDomain",
+        "vaultName",
+        "vaultUri",
+        "secretName",
+        "secretUri",
+    }
+    assert [k for k, o in outputs.items() if o.secret] == ["keyVaultClientAppSecret"]
+    assert outputs["keyVaultClientAppId"].value == one(result, t.APPLICATION).outputs["clientId"]
+    assert outputs["keyVaultClientCspDomain"].value == "contoso.onmicrosoft.com"
+    assert outputs["vaultUri"].value == "https://kv-csp-token.vault.azure.net/"
+    assert outputs["secretUri"].value == (
+        "https://kv-csp-token.vault.azure.net/secrets/PartnerCenterRefreshToken"
+    )
+
+
+def test_in_house_app_is_multi_tenant_partner_center_with_loopback_redirects() -> None:
+    result = run(inHouseApp="true")
+    app = one(result, t.APPLICATION, "in-house")
+    assert app.inputs["signInAudience"] == "AzureADMultipleOrgs"
+    assert app.inputs["requiredResourceAccesses"] == [
+        {
+            "resourceAppId": wellknown.PARTNER_CENTER_APP_ID,
+            "resourceAccesses": [
+                {"id": wellknown.PARTNER_CENTER_USER_IMPERSONATION, "type": "Scope"}
+            ],
+        }
+    ]
+    assert sorted(app.inputs["web"]["redirectUris"]) == [
+        "http://localhost:8400",
+        "http://localhost:8400/",
+    ]
+    one(result, t.SERVICE_PRINCIPAL, "in-house")
+    password = one(result, t.APPLICATION_PASSWORD, "in-house")
+    assert password.inputs["applicationId"] == app.id
+    assert result.outputs["inHouseAppId"].value == app.outputs["clientId"]
+    assert result.outputs["inHouseAppSecret"].secret is True
+
+
+def test_without_in_house_mode_there_is_no_partner_center_app(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, _ = default_run
+    assert len(result.find(t.APPLICATION)) == 1
+    assert "inHouseAppId" not in result.outputs
+
+
+def test_existing_resource_group_is_not_declared() -> None:
+    result = run(existingResourceGroup="rg-shared")
+    assert result.find("azure-native:resources:ResourceGroup") == []
+    assert one(result, t.VAULT).inputs["resourceGroupName"] == "rg-shared"
+
+
+def test_every_resource_belongs_to_a_component(
+    default_run: tuple[PlanResult, RecordingMocks],
+) -> None:
+    result, _ = default_run
+    components = {r.urn for r in result.resources if not r.custom}
+    assert {c.rsplit("::", 1)[-1] for c in components} == {
+        "keyvault-client",
+        "token-vault",
+        "token-vault-access",
+    }
+    for record in result.resources:
+        if record.custom:
+            assert record.options["parent"] in components, record.name
+
+
+def test_plan_lines_never_show_a_secret(default_run: tuple[PlanResult, RecordingMocks]) -> None:
+    result, _ = default_run
+    fake_password = one(result, t.APPLICATION_PASSWORD).outputs["value"]
+    text = "\n".join(format_plan(PlanReport(stack="dev", result=result, problems=[])))
+    assert fake_password not in text
+    assert PLACEHOLDER_VALUE not in text
+    assert "keyVaultClientAppSecret = ***" in text
