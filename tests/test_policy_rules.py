@@ -1,0 +1,298 @@
+"""Every security rule with a violating and a compliant resource, and the CrossGuard pack's
+validate callbacks driven with stand-in argument objects (no policy server)."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+
+from scripts import policy_rules as rules
+from scripts import wellknown
+from scripts.policy_rules import Registration
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policy"))
+import pack
+
+TODAY = date(2026, 11, 29)
+SUB = "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333"
+VAULT_ID = f"{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+SP_OBJECT_ID = "5f3c1a2b-0000-4000-8000-00000000000a"
+APP_CLIENT_ID = "5f3c1a2b-0000-4000-8000-00000000000b"
+
+
+def vault(**props: Any) -> Registration:
+    base = {
+        "enablePurgeProtection": True,
+        "enableSoftDelete": True,
+        "softDeleteRetentionInDays": 90,
+        "enableRbacAuthorization": False,
+        "networkAcls": {"defaultAction": "Deny", "ipRules": [{"value": "198.51.100.0/24"}]},
+    }
+    return Registration(rules.VAULT, "token-vault-vault", {"properties": {**base, **props}})
+
+
+def reader_policy(**policy: Any) -> Registration:
+    base = {"objectId": SP_OBJECT_ID, "tenantId": "t", "permissions": {"secrets": ["get"]}}
+    return Registration(
+        rules.ACCESS_POLICY, "token-vault-access-reader", {"policy": {**base, **policy}}
+    )
+
+
+def reader_role(role: str, scope: str) -> Registration:
+    return Registration(
+        rules.ROLE_ASSIGNMENT,
+        "token-vault-access-reader",
+        {
+            "principalId": SP_OBJECT_ID,
+            "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/{role}",
+            "scope": scope,
+        },
+    )
+
+
+def password(end: str | None, start: str | None = None) -> Registration:
+    inputs = {k: v for k, v in {"endDate": end, "startDate": start}.items() if v}
+    return Registration(rules.APPLICATION_PASSWORD, "keyvault-client-secret", inputs)
+
+
+def secret(options: dict[str, Any] | None = None, **props: Any) -> Registration:
+    base = {"contentType": "text/plain", "attributes": {"expires": 1_800_000_000}}
+    default_options = {
+        "protect": True,
+        "retainOnDelete": True,
+        "ignoreChanges": ["properties", "tags"],
+    }
+    return Registration(
+        rules.SECRET,
+        "token-vault-token-secret",
+        {"properties": {**base, **props}},
+        options if options is not None else default_options,
+    )
+
+
+# (rule, violating resource, what the line says, compliant resource)
+CASES = [
+    (
+        rules.vault_purge_protection,
+        vault(enablePurgeProtection=None),
+        "purge protection is off",
+        vault(),
+    ),
+    (
+        rules.vault_retention,
+        vault(softDeleteRetentionInDays=5),
+        "retention is 5 days",
+        vault(softDeleteRetentionInDays=7),
+    ),
+    (rules.vault_retention, vault(enableSoftDelete=False), "soft delete is off", vault()),
+    (
+        rules.vault_rbac_flag_explicit,
+        vault(enableRbacAuthorization=None),
+        "not set",
+        vault(enableRbacAuthorization=True),
+    ),
+    (
+        rules.vault_no_inline_access_policies,
+        vault(accessPolicies=[{"objectId": SP_OBJECT_ID}]),
+        "inline access policies",
+        vault(accessPolicies=[]),
+    ),
+    (
+        rules.vault_network_deny_when_ranges,
+        vault(networkAcls={"defaultAction": "Allow", "ipRules": [{"value": "198.51.100.0/24"}]}),
+        "restrict nothing",
+        vault(networkAcls={"defaultAction": "Allow"}),
+    ),
+    (
+        rules.reader_get_only,
+        reader_policy(permissions={"secrets": ["get", "list"]}),
+        "must only get secrets",
+        reader_policy(),
+    ),
+    (
+        rules.reader_get_only,
+        reader_policy(permissions={"secrets": ["get"], "keys": ["get"]}),
+        "keys ['get']",
+        reader_policy(),
+    ),
+    (
+        rules.reader_get_only,
+        reader_policy(applicationId=APP_CLIENT_ID),
+        "compound identity",
+        reader_policy(),
+    ),
+    (
+        rules.reader_get_only,
+        reader_role(wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE, f"{VAULT_ID}/secrets/token"),
+        "Key Vault Secrets User",
+        reader_role(wellknown.KEY_VAULT_SECRETS_USER_ROLE, f"{VAULT_ID}/secrets/token"),
+    ),
+    (
+        rules.reader_get_only,
+        reader_role(wellknown.KEY_VAULT_SECRETS_USER_ROLE, VAULT_ID),
+        "wider than the token secret",
+        reader_role(wellknown.KEY_VAULT_SECRETS_USER_ROLE, f"{VAULT_ID}/secrets/token"),
+    ),
+    (
+        rules.password_lifetime,
+        password("2028-12-01T00:00:00Z"),
+        "valid for 733 days",
+        password("2028-11-28T00:00:00Z"),
+    ),
+    (
+        rules.password_lifetime,
+        password("2029-01-01T00:00:00Z", start="2026-12-01T00:00:00Z"),
+        "valid for 762 days",
+        password("2027-12-01T00:00:00Z", start="2026-12-01T00:00:00Z"),
+    ),
+    (rules.password_lifetime, password(None), "no end date", password("2027-01-01T00:00:00Z")),
+    (rules.token_secret_metadata, secret(contentType=""), "no content type", secret()),
+    (rules.token_secret_metadata, secret(attributes={}), "no expiry", secret()),
+    (
+        rules.token_secret_write_once,
+        secret({"protect": True, "retainOnDelete": True, "ignoreChanges": ["tags"]}),
+        "placeholder over the stored refresh token",
+        secret({"protect": True, "retainOnDelete": True, "ignoreChanges": ["properties.value"]}),
+    ),
+    (
+        rules.token_secret_write_once,
+        secret({"protect": True, "retainOnDelete": False, "ignoreChanges": ["properties"]}),
+        "deleted with the stack",
+        secret(),
+    ),
+    (
+        rules.token_secret_write_once,
+        secret({"protect": False, "retainOnDelete": True, "ignoreChanges": ["properties"]}),
+        "not protected",
+        secret(),
+    ),
+]
+
+
+@pytest.mark.parametrize(("rule", "bad", "message", "good"), CASES)
+def test_rule_reports_the_violation_with_resource_and_fix(
+    rule: rules.Rule, bad: Registration, message: str, good: Registration
+) -> None:
+    lines = rule(bad, TODAY)
+    assert len(lines) == 1, lines
+    assert lines[0].startswith(f"{bad.name}: ")
+    assert message in lines[0]
+    assert ". Fix: " in lines[0]
+
+
+@pytest.mark.parametrize(("rule", "bad", "message", "good"), CASES)
+def test_rule_accepts_the_compliant_resource(
+    rule: rules.Rule, bad: Registration, message: str, good: Registration
+) -> None:
+    assert rule(good, TODAY) == []
+    # Every rule ignores resources it is not about.
+    assert rule(Registration("random:index/randomId:RandomId", "x", {}), TODAY) == []
+
+
+def test_writers_may_list_and_set() -> None:
+    writer = Registration(
+        rules.ACCESS_POLICY,
+        "token-vault-access-writer-deployer",
+        {"policy": {"objectId": "x", "permissions": {"secrets": ["get", "list", "set"]}}},
+    )
+    assert rules.check_resource(writer, TODAY) == []
+
+
+def test_secret_options_a_source_does_not_report_are_not_judged() -> None:
+    assert rules.token_secret_write_once(secret({}), TODAY) == []
+
+
+def identity_graph(reader_object_id: str) -> list[Registration]:
+    return [
+        Registration(
+            rules.APPLICATION,
+            "keyvault-client-app",
+            {},
+            outputs={"clientId": APP_CLIENT_ID, "objectId": "app-object"},
+        ),
+        Registration(
+            rules.SERVICE_PRINCIPAL,
+            "keyvault-client-sp",
+            {"clientId": APP_CLIENT_ID},
+            outputs={"objectId": SP_OBJECT_ID, "clientId": APP_CLIENT_ID},
+        ),
+        reader_policy(objectId=reader_object_id),
+    ]
+
+
+@pytest.mark.parametrize("wrong", [APP_CLIENT_ID, "app-object", "someone-else"])
+def test_reader_must_be_the_service_principal_object_id(wrong: str) -> None:
+    (line,) = rules.reader_is_service_principal(identity_graph(wrong))
+    assert line.startswith(f"token-vault-access-reader: grants {wrong}")
+    assert rules.reader_is_service_principal(identity_graph(SP_OBJECT_ID)) == []
+
+
+def test_reader_check_skips_when_object_ids_are_unknown() -> None:
+    graph = identity_graph(APP_CLIENT_ID)
+    graph[1] = Registration(rules.SERVICE_PRINCIPAL, "keyvault-client-sp", {})
+    assert rules.reader_is_service_principal(graph) == []
+
+
+# -- the CrossGuard pack ---------------------------------------------------------------------
+
+
+def crossguard_args(resource: Registration, **opts: Any) -> SimpleNamespace:
+    """Stands in for pulumi_policy.ResourceValidationArgs."""
+    return SimpleNamespace(
+        resource_type=resource.type,
+        name=resource.name,
+        props=resource.inputs,
+        urn=f"urn:pulumi:dev::csp-secure-app::{resource.type}::{resource.name}",
+        opts=SimpleNamespace(
+            protect=opts.get("protect", False),
+            ignore_changes=opts.get("ignore_changes", []),
+            delete_before_replace=False,
+        ),
+    )
+
+
+def validate(policy_name: str, args: Any) -> list[str]:
+    (policy,) = [p for p in pack.build_policies() if p.name == policy_name]
+    reported: list[str] = []
+    policy.validate(args, lambda message, urn=None: reported.append(message))
+    return reported
+
+
+def test_pack_has_one_policy_per_rule_plus_the_stack_rule() -> None:
+    names = [p.name for p in pack.build_policies()]
+    assert len(names) == len(set(names)) == len(rules.RESOURCE_RULES) + 1
+    assert "reader-get-only" in names and "reader-is-service-principal" in names
+
+
+def test_pack_reports_a_vault_without_purge_protection() -> None:
+    bad = validate("vault-purge-protection", crossguard_args(vault(enablePurgeProtection=False)))
+    assert len(bad) == 1 and "purge protection is off" in bad[0]
+    assert validate("vault-purge-protection", crossguard_args(vault())) == []
+
+
+def test_pack_judges_the_token_secret_options_crossguard_reports() -> None:
+    unprotected = crossguard_args(secret(), protect=False, ignore_changes=["properties"])
+    assert validate("token-secret-write-once", unprotected) == [
+        "token-vault-token-secret: is not protected. Fix: set protect=True."
+    ]
+    kept = crossguard_args(secret(), protect=True, ignore_changes=["properties", "tags"])
+    # CrossGuard does not expose retainOnDelete: not judged, so no false alarm.
+    assert validate("token-secret-write-once", kept) == []
+
+
+def test_pack_stack_policy_compares_object_ids() -> None:
+    def stack_args(reader_object_id: str) -> SimpleNamespace:
+        return SimpleNamespace(
+            resources=[
+                SimpleNamespace(resource_type=r.type, name=r.name, props={**r.inputs, **r.outputs})
+                for r in identity_graph(reader_object_id)
+            ]
+        )
+
+    assert len(validate("reader-is-service-principal", stack_args(APP_CLIENT_ID))) == 1
+    assert validate("reader-is-service-principal", stack_args(SP_OBJECT_ID)) == []
