@@ -258,15 +258,10 @@ def resolve_endpoints(
     authority = overrides.get("authority_host", base.authority_host)
     partner_center = overrides.get("partner_center", base.partner_center)
     graph = overrides.get("graph", base.graph)
-    # Scopes follow the endpoints, as in Partner-Center-PowerShell; for the real services an
-    # override only makes sense for a double or proxy that accepts the same derived scopes.
+    # Scopes name the resource (the token's audience), not the address it is reached at: an
+    # override (a proxy, a national-cloud mirror, the local double) keeps the cloud's scopes.
     endpoints = replace(
-        base,
-        authority_host=authority,
-        partner_center=partner_center,
-        partner_center_scope=f"{partner_center}/user_impersonation",
-        graph=graph,
-        graph_scope=f"{graph}/.default",
+        base, authority_host=authority, partner_center=partner_center, graph=graph
     )
     host = (urlsplit(endpoints.authority_host).hostname or "").lower()
     changed = any(getattr(base, field) != value for field, value in overrides.items())

@@ -7,6 +7,7 @@ the refresh token so that it can never be lost.
 
 from __future__ import annotations
 
+import warnings
 import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -77,8 +78,14 @@ def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode =
     client = confidential_client(app, endpoints)
     redirect_uri = f"http://localhost:{port}"
     try:
-        flow = client.initiate_auth_code_flow(
-            scopes=[endpoints.partner_center_scope], redirect_uri=redirect_uri, prompt=PROMPT)
+        with warnings.catch_warnings():
+            # MSAL recommends response_mode=form_post for web apps. This is a native app with a
+            # loopback redirect (RFC 8252 uses the query there): the code is single-use and
+            # PKCE-bound, and only a query lets --paste work, since a POST cannot be pasted.
+            warnings.filterwarnings("ignore", message="response_mode", category=UserWarning)
+            flow = client.initiate_auth_code_flow(
+                scopes=[endpoints.partner_center_scope], redirect_uri=redirect_uri,
+                prompt=PROMPT)
     except ValueError as exc:  # MSAL's way of saying the authority is unusable
         raise SignInError(f"the identity platform refused the tenant {app.csp_domain}",
                           fix="check --csp-domain and AZURE_AUTHORITY_HOST") from exc

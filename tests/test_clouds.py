@@ -103,10 +103,10 @@ def test_overrides_win_over_the_preset_and_make_the_cloud_custom() -> None:
     assert e.cloud == "custom"
     assert e.authority_host == "https://127.0.0.1:8443"
     assert e.partner_center == "https://127.0.0.1:8444/partner"
-    assert e.partner_center_scope == "https://127.0.0.1:8444/partner/user_impersonation"
-    assert (
-        e.graph == "https://localhost:8445" and e.graph_scope == "https://localhost:8445/.default"
-    )
+    assert e.graph == "https://localhost:8445"
+    # Scopes name the resource, not its address: an override keeps the cloud's scopes.
+    assert e.partner_center_scope == "https://api.partnercenter.microsoft.com/user_impersonation"
+    assert e.graph_scope == "https://graph.microsoft.us/.default"
     assert e.vault_suffix == "vault.usgovcloudapi.net", "unset values still come from the preset"
     assert e.instance_discovery is False, "MSAL must not ask Microsoft about a local host"
 
