@@ -83,9 +83,11 @@ class TokenVault(pulumi.ComponentResource):
                 enabled_for_disk_encryption=False,
                 enabled_for_template_deployment=False,
                 network_acls=self._network_rules(cfg),
-                # access_policies deliberately unset (the SDK makes it optional): access is
-                # granted by standalone AccessPolicy resources (infra/vault_access.py). A PUT that
-                # carried a list, even an empty one, would replace theirs.
+                # access_policies deliberately unset. The ARM API requires the property on
+                # create; azure-native (since v2.25, pulumi-azure-native#2951) sends [] on create
+                # when it is unset and keeps it out of state for exactly this case, so later
+                # updates do not carry a list that would replace the standalone AccessPolicy
+                # entries (infra/vault_access.py). Setting it here, even to [], would.
             ),
             opts=pulumi.ResourceOptions(
                 parent=self,
