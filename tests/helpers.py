@@ -41,8 +41,11 @@ class Partner:
     def authority(self) -> str:
         return f"{self.cloud.authority_host}/{self.tenant.id}"
 
-    def msal_app(self, secret: str | None = None, client_id: str | None = None,
-                 ) -> msal.ConfidentialClientApplication:
+    def msal_app(
+        self,
+        secret: str | None = None,
+        client_id: str | None = None,
+    ) -> msal.ConfidentialClientApplication:
         return msal.ConfidentialClientApplication(
             client_id or self.app.app_id,
             client_credential=secret or self.secret,
@@ -51,20 +54,33 @@ class Partner:
         )
 
     def add_user(self, name: str, mfa: bool = True, admin: bool = False) -> User:
-        return self.cloud.add_user(self.tenant.id, f"{name}@{self.tenant.initial_domain}",
-                                   password=self.password, mfa=mfa, admin=admin)
+        return self.cloud.add_user(
+            self.tenant.id,
+            f"{name}@{self.tenant.initial_domain}",
+            password=self.password,
+            mfa=mfa,
+            admin=admin,
+        )
 
 
-def make_partner(cloud: CloudDouble, *, multi_tenant: bool = False,
-                 access: list[tuple[str, list[tuple[str, str]]]] | None = None,
-                 redirect_uris: list[str] | None = None, mfa: bool = True,
-                 public_client: bool = False) -> Partner:
+def make_partner(
+    cloud: CloudDouble,
+    *,
+    multi_tenant: bool = False,
+    access: list[tuple[str, list[tuple[str, str]]]] | None = None,
+    redirect_uris: list[str] | None = None,
+    mfa: bool = True,
+    public_client: bool = False,
+) -> Partner:
     tenant = cloud.add_tenant(domain=unique_domain())
     password = f"Pw-{uuid.uuid4().hex}"
-    admin = cloud.add_user(tenant.id, f"admin@{tenant.initial_domain}", password=password,
-                           mfa=mfa, admin=True)
+    admin = cloud.add_user(
+        tenant.id, f"admin@{tenant.initial_domain}", password=password, mfa=mfa, admin=True
+    )
     app = cloud.register_app(
-        tenant.id, "Partner Center SAM app", multi_tenant=multi_tenant,
+        tenant.id,
+        "Partner Center SAM app",
+        multi_tenant=multi_tenant,
         redirect_uris=redirect_uris or [REDIRECT_URI],
         required_resource_access=access if access is not None else [PC_ACCESS],
         public_client=public_client,
@@ -73,16 +89,23 @@ def make_partner(cloud: CloudDouble, *, multi_tenant: bool = False,
     return Partner(cloud, tenant, admin, password, app, secret)
 
 
-def sign_in_with_msal(partner: Partner, scopes: list[str] | None = None, user: User | None = None,
-                      cca: msal.ConfidentialClientApplication | None = None,
-                      password: str | None = None, **sign_in: Any) -> dict[str, Any]:
+def sign_in_with_msal(
+    partner: Partner,
+    scopes: list[str] | None = None,
+    user: User | None = None,
+    cca: msal.ConfidentialClientApplication | None = None,
+    password: str | None = None,
+    **sign_in: Any,
+) -> dict[str, Any]:
     """The product's consent path: MSAL builds the authorize URL, the double's pages are filled
     in by the programmatic user, MSAL redeems the code. Returns MSAL's result dict."""
     cca = cca or partner.msal_app()
-    flow = cca.initiate_auth_code_flow(scopes=scopes or [wk.PARTNER_CENTER_SCOPE],
-                                       redirect_uri=REDIRECT_URI, prompt="login")
+    flow = cca.initiate_auth_code_flow(
+        scopes=scopes or [wk.PARTNER_CENTER_SCOPE], redirect_uri=REDIRECT_URI, prompt="login"
+    )
     who = user or partner.admin
-    redirect = partner.cloud.sign_in(flow["auth_uri"], who.upn, password or partner.password,
-                                     **sign_in)
+    redirect = partner.cloud.sign_in(
+        flow["auth_uri"], who.upn, password or partner.password, **sign_in
+    )
     result: dict[str, Any] = cca.acquire_token_by_auth_code_flow(flow, query_params(redirect))
     return result

@@ -62,16 +62,23 @@ def test_id_token_and_access_token_verify_against_the_published_keys(
     cloud: CloudDouble, partner: Partner
 ) -> None:
     result = sign_in_with_msal(partner)
-    config = requests.get(f"{partner.authority}/v2.0/.well-known/openid-configuration",
-                          timeout=10).json()
+    config = requests.get(
+        f"{partner.authority}/v2.0/.well-known/openid-configuration", timeout=10
+    ).json()
     assert config["issuer"] == f"{partner.authority}/v2.0"
     keys = requests.get(config["jwks_uri"], timeout=10).json()["keys"]
     key = jwt.PyJWK(keys[0]).key
-    id_claims = jwt.decode(result["id_token"], key, algorithms=["RS256"],
-                           audience=partner.app.app_id, issuer=config["issuer"])
+    id_claims = jwt.decode(
+        result["id_token"],
+        key,
+        algorithms=["RS256"],
+        audience=partner.app.app_id,
+        issuer=config["issuer"],
+    )
     assert id_claims["tid"] == partner.tenant.id
-    jwt.decode(result["access_token"], key, algorithms=["RS256"],
-               audience=wk.PARTNER_CENTER_RESOURCE)
+    jwt.decode(
+        result["access_token"], key, algorithms=["RS256"], audience=wk.PARTNER_CENTER_RESOURCE
+    )
 
 
 def test_user_without_mfa_signs_in_with_password_only(partner: Partner) -> None:
@@ -94,8 +101,9 @@ def test_refresh_token_is_bound_to_its_client(cloud: CloudDouble, partner: Partn
     rt = sign_in_with_msal(partner)["refresh_token"]
     other = cloud.register_app(partner.tenant.id, "other", redirect_uris=[REDIRECT_URI])
     other_secret = cloud.add_password(other.app_id)
-    result = partner.msal_app(secret=other_secret, client_id=other.app_id) \
-        .acquire_token_by_refresh_token(rt, [wk.PARTNER_CENTER_SCOPE])
+    result = partner.msal_app(
+        secret=other_secret, client_id=other.app_id
+    ).acquire_token_by_refresh_token(rt, [wk.PARTNER_CENTER_SCOPE])
     assert result["error"] == "invalid_grant" and codes(result) == [700007]
 
 
@@ -108,7 +116,9 @@ def test_refresh_token_is_bound_to_its_client(cloud: CloudDouble, partner: Partn
         ("mfa_again", 50078),
     ],
 )
-def test_refresh_token_failures(cloud: CloudDouble, partner: Partner, event: str, code: int) -> None:
+def test_refresh_token_failures(
+    cloud: CloudDouble, partner: Partner, event: str, code: int
+) -> None:
     rt = sign_in_with_msal(partner)["refresh_token"]
     upn = partner.admin.upn
     {
@@ -135,7 +145,8 @@ def test_refresh_token_expires_after_90_days(cloud: CloudDouble, partner: Partne
     expired = partner.msal_app().acquire_token_by_refresh_token(rt, [wk.PARTNER_CENTER_SCOPE])
     assert codes(expired) == [700082]
     fresh = partner.msal_app().acquire_token_by_refresh_token(
-        rolled["refresh_token"], [wk.PARTNER_CENTER_SCOPE])
+        rolled["refresh_token"], [wk.PARTNER_CENTER_SCOPE]
+    )
     assert "access_token" in fresh
 
 
@@ -144,8 +155,7 @@ def test_client_secret_is_checked(cloud: CloudDouble, partner: Partner, case: st
     if case == "wrong":
         secret = "not-the-secret"
     elif case == "expired":
-        secret = cloud.add_password(partner.app.app_id,
-                                    end=cloud.clock.now() - timedelta(days=1))
+        secret = cloud.add_password(partner.app.app_id, end=cloud.clock.now() - timedelta(days=1))
     else:
         other = cloud.register_app(partner.tenant.id, "other")
         secret = cloud.add_password(other.app_id)
@@ -162,8 +172,7 @@ def _token_request(partner: Partner, **form: str) -> requests.Response:
 
 def _raw_code(partner: Partner) -> tuple[dict[str, Any], str]:
     cca = partner.msal_app()
-    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE],
-                                       redirect_uri=REDIRECT_URI)
+    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE], redirect_uri=REDIRECT_URI)
     redirect = partner.cloud.sign_in(flow["auth_uri"], partner.admin.upn, partner.password)
     params = query_params(redirect)
     assert params["state"] == flow["state"]
@@ -172,8 +181,13 @@ def _raw_code(partner: Partner) -> tuple[dict[str, Any], str]:
 
 def test_authorization_code_is_single_use(partner: Partner) -> None:
     flow, code = _raw_code(partner)
-    form = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-            "code_verifier": flow["code_verifier"], "scope": wk.PARTNER_CENTER_SCOPE}
+    form = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": flow["code_verifier"],
+        "scope": wk.PARTNER_CENTER_SCOPE,
+    }
     assert _token_request(partner, **form).status_code == 200
     second = _token_request(partner, **form)
     assert second.status_code == 400
@@ -184,8 +198,12 @@ def test_authorization_code_checks_pkce_redirect_and_lifetime(
     cloud: CloudDouble, partner: Partner
 ) -> None:
     flow, code = _raw_code(partner)
-    base = {"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-            "code_verifier": flow["code_verifier"]}
+    base = {
+        "grant_type": "authorization_code",
+        "code": code,
+        "redirect_uri": REDIRECT_URI,
+        "code_verifier": flow["code_verifier"],
+    }
     bad_pkce = _token_request(partner, **{**base, "code_verifier": "x" * 43})
     assert bad_pkce.json()["error_codes"] == [50148]
     bad_redirect = _token_request(partner, **{**base, "redirect_uri": "http://localhost:9999"})
@@ -199,8 +217,12 @@ def test_client_secret_may_come_by_http_basic(partner: Partner) -> None:
     flow, code = _raw_code(partner)
     response = requests.post(
         f"{partner.authority}/oauth2/v2.0/token",
-        data={"grant_type": "authorization_code", "code": code, "redirect_uri": REDIRECT_URI,
-              "code_verifier": flow["code_verifier"]},
+        data={
+            "grant_type": "authorization_code",
+            "code": code,
+            "redirect_uri": REDIRECT_URI,
+            "code_verifier": flow["code_verifier"],
+        },
         auth=(partner.app.app_id, partner.secret),
         timeout=10,
     )
@@ -208,24 +230,40 @@ def test_client_secret_may_come_by_http_basic(partner: Partner) -> None:
 
 
 def test_wrong_secret_is_http_401_in_entra_shape(partner: Partner) -> None:
-    response = _token_request(partner, grant_type="refresh_token", refresh_token="x",
-                              scope=wk.PARTNER_CENTER_SCOPE, client_secret="wrong")
+    response = _token_request(
+        partner,
+        grant_type="refresh_token",
+        refresh_token="x",
+        scope=wk.PARTNER_CENTER_SCOPE,
+        client_secret="wrong",
+    )
     assert response.status_code == 401
     body = response.json()
-    assert set(body) >= {"error", "error_description", "error_codes", "timestamp", "trace_id",
-                         "correlation_id", "error_uri"}
+    assert set(body) >= {
+        "error",
+        "error_description",
+        "error_codes",
+        "timestamp",
+        "trace_id",
+        "correlation_id",
+        "error_uri",
+    }
     assert body["error"] == "invalid_client" and body["error_codes"] == [7000215]
     assert "\r\nTrace ID: " in body["error_description"]
 
 
 def _authorize_url(partner: Partner, **override: str) -> str:
     cca = partner.msal_app()
-    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE],
-                                       redirect_uri=override.pop("redirect_uri", REDIRECT_URI))
+    flow = cca.initiate_auth_code_flow(
+        scopes=[wk.PARTNER_CENTER_SCOPE], redirect_uri=override.pop("redirect_uri", REDIRECT_URI)
+    )
     url: str = flow["auth_uri"]
     for key, value in override.items():
-        url = url.replace(f"{key}=", f"{key}={value}", 1) if key != "client_id" else url.replace(
-            partner.app.app_id, value)
+        url = (
+            url.replace(f"{key}=", f"{key}={value}", 1)
+            if key != "client_id"
+            else url.replace(partner.app.app_id, value)
+        )
     return url
 
 
@@ -277,10 +315,10 @@ def test_consent_is_remembered_unless_prompt_consent(cloud: CloudDouble, partner
     # Without a consent page, "consent=False" has nothing to decline: the code comes back.
     assert "access_token" in sign_in_with_msal(partner, consent=False)
     cca = partner.msal_app()
-    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE],
-                                       redirect_uri=REDIRECT_URI, prompt="consent")
-    redirect = cloud.sign_in(flow["auth_uri"], partner.admin.upn, partner.password,
-                             consent=False)
+    flow = cca.initiate_auth_code_flow(
+        scopes=[wk.PARTNER_CENTER_SCOPE], redirect_uri=REDIRECT_URI, prompt="consent"
+    )
+    redirect = cloud.sign_in(flow["auth_uri"], partner.admin.upn, partner.password, consent=False)
     assert query_params(redirect)["error"] == "access_denied"
 
 
@@ -289,8 +327,9 @@ def test_non_admin_cannot_consent_to_admin_only_permissions(
 ) -> None:
     user = partner.add_user("member", admin=False)
     with pytest.raises(PageError) as err:
-        sign_in_with_msal(partner, scopes=["https://graph.microsoft.com/Directory.AccessAsUser.All"],
-                          user=user)
+        sign_in_with_msal(
+            partner, scopes=["https://graph.microsoft.com/Directory.AccessAsUser.All"], user=user
+        )
     assert err.value.code == 90094
 
 
@@ -299,11 +338,12 @@ def test_cpv_multi_tenant_app_is_consented_into_the_partner_tenant(cloud: CloudD
     partner = make_partner(cloud)
     assert cloud.directory.service_principal(partner.tenant.id, vendor.app.app_id) is None
     cca = msal.ConfidentialClientApplication(
-        vendor.app.app_id, client_credential=vendor.secret,
+        vendor.app.app_id,
+        client_credential=vendor.secret,
         authority=f"{cloud.authority_host}/{partner.tenant.initial_domain}",
-        instance_discovery=False)
-    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE],
-                                       redirect_uri=REDIRECT_URI)
+        instance_discovery=False,
+    )
+    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE], redirect_uri=REDIRECT_URI)
     redirect = cloud.sign_in(flow["auth_uri"], partner.admin.upn, partner.password)
     tokens = cca.acquire_token_by_auth_code_flow(flow, query_params(redirect))
     assert claims(tokens["access_token"])["tid"] == partner.tenant.id
@@ -311,17 +351,24 @@ def test_cpv_multi_tenant_app_is_consented_into_the_partner_tenant(cloud: CloudD
 
 
 def test_client_credentials_with_azure_identity(cloud: CloudDouble, partner: Partner) -> None:
-    credential = ClientSecretCredential(partner.tenant.id, partner.app.app_id, partner.secret,
-                                        authority=cloud.authority_host,
-                                        disable_instance_discovery=True)
+    credential = ClientSecretCredential(
+        partner.tenant.id,
+        partner.app.app_id,
+        partner.secret,
+        authority=cloud.authority_host,
+        disable_instance_discovery=True,
+    )
     with pytest.raises(ClientAuthenticationError) as err:
         credential.get_token("https://vault.azure.net/.default")
     assert "AADSTS7000229" in str(err.value)  # no service principal yet
     sp = cloud.add_service_principal(partner.tenant.id, partner.app.app_id)
-    token = ClientSecretCredential(partner.tenant.id, partner.app.app_id, partner.secret,
-                                   authority=cloud.authority_host,
-                                   disable_instance_discovery=True) \
-        .get_token("https://vault.azure.net/.default")
+    token = ClientSecretCredential(
+        partner.tenant.id,
+        partner.app.app_id,
+        partner.secret,
+        authority=cloud.authority_host,
+        disable_instance_discovery=True,
+    ).get_token("https://vault.azure.net/.default")
     at = claims(token.token)
     assert at["aud"] == "https://vault.azure.net" and at["oid"] == sp
     assert "amr" not in at and "scp" not in at
@@ -329,15 +376,20 @@ def test_client_credentials_with_azure_identity(cloud: CloudDouble, partner: Par
 
 def test_device_code_flow_for_a_public_client(cloud: CloudDouble) -> None:
     partner = make_partner(cloud, public_client=True)
-    pca = msal.PublicClientApplication(partner.app.app_id, authority=partner.authority,
-                                       instance_discovery=False)
+    pca = msal.PublicClientApplication(
+        partner.app.app_id, authority=partner.authority, instance_discovery=False
+    )
     flow = pca.initiate_device_flow(scopes=[wk.PARTNER_CENTER_SCOPE])
     assert flow["verification_uri"] == f"{cloud.authority_host}/devicelogin"
     pending = requests.post(
         f"{partner.authority}/oauth2/v2.0/token",
-        data={"grant_type": "urn:ietf:params:oauth:grant-type:device_code",
-              "client_id": partner.app.app_id, "device_code": flow["device_code"]},
-        timeout=10)
+        data={
+            "grant_type": "urn:ietf:params:oauth:grant-type:device_code",
+            "client_id": partner.app.app_id,
+            "device_code": flow["device_code"],
+        },
+        timeout=10,
+    )
     assert pending.json()["error"] == "authorization_pending"
     assert cloud.sign_in_device(flow["user_code"], partner.admin.upn, partner.password)
     result = pca.acquire_token_by_device_flow(flow)
@@ -347,8 +399,9 @@ def test_device_code_flow_for_a_public_client(cloud: CloudDouble) -> None:
 def test_device_code_needs_a_secret_for_a_confidential_app(
     cloud: CloudDouble, partner: Partner
 ) -> None:
-    pca = msal.PublicClientApplication(partner.app.app_id, authority=partner.authority,
-                                       instance_discovery=False)
+    pca = msal.PublicClientApplication(
+        partner.app.app_id, authority=partner.authority, instance_discovery=False
+    )
     flow = pca.initiate_device_flow(scopes=[wk.PARTNER_CENTER_SCOPE])
     cloud.sign_in_device(flow["user_code"], partner.admin.upn, partner.password)
     flow["expires_at"] = 0  # a single poll
@@ -359,7 +412,8 @@ def test_device_code_needs_a_secret_for_a_confidential_app(
 def test_unknown_tenant_is_aadsts90002(cloud: CloudDouble) -> None:
     response = requests.get(
         f"{cloud.authority_host}/nowhere.onmicrosoft.com/v2.0/.well-known/openid-configuration",
-        timeout=10)
+        timeout=10,
+    )
     assert response.status_code == 400 and response.json()["error_codes"] == [90002]
 
 
@@ -371,10 +425,14 @@ def test_retired_permission_is_permission_drift(monkeypatch: pytest.MonkeyPatch)
         own_partner = make_partner(own)
         own.retire_permission(wk.PARTNER_CENTER_APP_ID, wk.PARTNER_CENTER_USER_IMPERSONATION)
         cca = msal.ConfidentialClientApplication(
-            own_partner.app.app_id, client_credential=own_partner.secret,
-            authority=own_partner.authority, instance_discovery=False)
-        flow = cca.initiate_auth_code_flow(scopes=[f"{wk.PARTNER_CENTER_RESOURCE}/.default"],
-                                           redirect_uri=REDIRECT_URI)
+            own_partner.app.app_id,
+            client_credential=own_partner.secret,
+            authority=own_partner.authority,
+            instance_discovery=False,
+        )
+        flow = cca.initiate_auth_code_flow(
+            scopes=[f"{wk.PARTNER_CENTER_RESOURCE}/.default"], redirect_uri=REDIRECT_URI
+        )
         with requests.Session() as session:
             session.verify = own.ca_pem_path
             response = session.get(flow["auth_uri"], allow_redirects=False, timeout=10)
