@@ -16,7 +16,11 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from infra import validators as check
-from scripts import wellknown
+from infra.permissions import (
+    DEFAULT_REQUIRED_RESOURCE_ACCESS,
+    RequiredResourceAccess,
+    parse_required_access,
+)
 from scripts.errors import InvalidConfig
 
 #: The Pulumi project name (Pulumi.yaml); config keys are ``csp-secure-app:<key>``.
@@ -51,30 +55,6 @@ OPTIONAL_KEYS = (
 #: for now so nobody believes a setting is in force when this version ignores it.
 RESERVED_KEYS = ("cloud", "mfaEnforcement", "pipelineIdentity")
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
-
-
-@dataclass(frozen=True)
-class ResourceAccess:
-    """One permission: ``type`` is ``Scope`` (delegated) or ``Role`` (application)."""
-
-    id: str
-    type: Literal["Scope", "Role"]
-
-
-@dataclass(frozen=True)
-class RequiredResourceAccess:
-    resource_app_id: str
-    resource_accesses: tuple[ResourceAccess, ...]
-
-
-#: The Key Vault client app only signs in to read the vault: Graph User.Read (delegated) is the
-#: minimal permission Entra needs to let a user sign in to it.
-DEFAULT_REQUIRED_RESOURCE_ACCESS = (
-    RequiredResourceAccess(
-        resource_app_id=wellknown.MICROSOFT_GRAPH_APP_ID,
-        resource_accesses=(ResourceAccess(id=wellknown.GRAPH_USER_READ, type="Scope"),),
-    ),
-)
 
 
 @dataclass(frozen=True)
@@ -257,7 +237,7 @@ def _parse_structured(
 ) -> None:
     raw_access = _text(values.get("requiredResourceAccess"))
     if raw_access:
-        access, errors = _parse_required_access(raw_access)
+        access, errors = parse_required_access(raw_access)
         for error in errors:
             bad("requiredResourceAccess", error)
         if not errors:
@@ -265,75 +245,11 @@ def _parse_structured(
 
     raw_tags = _text(values.get("tags"))
     if raw_tags:
-        tags, errors = _parse_tags(raw_tags)
+        tags, errors = check.parse_tags(raw_tags)
         for error in errors:
             bad("tags", error)
         if not errors:
             parsed["tags"] = tags
-
-
-def _parse_required_access(raw: str) -> tuple[tuple[RequiredResourceAccess, ...], list[str]]:
-    shape = (
-        "rule: a list of {resourceAppId: <GUID>, resourceAccess: [{id: <GUID>, type: Scope|Role}]}"
-    )
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return (), [f"is not structured config ({shape})"]
-    if not isinstance(data, list) or not data:
-        return (), [f"must be a non-empty list ({shape})"]
-    errors: list[str] = []
-    result: list[RequiredResourceAccess] = []
-    for index, entry in enumerate(data):
-        where = f"entry {index}"
-        if not isinstance(entry, dict) or not isinstance(entry.get("resourceAccess"), list):
-            errors.append(f"{where} has the wrong shape ({shape})")
-            continue
-        app_id = str(entry.get("resourceAppId", ""))
-        if error := check.check_guid(app_id):
-            errors.append(f"{where} resourceAppId: {error}")
-        elif app_id == wellknown.LEGACY_AAD_GRAPH_APP_ID:
-            errors.append(
-                f"{where} resourceAppId: Azure AD Graph is retired (rule: request Microsoft "
-                f"Graph {wellknown.MICROSOFT_GRAPH_APP_ID} permissions instead)"
-            )
-        accesses: list[ResourceAccess] = []
-        if not entry["resourceAccess"]:
-            errors.append(f"{where} resourceAccess is empty ({shape})")
-        for item in entry["resourceAccess"]:
-            item_id = str(item.get("id", "")) if isinstance(item, dict) else ""
-            item_type = item.get("type") if isinstance(item, dict) else None
-            if error := check.check_guid(item_id):
-                errors.append(f"{where} resourceAccess id: {error}")
-            elif item_type not in ("Scope", "Role"):
-                errors.append(
-                    f"{where} resourceAccess {item_id}: type {item_type!r} (rule: Scope for "
-                    "delegated, Role for application permissions)"
-                )
-            else:
-                accesses.append(ResourceAccess(id=item_id, type=item_type))
-        result.append(RequiredResourceAccess(app_id, tuple(accesses)))
-    return tuple(result), errors
-
-
-def _parse_tags(raw: str) -> tuple[dict[str, str], list[str]]:
-    rule = "rule: a map of up to 50 name: value pairs, names <= 512, values <= 256 characters"
-    try:
-        data = json.loads(raw)
-    except json.JSONDecodeError:
-        return {}, [f"is not a map ({rule})"]
-    if not isinstance(data, dict) or len(data) > 50:
-        return {}, [f"is not a map of at most 50 tags ({rule})"]
-    errors: list[str] = []
-    tags: dict[str, str] = {}
-    for name, value in data.items():
-        if not name or len(name) > 512 or any(c in name for c in "<>%&\\?/"):
-            errors.append(f"tag name {name!r} is invalid ({rule}; no <>%&\\?/ in names)")
-        elif not isinstance(value, str | int | float | bool) or len(str(value)) > 256:
-            errors.append(f"tag {name!r} has an invalid value ({rule})")
-        else:
-            tags[name] = str(value)
-    return tags, errors
 
 
 def _text(value: object) -> str:

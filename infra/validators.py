@@ -8,6 +8,7 @@ one line per value and fixes them all in one pass instead of one ``pulumi up`` p
 from __future__ import annotations
 
 import ipaddress
+import json
 import re
 
 _GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
@@ -127,3 +128,23 @@ def check_int_range(value: str, low: int, high: int) -> tuple[int | None, str | 
     if not low <= number <= high:
         return None, f"{number} is out of range (rule: {low}-{high})"
     return number, None
+
+
+def parse_tags(raw: str) -> tuple[dict[str, str], list[str]]:
+    rule = "rule: a map of up to 50 name: value pairs, names <= 512, values <= 256 characters"
+    try:
+        data = json.loads(raw)
+    except json.JSONDecodeError:
+        return {}, [f"is not a map ({rule})"]
+    if not isinstance(data, dict) or len(data) > 50:
+        return {}, [f"is not a map of at most 50 tags ({rule})"]
+    errors: list[str] = []
+    tags: dict[str, str] = {}
+    for name, value in data.items():
+        if not name or len(name) > 512 or any(c in name for c in "<>%&\\?/"):
+            errors.append(f"tag name {name!r} is invalid ({rule}; no <>%&\\?/ in names)")
+        elif not isinstance(value, str | int | float | bool) or len(str(value)) > 256:
+            errors.append(f"tag {name!r} has an invalid value ({rule})")
+        else:
+            tags[name] = str(value)
+    return tags, errors

@@ -6,6 +6,7 @@ validate callbacks with stand-in argument objects.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -65,30 +66,42 @@ def _resource_policy(rule: policy_rules.Rule) -> ResourceValidationPolicy:
     )
 
 
-def validate_reader_is_service_principal(args: Any, report_violation: ReportViolation) -> None:
-    """Stack policy: resources carry their state (outputs) here, so object ids can be compared.
-    During a preview they may be unknown; the rule then skips them."""
-    resources = [
-        policy_rules.Registration(
-            type=r.resource_type, name=r.name, inputs=r.props, outputs=r.props
-        )
-        for r in args.resources
-    ]
-    for line in policy_rules.reader_is_service_principal(resources):
-        report_violation(line, None)
+def _stack_policy(
+    rule: Callable[[Sequence[Any]], list[str]], description: str
+) -> StackValidationPolicy:
+    def validate(args: Any, report_violation: ReportViolation) -> None:
+        # Stack policies see each resource's state (outputs), so object ids can be compared.
+        # During a preview they may be unknown; the rules then skip them.
+        resources = [
+            policy_rules.Registration(
+                type=r.resource_type, name=r.name, inputs=r.props, outputs=r.props
+            )
+            for r in args.resources
+        ]
+        for line in rule(resources):
+            report_violation(line, None)
+
+    return StackValidationPolicy(
+        name=rule.__name__.replace("_", "-"),
+        description=description,
+        enforcement_level=EnforcementLevel.MANDATORY,
+        validate=validate,
+    )
+
+
+STACK_DESCRIPTIONS = {
+    "reader_is_service_principal": (
+        "Vault read access names the client app's service principal object id."
+    ),
+    "one_grant_per_identity": "One access policy per identity and vault.",
+}
 
 
 def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     policies: list[ResourceValidationPolicy | StackValidationPolicy] = [
         _resource_policy(rule) for rule in policy_rules.RESOURCE_RULES
     ]
-    policies.append(
-        StackValidationPolicy(
-            name="reader-is-service-principal",
-            description="Vault read access names the client app's service principal object id.",
-            enforcement_level=EnforcementLevel.MANDATORY,
-            validate=validate_reader_is_service_principal,
-        )
-    )
+    policies += [
+        _stack_policy(rule, STACK_DESCRIPTIONS[rule.__name__]) for rule in policy_rules.STACK_RULES
+    ]
     return policies
-

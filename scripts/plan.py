@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -230,7 +230,11 @@ def _settings(record: ResourceRecord) -> str:
         return f"{_name(role)} for {_get(record, 'principalId')} on {scope}"
     if kind == policy_rules.SECRET:
         expires = _get(record, "properties.attributes.expires")
-        expiry = date.fromtimestamp(expires).isoformat() if isinstance(expires, int) else expires
+        expiry = (
+            datetime.fromtimestamp(expires, UTC).date().isoformat()
+            if isinstance(expires, int)
+            else expires
+        )
         return (
             f"{_get(record, 'secretName')}; value {MASK}; content type "
             f"{_get(record, 'properties.contentType')}; expires {expiry}"
@@ -267,5 +271,6 @@ def format_plan(report: PlanReport) -> list[str]:
         lines.append(f"Policy: {len(report.problems)} violation(s):")
         lines.extend(f"  - {problem}" for problem in report.problems)
     else:
-        lines.append(f"Policy: all {len(policy_rules.RESOURCE_RULES) + 1} rules pass.")
+        count = len(policy_rules.RESOURCE_RULES) + len(policy_rules.STACK_RULES)
+        lines.append(f"Policy: all {count} rules pass.")
     return lines

@@ -347,6 +347,35 @@ def reader_is_service_principal(resources: Sequence[Any]) -> list[str]:
     return problems
 
 
+def one_grant_per_identity(resources: Sequence[Any]) -> list[str]:
+    """Stack rule: one access policy per identity and vault. A second one for the same object
+    id (e.g. the deploying identity listed again in writerObjectIds) fails on create ("access
+    policy already exists") and, once created, the two would fight over one vault entry."""
+    seen: dict[tuple[str, str], str] = {}
+    problems = []
+    for resource in resources:
+        if resource.type != ACCESS_POLICY:
+            continue
+        vault = resource.inputs.get("vaultName")
+        principal = (resource.inputs.get("policy") or {}).get("objectId")
+        if not isinstance(vault, str) or not isinstance(principal, str):
+            continue
+        first = seen.setdefault((vault, principal), resource.name)
+        if first != resource.name:
+            problems.append(
+                _line(
+                    resource,
+                    f"grants {principal} on {vault} again (already granted by {first})",
+                    "list each identity once; the deploying identity is always a writer, "
+                    "so leave it out of writerObjectIds",
+                )
+            )
+    return problems
+
+
+STACK_RULES = (reader_is_service_principal, one_grant_per_identity)
+
+
 def _out(resource: Any, key: str) -> Any:
     outputs = getattr(resource, "outputs", None) or {}
     return outputs.get(key)
@@ -361,4 +390,4 @@ def check_all(resources: Iterable[ResourceLike], today: date | None = None) -> l
     """Every resource rule over every resource, then the stack rules."""
     items = list(resources)
     problems = [line for resource in items for line in check_resource(resource, today)]
-    return problems + reader_is_service_principal(items)
+    return problems + [line for rule in STACK_RULES for line in rule(items)]

@@ -33,6 +33,23 @@ def test_example_stack_plans_clean() -> None:
     assert not report.result.warnings
 
 
+def test_listing_the_deployer_as_a_writer_is_caught_before_deploying(tmp_path: Path) -> None:
+    mocks = RecordingMocks()
+    result = run_program(
+        {
+            "location": "westeurope",
+            "vaultName": "kv-csp-token",
+            "cspDomain": "contoso.onmicrosoft.com",
+            "clientSecretRotation": "2026-11-01",
+            "writerObjectIds": mocks.deployer_object_id,
+        },
+        mocks,
+        today=TODAY,
+    )
+    (problem,) = t.check_all(result.resources, TODAY)
+    assert f"grants {mocks.deployer_object_id} on kv-csp-token again" in problem
+
+
 def test_unknown_stack_names_the_file_it_looked_for(tmp_path: Path) -> None:
     with pytest.raises(ConfigError) as caught:
         run_plan("prod", tmp_path, today=TODAY)

@@ -238,6 +238,24 @@ def test_reader_check_skips_when_object_ids_are_unknown() -> None:
     assert rules.reader_is_service_principal(graph) == []
 
 
+def writer(name: str, object_id: str, vault_name: str = "kv") -> Registration:
+    policy = {"objectId": object_id, "permissions": {"secrets": ["get", "list", "set"]}}
+    return Registration(
+        rules.ACCESS_POLICY,
+        f"token-vault-access-writer-{name}",
+        {"vaultName": vault_name, "policy": policy},
+    )
+
+
+def test_one_access_policy_per_identity_and_vault() -> None:
+    twice = [writer("deployer", "me"), writer("me", "me")]
+    (line,) = rules.one_grant_per_identity(twice)
+    assert line.startswith("token-vault-access-writer-me: grants me on kv again")
+    assert "leave it out of writerObjectIds" in line
+    assert rules.one_grant_per_identity([writer("deployer", "me"), writer("x", "other")]) == []
+    assert rules.one_grant_per_identity([writer("a", "me"), writer("b", "me", "kv2")]) == []
+
+
 # -- the CrossGuard pack ---------------------------------------------------------------------
 
 
@@ -265,8 +283,10 @@ def validate(policy_name: str, args: Any) -> list[str]:
 
 def test_pack_has_one_policy_per_rule_plus_the_stack_rule() -> None:
     names = [p.name for p in pack.build_policies()]
-    assert len(names) == len(set(names)) == len(rules.RESOURCE_RULES) + 1
-    assert "reader-get-only" in names and "reader-is-service-principal" in names
+    assert len(names) == len(set(names)) == len(rules.RESOURCE_RULES) + len(rules.STACK_RULES)
+    assert {"reader-get-only", "reader-is-service-principal", "one-grant-per-identity"} <= set(
+        names
+    )
 
 
 def test_pack_reports_a_vault_without_purge_protection() -> None:
