@@ -55,6 +55,8 @@ OPTIONAL_KEYS = (
 #: for now so nobody believes a setting is in force when this version ignores it.
 RESERVED_KEYS = ("cloud", "mfaEnforcement", "pipelineIdentity")
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
+#: Stands in for a value that is stored encrypted, so it is never parsed or printed.
+SECRET_MARKER = "\x00stored-as-secret\x00"  # noqa: S105 - a marker, not a secret
 
 
 @dataclass(frozen=True)
@@ -100,6 +102,13 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
     def bad(key: str, message: str) -> None:
         problems.append(f"{PROJECT}:{key}: {message}")
 
+    # None of these settings is sensitive. A value stored encrypted (`--secret`) is refused
+    # without ever echoing it, since whatever it is, its owner thought it secret.
+    stored_secret = {key for key, value in values.items() if value == SECRET_MARKER}
+    for key in sorted(stored_secret):
+        bad(key, "is stored as a secret (rule: set it in plain text; no setting here is secret)")
+    values = {key: value for key, value in values.items() if key not in stored_secret}
+
     for key in values:
         if key in RESERVED_KEYS:
             bad(key, "is reserved for a later version and not supported yet (rule: remove it)")
@@ -109,7 +118,7 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {known}"
             bad(key, f"unknown key (rule: {hint})")
     for key in REQUIRED_KEYS:
-        if not _text(values.get(key)):
+        if not _text(values.get(key)) and key not in stored_secret:
             bad(key, "is required and not set (rule: `pulumi config set " + key + " <value>`)")
 
     def single(key: str, checker: Callable[[str], str | None], target: str) -> None:
@@ -286,10 +295,15 @@ def config_values_from_stack_file(raw: Mapping[str, Any]) -> dict[str, str]:
     as JSON text, the way ``pulumi.Config.get`` returns them."""
     prefix = f"{PROJECT}:"
     return {
-        key[len(prefix) :]: _text(value)
+        key[len(prefix) :]: SECRET_MARKER if _is_secure(value) else _text(value)
         for key, value in raw.items()
         if key.startswith(prefix) and value is not None
     }
+
+
+def _is_secure(value: object) -> bool:
+    """Pulumi writes encrypted values as ``{secure: <ciphertext>}`` in the stack file."""
+    return isinstance(value, dict) and set(value) == {"secure"}
 
 
 def read_config() -> StackConfig:
@@ -302,5 +316,9 @@ def read_config() -> StackConfig:
     present = [*runtime_config.CONFIG.get(), *runtime_config.get_config_env()]
     keys = sorted({key[len(prefix) :] for key in present if key.startswith(prefix)})
     stack_config = pulumi.Config(PROJECT)
-    values = {key: text for key in keys if (text := stack_config.get(key)) is not None}
+    values = {
+        key: SECRET_MARKER if runtime_config.is_config_secret(f"{prefix}{key}") else text
+        for key in keys
+        if (text := stack_config.get(key)) is not None
+    }
     return parse_config(values)

@@ -211,6 +211,21 @@ def test_stack_file_values_are_normalised_like_pulumi_config() -> None:
     }
 
 
+def test_values_stored_as_secrets_are_refused_without_echoing_them() -> None:
+    values = config_values_from_stack_file(
+        {
+            **{f"csp-secure-app:{k}": v for k, v in BASE.items()},
+            "csp-secure-app:tenantId": {"secure": "v1:c2VjcmV0LWNpcGhlcnRleHQ="},
+            "csp-secure-app:vaultName": {"secure": "v1:b3RoZXI="},
+        }
+    )
+    with pytest.raises(InvalidConfig) as caught:
+        parse_config(values, today=TODAY)
+    lines = caught.value.lines()
+    assert [line.split(":")[1] for line in lines] == ["tenantId", "vaultName"]
+    assert all("stored as a secret" in line and "v1:" not in line for line in lines)
+
+
 def test_read_config_reads_the_engine_config_including_mistyped_keys() -> None:
     from pulumi.runtime import config as runtime_config
 
@@ -228,5 +243,13 @@ def test_read_config_reads_the_engine_config_including_mistyped_keys() -> None:
         ]
         runtime_config.set_all_config({f"csp-secure-app:{k}": v for k, v in current.items()})
         assert read_config().vault_name == "kv-csp-token"
+        runtime_config.set_all_config(
+            {f"csp-secure-app:{k}": v for k, v in current.items()},
+            secret_keys=["csp-secure-app:cspDomain"],
+        )
+        with pytest.raises(InvalidConfig) as caught:
+            read_config()
+        (line,) = caught.value.lines()
+        assert "cspDomain: is stored as a secret" in line and "contoso" not in line
     finally:
-        runtime_config.set_all_config(saved)
+        runtime_config.set_all_config(saved, secret_keys=[])
