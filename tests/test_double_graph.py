@@ -1,0 +1,130 @@
+"""The double's Microsoft Graph: MFA registration report with paging, security defaults,
+conditional access and application secrets, with Graph's permission checks."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import requests
+from azure.identity import ClientSecretCredential
+
+from clouddouble import CloudDouble
+from scripts import wellknown as wk
+from tests.helpers import Partner, make_partner, sign_in_with_msal
+
+AUDIT_LOG_READ_ALL_ROLE = "b0afded3-3588-46d8-8b3d-9842eff778da"
+POLICY_READ_ALL_ROLE = "246dd0d5-5bd0-4def-940b-0421030a5b68"
+POLICY_RW_CA_ROLE = "01c0a623-fc9b-48e9-b794-0756f8e8f067"
+APPLICATION_READ_ALL_ROLE = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"
+GRAPH_ROLES = (
+    wk.MICROSOFT_GRAPH_APP_ID,
+    [
+        (AUDIT_LOG_READ_ALL_ROLE, "Role"),
+        (POLICY_READ_ALL_ROLE, "Role"),
+        (POLICY_RW_CA_ROLE, "Role"),
+        (APPLICATION_READ_ALL_ROLE, "Role"),
+    ],
+)
+
+
+@pytest.fixture
+def partner(cloud: CloudDouble) -> Partner:
+    partner = make_partner(cloud, access=[GRAPH_ROLES])
+    cloud.grant_admin_consent(partner.tenant.id, partner.app.app_id)
+    return partner
+
+
+def app_token(cloud: CloudDouble, partner: Partner) -> str:
+    credential = ClientSecretCredential(
+        partner.tenant.id,
+        partner.app.app_id,
+        partner.secret,
+        authority=cloud.authority_host,
+        disable_instance_discovery=True,
+    )
+    return credential.get_token("https://graph.microsoft.com/.default").token
+
+
+def graph(
+    cloud: CloudDouble, token: str, path: str, method: str = "GET", **kw: Any
+) -> requests.Response:
+    return requests.request(
+        method,
+        f"{cloud.graph_endpoint}{path}",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+        **kw,
+    )
+
+
+def test_registration_details_are_paged(cloud: CloudDouble, partner: Partner) -> None:
+    partner.add_user("registered", mfa=True)
+    partner.add_user("unregistered", mfa=False)
+    partner.add_user("third", mfa=False, admin=True)
+    partner.add_user("fourth", mfa=True)
+    token = app_token(cloud, partner)
+    rows: list[dict[str, Any]] = []
+    url = f"{cloud.graph_endpoint}/v1.0/reports/authenticationMethods/userRegistrationDetails"
+    pages = 0
+    while url:
+        body = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        rows += body["value"]
+        url = body.get("@odata.nextLink")
+        pages += 1
+    assert pages == 3  # five users, two per page
+    by_upn = {r["userPrincipalName"].split("@")[0]: r for r in rows}
+    assert set(by_upn) == {"admin", "registered", "unregistered", "third", "fourth"}
+    assert by_upn["registered"]["isMfaRegistered"] is True
+    assert by_upn["unregistered"]["isMfaRegistered"] is False
+    assert by_upn["unregistered"]["methodsRegistered"] == []
+    assert by_upn["third"]["isAdmin"] is True
+
+
+def test_report_needs_audit_log_permission(cloud: CloudDouble) -> None:
+    partner = make_partner(cloud)  # Partner Center only
+    delegated = sign_in_with_msal(partner, scopes=["https://graph.microsoft.com/User.Read"])
+    path = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+    denied = graph(cloud, delegated["access_token"], path)
+    assert denied.status_code == 403
+    assert denied.json()["error"]["code"] == "Authorization_RequestDenied"
+    allowed = sign_in_with_msal(partner, scopes=["https://graph.microsoft.com/AuditLog.Read.All"])
+    assert graph(cloud, allowed["access_token"], path).status_code == 200
+    assert graph(cloud, "garbage", path).status_code == 401
+
+
+def test_security_defaults_and_conditional_access(cloud: CloudDouble, partner: Partner) -> None:
+    token = app_token(cloud, partner)
+    path = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+    assert graph(cloud, token, path).json()["isEnabled"] is True
+    policy = {
+        "displayName": "Require MFA for admins",
+        "state": "enabledForReportingButNotEnforced",
+        "conditions": {"users": {"includeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}},
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+    }
+    ca = "/v1.0/identity/conditionalAccess/policies"
+    refused = graph(cloud, token, ca, "POST", json=policy)
+    assert refused.status_code == 400 and "security defaults" in refused.json()["error"]["message"]
+    assert graph(cloud, token, path, "PATCH", json={"isEnabled": False}).status_code == 204
+    assert graph(cloud, token, path).json()["isEnabled"] is False
+    created = graph(cloud, token, ca, "POST", json=policy)
+    assert created.status_code == 201 and created.json()["id"]
+    listed = graph(cloud, token, ca).json()["value"]
+    assert [p["displayName"] for p in listed] == ["Require MFA for admins"]
+
+
+def test_application_secrets_show_hint_and_expiry_never_the_value(
+    cloud: CloudDouble, partner: Partner
+) -> None:
+    token = app_token(cloud, partner)
+    body = graph(cloud, token, f"/v1.0/applications(appId='{partner.app.app_id}')").json()
+    (cred,) = body["passwordCredentials"]
+    assert cred["hint"] == partner.secret[:3]
+    assert cred["endDateTime"].endswith("Z") and cred["keyId"]
+    assert cred["secretText"] is None
+    assert partner.secret not in str(body)
+    missing = graph(
+        cloud, token, "/v1.0/applications(appId='00000000-0000-0000-0000-000000000001')"
+    )
+    assert missing.status_code == 404
