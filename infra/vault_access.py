@@ -19,6 +19,7 @@ from collections.abc import Sequence
 import pulumi
 import pulumi_azure_native as azure_native
 
+from infra.config import AccessMode
 from scripts import wellknown
 from scripts.policy_rules import READER_MARKER, WRITER_MARKER
 
@@ -40,7 +41,7 @@ class VaultAccess(pulumi.ComponentResource):
         self,
         name: str,
         *,
-        mode: str,
+        mode: AccessMode,
         tenant_id: pulumi.Input[str],
         subscription_id: pulumi.Input[str],
         resource_group_name: pulumi.Input[str],

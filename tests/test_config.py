@@ -9,12 +9,12 @@ from datetime import UTC, date, datetime
 import pytest
 
 from infra.config import (
-    DEFAULT_REQUIRED_RESOURCE_ACCESS,
     StackConfig,
     config_values_from_stack_file,
     parse_config,
     read_config,
 )
+from infra.permissions import DEFAULT_REQUIRED_RESOURCE_ACCESS
 from scripts import wellknown
 from scripts.errors import EXIT_BAD_INPUT, InvalidConfig
 

@@ -277,7 +277,11 @@ def crossguard_args(resource: Registration, **opts: Any) -> SimpleNamespace:
 def validate(policy_name: str, args: Any) -> list[str]:
     (policy,) = [p for p in pack.build_policies() if p.name == policy_name]
     reported: list[str] = []
-    policy.validate(args, lambda message, urn=None: reported.append(message))
+
+    def report_violation(message: str, urn: str | None = None) -> None:
+        reported.append(message)
+
+    policy.validate(args, report_violation)
     return reported
 
 
