@@ -9,6 +9,7 @@ module level: ``invoke --list`` must stay fast.
 from __future__ import annotations
 
 import functools
+import logging
 import os
 import sys
 from collections.abc import Callable
@@ -19,6 +20,11 @@ from invoke import Exit, task
 
 ROOT = Path(__file__).resolve().parent
 F = TypeVar("F", bound=Callable[..., Any])
+# The SDKs log warnings (sometimes quoting server replies) through logging's last-resort handler
+# straight to stderr. Our one-line errors say what matters; SECURE_APP_DEBUG=1 shows the rest.
+if not os.environ.get("SECURE_APP_DEBUG"):
+    logging.getLogger().addHandler(logging.NullHandler())
+
 #: Long flags only: automatic short flags collide (``-h`` would be --show-secrets, not help).
 cli = functools.partial(task, auto_shortflags=False)
 
@@ -280,3 +286,20 @@ def settings(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, 
         app_id=app.app_id, app_secret=app.app_secret, kv_client=kv_client,
         secret_id=current.secret_id)
     print(module_settings.render(result, format, show_secrets=show_secrets))
+
+
+@cli(help={"browser": "sign in yourself in your browser (default: only at a desktop)",
+           "no_browser": "let the double's scripted user sign in (the default in CI)",
+           "format": "table, json or env", "stack": "stack whose config to provision (dev)"})
+@reported
+def demo(c, browser=False, no_browser=False, format="table", stack="dev"):
+    """The whole flow, rehearsed against a local cloud double: provision, consent, store, read."""
+    from scripts import settings
+    from scripts.demo import browser_available, run_demo
+
+    _check_format(format, settings.FORMATS)
+    use_browser = browser or (not no_browser and browser_available())
+    result = run_demo(ROOT, err, use_browser=use_browser, stack=stack)
+    print(settings.render(result.settings, format, show_secrets=False))
+    err(f"Done: {result.request_count} requests to the local double; overall health: "
+        f"{result.health.status}. The real sequence: README 'Real use'.")

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
+from scripts.claims import GUID_RE
 from scripts.clouds import Endpoints, is_loopback_host
 from scripts.errors import ConfigError, SecureAppError, ServiceError, SignInError
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
@@ -60,10 +61,15 @@ def platform_credential(endpoints: Endpoints, tenant_id: str, client_id: str,
     """Who reads the token: the Key Vault client app, exactly as the platform is configured."""
     from azure.identity import ClientSecretCredential
 
+    # Platforms are configured with the partner's *domain*; the vault's challenge names the
+    # tenant's GUID, which azure-identity treats as another tenant. Allow it only in that case:
+    # this credential only ever answers the challenge of the one vault URL it was given.
+    others = [] if GUID_RE.match(tenant_id) else ["*"]
     return ClientSecretCredential(
         tenant_id, client_id, client_secret,
         authority=endpoints.authority_host,
         disable_instance_discovery=not endpoints.instance_discovery,
+        additionally_allowed_tenants=others,
     )
 
 
@@ -193,8 +199,10 @@ def _vault_name(vault_url: str) -> str:
 
 
 def _first_line(exc: Exception) -> str:
-    text = str(getattr(exc, "message", None) or exc).strip().splitlines()
-    return (text[0] if text else type(exc).__name__)[:200]
+    """The SDK's first sentence: enough to act on, without the SDK's multi-line dump."""
+    lines = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    return first.split(". ")[0].rstrip(".")[:200]
 
 
 def platform_key_vault_url(secret_id: str, api_version: str) -> str:

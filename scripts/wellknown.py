@@ -25,6 +25,9 @@ GRAPH_OPENID: Final = "37f7f235-527c-4136-accd-4a02d197296e"
 GRAPH_PROFILE: Final = "14dad69e-099b-42c9-810b-d002981feec1"
 AZURE_SERVICE_MANAGEMENT_USER_IMPERSONATION: Final = "41094075-9dad-400e-a0bd-54e686782033"
 
+# Application permission (app role) ids: what a pipeline identity needs for verify's checks.
+GRAPH_APPLICATION_READ_ALL_ROLE: Final = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"
+
 # Azure built-in role definition ids (RBAC access mode).
 KEY_VAULT_SECRETS_USER_ROLE: Final = "4633458b-17de-408a-b874-0445c86b69e6"
 KEY_VAULT_SECRETS_OFFICER_ROLE: Final = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
@@ -42,6 +45,7 @@ NAMES: Final[dict[str, str]] = {
     GRAPH_OPENID: "Graph openid",
     GRAPH_PROFILE: "Graph profile",
     AZURE_SERVICE_MANAGEMENT_USER_IMPERSONATION: "Azure Service Management user_impersonation",
+    GRAPH_APPLICATION_READ_ALL_ROLE: "Graph Application.Read.All (application)",
     KEY_VAULT_SECRETS_USER_ROLE: "Key Vault Secrets User",
     KEY_VAULT_SECRETS_OFFICER_ROLE: "Key Vault Secrets Officer",
 }
