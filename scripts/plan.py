@@ -98,7 +98,7 @@ def run_program(
     cfg = parse_config(config, today=today)
     mocks = mocks if mocks is not None else RecordingMocks()
     warnings: list[str] = []
-    logger = logging.getLogger(f"{__name__}.engine.{id(warnings)}")
+    logger = logging.getLogger(f"{__name__}.engine")
     logger.propagate = False
     logger.addHandler(_WarningCollector(warnings))
 
