@@ -38,6 +38,7 @@ class AuthRequest:
     code_challenge_method: str | None = None
     prompt: str | None = None
     login_hint: str | None = None
+    response_mode: str = "query"
 
 
 @dataclass

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
-from urllib.parse import urljoin, urlsplit
+from urllib.parse import urlencode, urljoin, urlsplit
 
 import requests
 
@@ -90,6 +90,7 @@ class SignInBot:
         """Returns the final redirect URL (``...?code=...&state=...`` or ``...?error=...``)."""
         with requests.Session() as session:
             session.verify = self.ca_pem_path
+            session.trust_env = False  # a machine-wide REQUESTS_CA_BUNDLE would override verify
             response = session.get(authorize_url, allow_redirects=False, timeout=30)
             result = self._drive(session, response, upn, password, mfa_code, consent, consent_org)
         if result is None:
@@ -108,6 +109,7 @@ class SignInBot:
         """Completes a device-code sign-in; True when approved, False when consent was refused."""
         with requests.Session() as session:
             session.verify = self.ca_pem_path
+            session.trust_env = False  # a machine-wide REQUESTS_CA_BUNDLE would override verify
             url = f"{self.identity_origin}/devicelogin"
             session.get(url, timeout=30).raise_for_status()
             response = session.post(url, data={"otc": user_code}, allow_redirects=False, timeout=30)
@@ -141,6 +143,11 @@ class SignInBot:
                     int(code_text.removeprefix("AADSTS") or 0),
                     parser.texts.get("error-message", "").strip(),
                 )
+            if "form_post" in parser.ids and parser.form is not None:
+                # The app would receive these fields as a POST; hand them back as a query so
+                # callers parse every response mode the same way.
+                fields = {k: v for k, v in parser.form.fields.items()}
+                return f"{parser.form.action}?{urlencode(fields)}"
             if "done" in parser.ids:
                 self._approved = 'data-approved="true"' in response.text
                 return None

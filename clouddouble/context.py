@@ -50,5 +50,14 @@ class IdentityContext:
         params = {"error": err.error, "error_description": err.text}
         if request.state is not None:
             params["state"] = request.state
+        return self.respond_to_app(request, params)
+
+    @staticmethod
+    def respond_to_app(request: AuthRequest, params: dict[str, str]) -> Response:
+        """Deliver the result to the redirect URI: a 302 with a query (``response_mode=query``)
+        or a self-submitting form that POSTs the fields (``response_mode=form_post``)."""
+        assert request.redirect_uri is not None
+        if request.response_mode == "form_post":
+            return html_response(200, pages.form_post_page(request.redirect_uri, params))
         sep = "&" if "?" in request.redirect_uri else "?"
         return redirect(request.redirect_uri + sep + urlencode(params))

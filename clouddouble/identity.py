@@ -146,6 +146,7 @@ class IdentityPlatform:
             code_challenge_method=q.get("code_challenge_method"),
             prompt=q.get("prompt"),
             login_hint=q.get("login_hint"),
+            response_mode=q.get("response_mode") or "query",
         )
         try:
             if q.get("response_type") != "code":
@@ -158,6 +159,9 @@ class IdentityPlatform:
                 "plain",
             ):
                 raise AadError(90023, what="code_challenge_method")
+            if auth.response_mode not in ("query", "form_post"):
+                auth.response_mode = "query"  # report the error where the app can read it
+                raise AadError(90023, what="response_mode (query and form_post are supported)")
             if auth.prompt == "none":
                 raise AadError(50058)
             for entry in auth.scopes.resources:

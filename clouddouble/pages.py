@@ -103,6 +103,19 @@ def consent_page(
     )
 
 
+def form_post_page(action: str, fields: dict[str, str]) -> str:
+    """``response_mode=form_post``: the script submits at once; without JavaScript, ``#next``."""
+    hidden = "".join(
+        f'<input type="hidden" name="{escape(k)}" value="{escape(v)}">' for k, v in fields.items()
+    )
+    return _page(
+        "Working...",
+        f'<form id="form_post" method="post" action="{escape(action)}">{hidden}'
+        '<noscript><button id="next" type="submit">Continue</button></noscript></form>'
+        "<script>document.forms[0].submit();</script>",
+    )
+
+
 def error_page(code: int, message: str) -> str:
     return _page(
         "Sign in error",

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import secrets
-from urllib.parse import urlencode
 
 from . import pages
 from .aad import AadError
@@ -18,7 +17,7 @@ from .catalog import OIDC_SCOPES
 from .context import IdentityContext
 from .directory import PermissionDrift, new_mfa_code
 from .scopes import expand
-from .server import Response, html_response, redirect
+from .server import Response, html_response
 
 _OIDC_TEXT = {
     "openid": "Sign you in",
@@ -205,9 +204,7 @@ class SignInFlow:
         if req.state is not None:
             params["state"] = req.state
         params["session_state"] = tx.id[:36]
-        assert req.redirect_uri is not None
-        sep = "&" if "?" in req.redirect_uri else "?"
-        return redirect(req.redirect_uri + sep + urlencode(params))
+        return self.ctx.respond_to_app(req, params)
 
     @staticmethod
     def _action(tx: Transaction, step: str) -> str:

@@ -435,6 +435,7 @@ def test_retired_permission_is_permission_drift(monkeypatch: pytest.MonkeyPatch)
         )
         with requests.Session() as session:
             session.verify = own.ca_pem_path
+            session.trust_env = False
             response = session.get(flow["auth_uri"], allow_redirects=False, timeout=10)
         assert response.status_code == 302
         params = query_params(response.headers["Location"])
