@@ -16,7 +16,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from invoke import Exit, task
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
 
 ROOT = Path(__file__).resolve().parent
 F = TypeVar("F", bound=Callable[..., Any])
@@ -70,7 +72,7 @@ def _endpoints(cloud: str | None) -> Any:
 
 @cli(help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
 @reported
-def plan(c, stack="dev"):
+def plan(c: Context, stack: str = "dev") -> None:
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
     from scripts.errors import PolicyViolation
     from scripts.plan import format_plan, run_plan
@@ -86,7 +88,7 @@ CONSENT_HELP = {
     "app_id": "CPV app client id (env CPV_APP_ID); its secret: env CPV_APP_SECRET or a prompt",
     "store": "keyvault (default) or manual",
     "vault_url": "vault URL (env KEY_VAULT_URL; default stack output vaultUri)",
-    "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",
+    "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",  # nosec B105
     "redirect_port": "loopback redirect port (default 8400; register http://localhost:PORT)",
     "no_browser": "print the sign-in URL on stderr instead of opening a browser",
     "paste": "paste the final redirected URL back (remote shell)",
@@ -100,9 +102,11 @@ CONSENT_HELP = {
 
 @cli(help=CONSENT_HELP)
 @reported
-def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, secret_name=None,
-            redirect_port=8400, no_browser=False, paste=False, timeout=300, format="table",
-            show_secrets=False, cloud=None, stack=None):
+def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+            store: str = "keyvault", vault_url: str | None = None, secret_name: str | None = None,
+            redirect_port: int = 8400, no_browser: bool = False, paste: bool = False,
+            timeout: int = 300, format: str = "table", show_secrets: bool = False,
+            cloud: str | None = None, stack: str | None = None) -> None:
     """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
     from scripts import consent as flow
     from scripts import inputs, settings
@@ -120,7 +124,7 @@ def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, s
         endpoints = _endpoints(cloud)
         app = inputs.partner_app(csp_domain, app_id, os.environ)
     port = inputs.check_port(int(redirect_port))
-    mode = "paste" if paste else "no-browser" if no_browser else "browser"
+    mode: flow.Mode = "paste" if paste else "no-browser" if no_browser else "browser"
     ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"),
                        read_pasted=lambda: input("Paste the URL the browser ended on: "))
     tokens = flow.sign_in(app, endpoints, ui, mode=mode, port=port, timeout=float(timeout))
@@ -141,9 +145,10 @@ def consent(c, csp_domain=None, app_id=None, store="keyvault", vault_url=None, s
 
 
 @cli(help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
-            "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})
+            "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})  # nosec B105
 @reported
-def store_token(c, from_file, vault_url=None, secret_name=None, cloud=None):
+def store_token(c: Context, from_file: str, vault_url: str | None = None,
+                secret_name: str | None = None, cloud: str | None = None) -> None:
     """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
     from scripts import consent as flow
     from scripts import fallback
@@ -164,7 +169,7 @@ def store_token(c, from_file, vault_url=None, secret_name=None, cloud=None):
 
 
 @task
-def test(c):
+def test(c: Context) -> None:
     """Lint (ruff), type-check (mypy), scan (bandit) and run the whole test suite."""
     py = sys.executable
     c.run(f"{py} -m ruff check .", pty=False)
@@ -173,20 +178,21 @@ def test(c):
     c.run(f"{py} -m pytest -n 2 -q", pty=False)
 
 
-def _print_result(fmt, as_json, table):
+def _print_result(fmt: str, as_json: Callable[[], object], table: Callable[[], str]) -> None:
     import json
 
     print(json.dumps(as_json(), indent=2) if fmt == "json" else table())
 
 
-def _check_format(fmt, allowed=("table", "json")):
+def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
     from scripts.errors import ConfigError
 
     if fmt not in allowed:
         raise ConfigError(f"--format {fmt!r} is not known", fix=f"use one of {', '.join(allowed)}")
 
 
-def _partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack):
+def _partner_inputs(csp_domain: str | None, app_id: str | None, vault_url: str | None,
+                    secret_name: str | None, cloud: str | None, stack: str | None) -> Any:
     """The inputs consent, rotate, settings and verify share: flags, env, then stack outputs."""
     from scripts import inputs
     from scripts.clouds import validate_vault_url
@@ -207,8 +213,9 @@ LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
 @cli(help={**LIFECYCLE_HELP, "keep": "disable all but the newest N versions (default: keep all)",
             "format": "table or json"})
 @reported
-def rotate(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, keep=None,
-           format="table", cloud=None, stack=None):
+def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+           vault_url: str | None = None, secret_name: str | None = None, keep: int = 0,
+           format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
     from scripts.rotate import rotate as run_rotate
     from scripts.vault import platform_key_vault_url
@@ -229,8 +236,9 @@ def rotate(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, ke
 @cli(help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
             "format": "table or json"})
 @reported
-def verify(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, warn_days=30,
-           format="table", cloud=None, stack=None):
+def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+           vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
+           format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken."""
     from scripts import inputs
     from scripts.verify import verify as run_verify
@@ -250,7 +258,7 @@ def verify(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, wa
 
 @cli(help={"format": "table or json", "cloud": CONSENT_HELP["cloud"]})
 @reported
-def mfa_report(c, format="table", cloud=None):
+def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> None:
     """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
     from scripts.errors import EXIT_HEALTH_BROKEN
     from scripts.mfa_report import mfa_report as run_report
@@ -268,8 +276,10 @@ def mfa_report(c, format="table", cloud=None):
 
 @cli(help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
 @reported
-def settings(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, format="table",
-             show_secrets=False, cloud=None, stack=None):
+def settings(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+             vault_url: str | None = None, secret_name: str | None = None,
+             format: str = "table", show_secrets: bool = False, cloud: str | None = None,
+             stack: str | None = None) -> None:
     """Print the module settings from the stack outputs and the secret's current version."""
     from scripts import inputs
     from scripts import settings as module_settings
@@ -292,7 +302,8 @@ def settings(c, csp_domain=None, app_id=None, vault_url=None, secret_name=None, 
            "no_browser": "let the double's scripted user sign in (the default in CI)",
            "format": "table, json or env", "stack": "stack whose config to provision (dev)"})
 @reported
-def demo(c, browser=False, no_browser=False, format="table", stack="dev"):
+def demo(c: Context, browser: bool = False, no_browser: bool = False, format: str = "table",
+         stack: str = "dev") -> None:
     """The whole flow, rehearsed against a local cloud double: provision, consent, store, read."""
     from scripts import settings
     from scripts.demo import browser_available, run_demo

@@ -56,7 +56,7 @@ def _deliver(redirect_url: str) -> None:
     """Do what the browser does at the end of the sign-in: GET the loopback redirect."""
     parts = urlsplit(redirect_url)
     local = urlunsplit(("http", f"127.0.0.1:{parts.port}", parts.path or "/", parts.query, ""))
-    with urllib.request.urlopen(local, timeout=10) as answer:  # noqa: S310 (loopback http)
+    with urllib.request.urlopen(local, timeout=10) as answer:  # noqa: S310 (loopback http) # nosec B310
         answer.read()
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import subprocess
+import subprocess  # nosec B404
 from collections.abc import Mapping
 
 from scripts.errors import ConfigError
@@ -54,7 +54,7 @@ class StackOutputs:
             cmd += ["--stack", self.stack]
         try:
             # The child's stdout holds secrets: it is captured here and never echoed.
-            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60,  # noqa: S603
+            proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60,  # noqa: S603 # nosec B603
                                   cwd=self.cwd, check=False)
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.unavailable_reason = f"'pulumi stack output' failed: {type(exc).__name__}"
