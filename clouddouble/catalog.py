@@ -206,5 +206,5 @@ class Catalog:
     @property
     def graph(self) -> Resource:
         res = self.by_app_id(wk.MICROSOFT_GRAPH_APP_ID)
-        assert res is not None
+        assert res is not None  # nosec B101
         return res

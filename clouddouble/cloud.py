@@ -11,6 +11,7 @@ from __future__ import annotations
 import re
 import shutil
 import tempfile
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
@@ -82,8 +83,9 @@ class CloudDouble:
         return self
 
     def stop(self) -> None:
-        for listener in self._listeners:
-            listener.stop()
+        # In parallel: each listener's accept loop takes up to one poll interval to notice.
+        with ThreadPoolExecutor(max_workers=8) as pool:
+            list(pool.map(Listener.stop, self._listeners))
         self._listeners.clear()
         self._vaults.clear()
         if self._tmp:
@@ -103,7 +105,7 @@ class CloudDouble:
 
     def _route_identity(self, request: Request) -> Response:
         # The token issuer needs the identity listener's port, so the platform is built after it.
-        assert self._identity is not None
+        assert self._identity is not None  # nosec B101
         return self._identity.route(request)
 
     def _listener(self, name: str, route: Route) -> Listener:
@@ -147,7 +149,7 @@ class CloudDouble:
             "GRAPH_ENDPOINT": self.graph_endpoint,
             "REQUESTS_CA_BUNDLE": self.ca_pem_path,
             "SSL_CERT_FILE": self.ca_pem_path,
-            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
+            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",  # nosec B105
         }
 
     # -- directory administration ----------------------------------------------------------------

@@ -56,7 +56,7 @@ class IdentityContext:
     def respond_to_app(request: AuthRequest, params: dict[str, str]) -> Response:
         """Deliver the result to the redirect URI: a 302 with a query (``response_mode=query``)
         or a self-submitting form that POSTs the fields (``response_mode=form_post``)."""
-        assert request.redirect_uri is not None
+        assert request.redirect_uri is not None  # nosec B101
         if request.response_mode == "form_post":
             return html_response(200, pages.form_post_page(request.redirect_uri, params))
         sep = "&" if "?" in request.redirect_uri else "?"

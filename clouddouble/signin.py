@@ -94,7 +94,7 @@ class SignInFlow:
         return self._after_authentication(tx)
 
     def _mfa(self, tx: Transaction, form: dict[str, str]) -> Response:
-        assert tx.sign_in is not None
+        assert tx.sign_in is not None  # nosec B101
         user = tx.sign_in.user
         with self.ctx.directory.lock:
             ok = secrets.compare_digest(
@@ -112,7 +112,7 @@ class SignInFlow:
 
     def _after_authentication(self, tx: Transaction) -> Response:
         req = tx.request
-        assert tx.sign_in is not None
+        assert tx.sign_in is not None  # nosec B101
         user, tenant_id = tx.sign_in.user, tx.sign_in.tenant_id
         directory = self.ctx.directory
         needed = (
@@ -165,7 +165,7 @@ class SignInFlow:
 
     def _consent(self, tx: Transaction, form: dict[str, str]) -> Response:
         req = tx.request
-        assert tx.sign_in is not None
+        assert tx.sign_in is not None  # nosec B101
         user, tenant_id = tx.sign_in.user, tx.sign_in.tenant_id
         if form.get("action") != "accept":
             tx.stage = "done"
@@ -192,7 +192,7 @@ class SignInFlow:
 
     def _finish(self, tx: Transaction) -> Response:
         req = tx.request
-        assert tx.sign_in is not None
+        assert tx.sign_in is not None  # nosec B101
         tx.stage = "done"
         now = self.ctx.clock.now()
         if tx.device_code:
