@@ -29,7 +29,7 @@ PROJECT = "csp-secure-app"
 AccessMode = Literal["accessPolicy", "rbac"]
 
 DEFAULT_RESOURCE_GROUP = "rg-csp-secure-app"
-DEFAULT_SECRET_NAME = "PartnerCenterRefreshToken"  # noqa: S105 - a name, not a secret
+DEFAULT_SECRET_NAME = "PartnerCenterRefreshToken"  # noqa: S105 - a name, not a secret # nosec B105
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_SECRET_LIFETIME_DAYS = 365
 #: Microsoft's recommended ceiling for client secrets (the portal offers at most 24 months).
@@ -56,7 +56,7 @@ OPTIONAL_KEYS = (
 RESERVED_KEYS = ("cloud", "mfaEnforcement", "pipelineIdentity")
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 #: Stands in for a value that is stored encrypted, so it is never parsed or printed.
-SECRET_MARKER = "\x00stored-as-secret\x00"  # noqa: S105 - a marker, not a secret
+SECRET_MARKER = "\x00stored-as-secret\x00"  # noqa: S105 - a marker, not a secret # nosec B105
 
 
 @dataclass(frozen=True)

@@ -21,17 +21,10 @@ from scripts import policy_rules
 
 PACK_NAME = "csp-secure-app-security"
 
-DESCRIPTIONS = {
-    "vault_purge_protection": "The token vault has purge protection on.",
-    "vault_retention": "Soft delete stays on with 7-90 days of retention.",
-    "vault_rbac_flag_explicit": "enable_rbac_authorization is set explicitly on the vault.",
-    "vault_no_inline_access_policies": "No inline access policies on the vault.",
-    "vault_network_deny_when_ranges": "A vault with IP ranges denies everything else.",
-    "reader_get_only": "The Key Vault client app can only get secrets.",
-    "password_lifetime": "Client secrets expire within 730 days.",
-    "token_secret_metadata": "The token secret has a content type and an expiry.",
-    "token_secret_write_once": "The token secret is protected and never rewritten by Pulumi.",
-}
+
+def summary(rule: Callable[..., Any]) -> str:
+    """A rule's description is the first line of its docstring (one source of truth)."""
+    return (rule.__doc__ or rule.__name__).strip().splitlines()[0]
 
 
 def registration_from_args(args: Any) -> policy_rules.Registration:
@@ -60,15 +53,13 @@ def _resource_policy(rule: policy_rules.Rule) -> ResourceValidationPolicy:
     name = rule.__name__
     return ResourceValidationPolicy(
         name=name.replace("_", "-"),
-        description=DESCRIPTIONS[name],
+        description=summary(rule),
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate,
     )
 
 
-def _stack_policy(
-    rule: Callable[[Sequence[Any]], list[str]], description: str
-) -> StackValidationPolicy:
+def _stack_policy(rule: Callable[[Sequence[Any]], list[str]]) -> StackValidationPolicy:
     def validate(args: Any, report_violation: ReportViolation) -> None:
         # Stack policies see each resource's state (outputs), so object ids can be compared.
         # During a preview they may be unknown; the rules then skip them.
@@ -83,25 +74,15 @@ def _stack_policy(
 
     return StackValidationPolicy(
         name=rule.__name__.replace("_", "-"),
-        description=description,
+        description=summary(rule),
         enforcement_level=EnforcementLevel.MANDATORY,
         validate=validate,
     )
-
-
-STACK_DESCRIPTIONS = {
-    "reader_is_service_principal": (
-        "Vault read access names the client app's service principal object id."
-    ),
-    "one_grant_per_identity": "One access policy per identity and vault.",
-}
 
 
 def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
     policies: list[ResourceValidationPolicy | StackValidationPolicy] = [
         _resource_policy(rule) for rule in policy_rules.RESOURCE_RULES
     ]
-    policies += [
-        _stack_policy(rule, STACK_DESCRIPTIONS[rule.__name__]) for rule in policy_rules.STACK_RULES
-    ]
+    policies += [_stack_policy(rule) for rule in policy_rules.STACK_RULES]
     return policies

@@ -21,11 +21,11 @@ from scripts import wellknown
 
 VAULT = "azure-native:keyvault:Vault"
 ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
-SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token
+SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token # nosec B105
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105
+APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 # nosec B105
 
 #: Resource names carry the role they grant, so a rule can tell the reader (the Key Vault client
 #: app) from writers even during a preview, when object ids are not known yet.
@@ -76,6 +76,7 @@ def _props(resource: ResourceLike) -> Mapping[str, Any]:
 
 
 def vault_purge_protection(resource: ResourceLike, today: date) -> list[str]:
+    """The token vault has purge protection on."""
     if resource.type != VAULT or _props(resource).get("enablePurgeProtection") is True:
         return []
     return [
@@ -88,6 +89,7 @@ def vault_purge_protection(resource: ResourceLike, today: date) -> list[str]:
 
 
 def vault_retention(resource: ResourceLike, today: date) -> list[str]:
+    """Soft delete stays on with 7-90 days of retention."""
     if resource.type != VAULT:
         return []
     props = _props(resource)
@@ -108,6 +110,7 @@ def vault_retention(resource: ResourceLike, today: date) -> list[str]:
 
 
 def vault_rbac_flag_explicit(resource: ResourceLike, today: date) -> list[str]:
+    """enable_rbac_authorization is set explicitly on the vault."""
     if resource.type != VAULT or isinstance(_props(resource).get("enableRbacAuthorization"), bool):
         return []
     return [
@@ -121,6 +124,7 @@ def vault_rbac_flag_explicit(resource: ResourceLike, today: date) -> list[str]:
 
 
 def vault_no_inline_access_policies(resource: ResourceLike, today: date) -> list[str]:
+    """No inline access policies on the vault."""
     if resource.type != VAULT or not _props(resource).get("accessPolicies"):
         return []
     return [
@@ -134,6 +138,7 @@ def vault_no_inline_access_policies(resource: ResourceLike, today: date) -> list
 
 
 def vault_network_deny_when_ranges(resource: ResourceLike, today: date) -> list[str]:
+    """A vault with IP ranges denies everything else."""
     if resource.type != VAULT:
         return []
     acls = _props(resource).get("networkAcls") or {}
@@ -150,6 +155,7 @@ def vault_network_deny_when_ranges(resource: ResourceLike, today: date) -> list[
 
 
 def reader_get_only(resource: ResourceLike, today: date) -> list[str]:
+    """The Key Vault client app can only get secrets."""
     if READER_MARKER not in resource.name:
         return []
     if resource.type == ACCESS_POLICY:
@@ -206,6 +212,7 @@ def _describe(permissions: Mapping[str, Any]) -> str:
 
 
 def password_lifetime(resource: ResourceLike, today: date) -> list[str]:
+    """Client secrets expire within 730 days."""
     if resource.type != APPLICATION_PASSWORD:
         return []
     end_text = resource.inputs.get("endDate")
@@ -247,6 +254,7 @@ def _parse_day(text: str) -> date | None:
 
 
 def token_secret_metadata(resource: ResourceLike, today: date) -> list[str]:
+    """The token secret has a content type and an expiry."""
     if resource.type != SECRET:
         return []
     props = _props(resource)
@@ -265,8 +273,10 @@ def token_secret_metadata(resource: ResourceLike, today: date) -> list[str]:
 
 
 def token_secret_write_once(resource: ResourceLike, today: date) -> list[str]:
-    """The secret's value belongs to ``invoke consent``: Pulumi must never write it again, and
-    deleting the stack must not delete it. Options a source cannot report are not judged."""
+    """The token secret is protected and never rewritten by Pulumi.
+
+    Its value belongs to ``invoke consent``: Pulumi must never write it again, and deleting the
+    stack must not delete it. Options a source cannot report are not judged."""
     if resource.type != SECRET:
         return []
     options = resource.options
@@ -307,7 +317,9 @@ RESOURCE_RULES: tuple[Rule, ...] = (
 
 
 def reader_is_service_principal(resources: Sequence[Any]) -> list[str]:
-    """Stack rule: the reader's object id must be the service principal's object id. The
+    """Vault read access names the client app's service principal object id.
+
+    Stack rule: the reader's object id must be the service principal's object id. The
     client id and the application object id are GUIDs too, and Key Vault accepts them without
     complaint while granting nobody. Needs outputs; unknown values (a preview) are skipped."""
     sp_ids = {
@@ -348,7 +360,9 @@ def reader_is_service_principal(resources: Sequence[Any]) -> list[str]:
 
 
 def one_grant_per_identity(resources: Sequence[Any]) -> list[str]:
-    """Stack rule: one access policy per identity and vault. A second one for the same object
+    """One access policy per identity and vault.
+
+    Stack rule: a second one for the same object
     id (e.g. the deploying identity listed again in writerObjectIds) fails on create ("access
     policy already exists") and, once created, the two would fight over one vault entry."""
     seen: dict[tuple[str, str], str] = {}
