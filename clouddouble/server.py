@@ -23,7 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, urlsplit
+from urllib.parse import parse_qs, unquote, urlsplit
 
 
 @dataclass(frozen=True)
@@ -234,22 +234,21 @@ class _Handler(BaseHTTPRequestHandler):
         listener = self.server.listener
         body = self._read_body()
         split = urlsplit(self.path)
+        path = unquote(split.path)  # Graph clients may send applications(appId=%27...%27)
         host_port = f"127.0.0.1:{listener.port}"
         request = Request(
             method=self.command,
-            path=split.path,
+            path=path,
             query_string=split.query,
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
             host_port=host_port,
             base_url=listener.base_url,
         )
-        fault = listener.faults.take(request.method, listener.name, request.path)
+        fault = listener.faults.take(request.method, listener.name, path)
         if fault and fault.reset:
             listener.log.add(
-                RequestRecord(
-                    request.method, host_port, request.path, split.query, 0, listener.name
-                )
+                RequestRecord(request.method, host_port, path, split.query, 0, listener.name)
             )
             self._reset_connection()
             return
@@ -270,7 +269,7 @@ class _Handler(BaseHTTPRequestHandler):
                 )
         listener.log.add(
             RequestRecord(
-                request.method, host_port, request.path, split.query, response.status, listener.name
+                request.method, host_port, path, split.query, response.status, listener.name
             )
         )
         self._write(response)

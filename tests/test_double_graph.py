@@ -128,3 +128,9 @@ def test_application_secrets_show_hint_and_expiry_never_the_value(
         cloud, token, "/v1.0/applications(appId='00000000-0000-0000-0000-000000000001')"
     )
     assert missing.status_code == 404
+
+
+def test_percent_encoded_application_path(cloud: CloudDouble, partner: Partner) -> None:
+    token = app_token(cloud, partner)
+    path = f"/v1.0/applications(appId=%27{partner.app.app_id}%27)"
+    assert graph(cloud, token, path).json()["appId"] == partner.app.app_id

@@ -440,3 +440,25 @@ def test_retired_permission_is_permission_drift(monkeypatch: pytest.MonkeyPatch)
         assert response.status_code == 302
         params = query_params(response.headers["Location"])
         assert params["error_description"].startswith("AADSTS650051")
+
+
+def test_organizations_endpoint_needs_a_multi_tenant_app(cloud: CloudDouble) -> None:
+    single = make_partner(cloud)
+    url = (
+        single.msal_app()
+        .get_authorization_request_url([wk.PARTNER_CENTER_SCOPE], redirect_uri=REDIRECT_URI)
+        .replace(single.tenant.id, "organizations")
+    )
+    with pytest.raises(PageError) as err:
+        cloud.sign_in(url, single.admin.upn, single.password)
+    assert err.value.code == 50194
+
+    multi = make_partner(cloud, multi_tenant=True)
+    cca = msal.ConfidentialClientApplication(
+        multi.app.app_id,
+        client_credential=multi.secret,
+        authority=f"{cloud.authority_host}/organizations",
+        instance_discovery=False,
+    )
+    result = sign_in_with_msal(multi, cca=cca)
+    assert claims(result["access_token"])["tid"] == multi.tenant.id

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 import pytest
 import requests
@@ -269,3 +270,14 @@ def test_sdk_survives_a_dropped_connection(
     cloud.inject_fault(r"^/secrets/token", reset=True, count=1, method="GET")
     assert client.get_secret("token").value == "v"
     assert [r.status for r in cloud.requests] == [0, 200]
+
+
+def test_expired_token_is_401(cloud: CloudDouble, vault: Vault, caller: Caller) -> None:
+    token = caller.token()
+    cloud.advance_clock(timedelta(hours=2))
+    response = requests.get(
+        f"{vault.uri}secrets/token?api-version=7.6",
+        headers={"Authorization": f"Bearer {token}"},
+        timeout=10,
+    )
+    assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
