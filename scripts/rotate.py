@@ -8,15 +8,19 @@ each other both redeem a valid token and both write a valid one, whichever lands
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from scripts import consent, vault
 from scripts.clouds import Endpoints
 from scripts.inputs import PartnerApp, VaultTarget
+from scripts.redeem import redeem
 
 if TYPE_CHECKING:
-    from azure.keyvault.secrets import SecretClient
+    from azure.keyvault.secrets import SecretClient, SecretProperties
+
+_EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
 
 @dataclass(frozen=True)
@@ -28,26 +32,36 @@ class Rotation:
 
 def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
            keep: int | None = None) -> Rotation:
+    """Redeem, check, store. Any refusal (expired, revoked, MFA again) raises before the vault
+    is touched, so a failed rotation leaves the secret exactly as it was."""
     client = vault.secret_client(target.vault_url, vault.writer_credential(endpoints))
     current = vault.read_token(client, target.secret_name)
-    msal_app = consent.confidential_client(app, endpoints)
-    result = msal_app.acquire_token_by_refresh_token(
-        current.value, scopes=[endpoints.partner_center_scope])
     expected = current.tags.get("tenantId") or app.csp_domain
-    tokens = consent.check_partner_result(result, app, endpoints, expected)
+    tokens = redeem(app, endpoints, current.value, expected)
     stored = consent.store(tokens, app, target, endpoints, source="rotate")
-    disabled = disable_older(client, target.secret_name, keep) if keep else ()
+    disabled = disable_older(client, target.secret_name, keep, stored) if keep else ()
     return Rotation(previous_version=current.version, stored=stored, disabled_versions=disabled)
 
 
-def disable_older(client: SecretClient, name: str, keep: int) -> tuple[str, ...]:
+def disable_older(client: SecretClient, name: str, keep: int,
+                  mine: vault.StoredToken) -> tuple[str, ...]:
     """Disable every enabled version but the newest ``keep``: the platform may still hold an
-    older identifier, so this is opt-in (``--keep N``)."""
+    older identifier, so this is opt-in (``--keep N``).
+
+    Key Vault's timestamps have one-second resolution, and another rotation may be writing at
+    the same moment. So the version just written counts as the newest of its second, and only
+    versions created strictly before it are ever disabled: a racing rotation's version (same
+    second or later) stays enabled, and the newest version of the secret is never disabled.
+    """
+    def created(props: SecretProperties) -> dt.datetime:
+        return props.created_on or _EPOCH
+
+    mine_created = mine.created_on or dt.datetime.now(dt.UTC)
     try:
-        versions = sorted(
-            (p for p in client.list_properties_of_secret_versions(name) if p.enabled),
-            key=lambda p: p.created_on.timestamp() if p.created_on else 0.0, reverse=True)
-        stale = versions[keep:]
+        enabled = [p for p in client.list_properties_of_secret_versions(name) if p.enabled]
+        enabled.sort(key=lambda p: (created(p), p.version == mine.version), reverse=True)
+        stale = [p for p in enabled[keep:]
+                 if p.version != mine.version and created(p) < mine_created]
         for props in stale:
             client.update_secret_properties(name, props.version, enabled=False)
     except Exception as exc:
