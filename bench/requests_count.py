@@ -15,7 +15,7 @@ from collections.abc import Callable
 from azure.keyvault.secrets._shared.challenge_auth_policy import ChallengeCache
 
 from clouddouble import CloudDouble, RequestRecord
-from scripts import consent, rotate, verify
+from scripts import consent, discovery, rotate, verify
 from scripts.clouds import resolve_endpoints
 from scripts.demo import _played_ui
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
@@ -89,6 +89,7 @@ def count_requests() -> dict[str, tuple[Counter[str], Counter[str]]]:
             # Each task runs in a fresh process in real use: forget the vault challenge the SDK
             # caches per process, so every flow pays for it as it would.
             ChallengeCache.clear()
+            discovery.clear()
             cloud.clear_requests()
             run()
             return Counter(n for n in (classify(r, vault_host) for r in cloud.requests) if n)

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scripts import fallback, vault
+from scripts import fallback, http, vault
 from scripts.advice import to_error
 from scripts.claims import GUID_RE, TokenClaims, read_claims, require_partner_token
 from scripts.clouds import Endpoints
@@ -69,7 +69,8 @@ def confidential_client(
         # Only Microsoft's own clouds have an instance-discovery endpoint; for any other host
         # (a national cloud override, the local double) discovery would call the public cloud.
         instance_discovery=endpoints.instance_discovery,
-        timeout=30,
+        # Retries 429/5xx, bounded timeouts, one discovery fetch per process (scripts.http).
+        http_client=http.session(),
     )
 
 

@@ -13,6 +13,7 @@ import requests
 from requests.adapters import HTTPAdapter
 from urllib3.util.retry import Retry
 
+from scripts.discovery import DiscoverySession
 from scripts.errors import ServiceError
 
 #: (connect, read) seconds. Generous for a slow service, short enough for a pipeline to fail fast.
@@ -20,7 +21,18 @@ TIMEOUT = (10.0, 30.0)
 RETRIES = 3
 
 
+class Session(DiscoverySession):
+    """Every request gets our timeout unless the caller set one (MSAL sets none when given its
+    own ``http_client``)."""
+
+    def request(self, method: str | bytes, url: str | bytes,
+                *args: Any, **kwargs: Any) -> requests.Response:
+        kwargs.setdefault("timeout", TIMEOUT)
+        return super().request(method, url, *args, **kwargs)
+
+
 def session() -> requests.Session:
+    """Retries, timeouts and the shared discovery cache: for our REST calls and for MSAL."""
     retry = Retry(
         total=RETRIES,
         connect=RETRIES,
@@ -33,7 +45,7 @@ def session() -> requests.Session:
         respect_retry_after_header=True,
         raise_on_status=False,
     )
-    sess = requests.Session()
+    sess = Session()
     sess.mount("https://", HTTPAdapter(max_retries=retry))
     return sess
 

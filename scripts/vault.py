@@ -14,6 +14,7 @@ from urllib.parse import urlsplit
 
 from scripts.claims import GUID_RE
 from scripts.clouds import Endpoints, is_loopback_host
+from scripts.discovery import azure_transport
 from scripts.errors import ConfigError, SecureAppError, ServiceError, SignInError
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
 
@@ -53,6 +54,7 @@ def writer_credential(endpoints: Endpoints) -> TokenCredential:
         authority=endpoints.authority_host,
         disable_instance_discovery=not endpoints.instance_discovery,
         exclude_interactive_browser_credential=True,
+        transport=azure_transport(),
     )
 
 
@@ -70,6 +72,7 @@ def platform_credential(endpoints: Endpoints, tenant_id: str, client_id: str,
         authority=endpoints.authority_host,
         disable_instance_discovery=not endpoints.instance_discovery,
         additionally_allowed_tenants=others,
+        transport=azure_transport(),
     )
 
 

@@ -1,0 +1,69 @@
+"""One fetch of each OpenID discovery document per process, shared by every client we build.
+
+A consent run uses two OAuth clients (MSAL for the CPV app, azure-identity for the vault
+writer), and verify three; each would fetch the same tenant's public
+``/.well-known/openid-configuration`` again. The document is public, static metadata, so one
+process-wide copy serves them all: one round trip instead of one per client (see bench/).
+Only successful GETs of discovery documents are kept; nothing else passes through the cache.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import requests
+
+_SUFFIX = "/.well-known/openid-configuration"
+_cache: dict[str, requests.Response] = {}
+_lock = threading.Lock()
+
+
+def _cached(url: str) -> requests.Response | None:
+    if not url.split("?", 1)[0].endswith(_SUFFIX):
+        return None
+    with _lock:
+        return _cache.get(url)
+
+
+def _remember(url: str, response: requests.Response) -> None:
+    if response.status_code == 200 and url.split("?", 1)[0].endswith(_SUFFIX):
+        _ = response.content  # read it now, so every reader gets the whole body
+        with _lock:
+            _cache[url] = response
+
+
+class DiscoverySession(requests.Session):
+    """MSAL's ``http_client``: a requests session that serves discovery documents from the cache."""
+
+    def get(self, url: str | bytes, **kwargs: Any) -> requests.Response:
+        key = url.decode() if isinstance(url, bytes) else url
+        hit = _cached(key)
+        if hit is not None:
+            return hit
+        response = super().get(key, **kwargs)
+        _remember(key, response)
+        return response
+
+
+def azure_transport() -> Any:
+    """azure-identity's ``transport``: azure-core's requests transport, with the same cache."""
+    from azure.core.pipeline.transport import RequestsTransport, RequestsTransportResponse
+
+    class DiscoveryTransport(RequestsTransport):  # type: ignore[misc]
+        def send(self, request: Any, **kwargs: Any) -> Any:
+            hit = _cached(request.url) if request.method == "GET" else None
+            if hit is not None:
+                return RequestsTransportResponse(request, hit)
+            response = super().send(request, **kwargs)
+            if request.method == "GET":
+                _remember(request.url, response.internal_response)
+            return response
+
+    return DiscoveryTransport()
+
+
+def clear() -> None:
+    """Forget every document (a new process starts empty; benchmarks emulate that)."""
+    with _lock:
+        _cache.clear()
