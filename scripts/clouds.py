@@ -35,6 +35,7 @@ from dataclasses import dataclass, replace
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
 
+from infra import validators
 from scripts.errors import ConfigError, InvalidConfig
 from scripts.wellknown import PARTNER_CENTER_RESOURCE
 
@@ -62,7 +63,6 @@ MICROSOFT_AUTHORITY_HOSTS: Final = frozenset(
 _LOOPBACK_NAMES: Final = frozenset({"localhost"})
 # Key Vault names: 3-24 characters, letters, digits and hyphens, start with a letter, end with a
 # letter or digit, no "--" (Azure's naming rules for Microsoft.KeyVault/vaults).
-_VAULT_NAME = re.compile(r"^[a-z](?:[a-z0-9]|-(?!-)){1,22}[a-z0-9]$")
 
 
 @dataclass(frozen=True)
@@ -275,7 +275,7 @@ def resolve_endpoints(
 def vault_url_for(name: str, endpoints: Endpoints) -> str:
     """The vault URL for a vault ``name`` in ``endpoints``' cloud: ``https://{name}.{suffix}/``."""
     lowered = name.strip().lower()
-    if not _VAULT_NAME.fullmatch(lowered):
+    if validators.check_vault_name(lowered):
         raise ConfigError(
             f"Key Vault name {name!r} is not valid",
             fix="use 3-24 letters, digits and single hyphens, starting with a letter and ending "
@@ -325,6 +325,6 @@ def validate_vault_url(url: str, endpoints: Endpoints) -> str:
     if suffix is None:
         raise bad(f"is not a Key Vault host (expected a name under one of: {', '.join(suffixes)})")
     name = host.removesuffix(f".{suffix}")
-    if not _VAULT_NAME.fullmatch(name):
+    if validators.check_vault_name(name):
         raise bad(f"has an invalid vault name {name!r} (3-24 letters, digits, single hyphens)")
     return f"https://{name}.{suffix}/"

@@ -8,18 +8,13 @@ arguments are visible to every user of the machine).
 from __future__ import annotations
 
 import getpass
-import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from scripts.claims import GUID_RE
+from infra import validators
 from scripts.errors import ConfigError
 from scripts.stack_outputs import StackOutputs
-
-DOMAIN_RE = re.compile(
-    r"^(?=.{4,253}$)(?:[a-zA-Z0-9](?:[a-zA-Z0-9-]{0,61}[a-zA-Z0-9])?\.)+[a-zA-Z]{2,63}$")
-SECRET_NAME_RE = re.compile(r"^[0-9a-zA-Z-]{1,127}$")
 
 
 @dataclass(frozen=True)
@@ -52,9 +47,11 @@ class KeyVaultClientApp:
         return f"KeyVaultClientApp(app_id={self.app_id!r})"
 
 
+# The rules are the stack config's (infra/validators.py): one definition for flags and config.
+
 def check_tenant(value: str, source: str) -> str:
     value = value.strip()
-    if GUID_RE.match(value) or DOMAIN_RE.match(value):
+    if validators.check_guid(value) is None or validators.check_domain(value) is None:
         return value.lower()
     raise ConfigError(
         f"{source} {value!r} is neither a tenant id (GUID) nor a domain name",
@@ -64,18 +61,17 @@ def check_tenant(value: str, source: str) -> str:
 
 def check_guid(value: str, source: str) -> str:
     value = value.strip()
-    if not GUID_RE.match(value):
-        raise ConfigError(f"{source} {value!r} is not a GUID",
+    problem = validators.check_guid(value)
+    if problem:
+        raise ConfigError(f"{source} {problem}",
                           fix="copy the Application (client) ID from the app registration")
     return value.lower()
 
 
 def check_secret_name(value: str, source: str) -> str:
-    if not SECRET_NAME_RE.match(value):
-        raise ConfigError(
-            f"{source} {value!r} is not a valid Key Vault secret name",
-            fix="use 1-127 letters, digits and hyphens",
-        )
+    problem = validators.check_secret_name(value)
+    if problem:
+        raise ConfigError(f"{source} {problem}", fix="use 1-127 letters, digits and hyphens")
     return value
 
 
