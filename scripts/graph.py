@@ -4,13 +4,20 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
 from scripts import http
 from scripts.clouds import Endpoints
-from scripts.errors import ServiceError, SignInError
+from scripts.errors import ConfigError, ServiceError, SignInError
 
 #: A generous bound: a tenant with more users than this has a report we should not page forever.
 MAX_PAGES = 200
+#: What each read needs (application permission, admin consent). Named in every refusal so the
+#: fix is one click in the portal, not a search through Graph's permission reference.
+PERMISSIONS_FIX = (
+    "grant the identity Microsoft Graph AuditLog.Read.All (for mfa-report) or "
+    "Application.Read.All (for the app secret expiry), with admin consent"
+)
 
 
 def graph_token(endpoints: Endpoints) -> str:
@@ -25,22 +32,33 @@ def graph_token(endpoints: Endpoints) -> str:
         raise SignInError(
             "could not get a Microsoft Graph token",
             fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-            "AZURE_CLIENT_SECRET for an identity with Reports.Read.All / Application.Read.All",
+            "AZURE_CLIENT_SECRET for an identity with AuditLog.Read.All / Application.Read.All",
             error="credential_unavailable",
         ) from exc
 
 
 def get_pages(endpoints: Endpoints, path: str, token: str) -> Iterator[dict[str, Any]]:
-    """Every item of a Graph collection, following ``@odata.nextLink``."""
+    """Every item of a Graph collection, following ``@odata.nextLink``.
+
+    The token goes only to the Graph endpoint we were configured with: a next link pointing
+    anywhere else is refused rather than followed with the bearer token attached.
+    """
     sess = http.session()
-    url: str | None = f"{endpoints.graph.rstrip('/')}{path}"
+    base = endpoints.graph.rstrip("/")
+    url: str | None = f"{base}{path}"
     for _ in range(MAX_PAGES):
         if url is None:
             return
+        if _origin(url) != _origin(base):
+            raise ServiceError(f"Microsoft Graph sent a next page on another host ({_origin(url)})",
+                               fix="check GRAPH_ENDPOINT; a proxy may be rewriting responses")
         resp, body = http.get_json(sess, url, token=token, service="Microsoft Graph")
         _raise_for(resp.status_code, body, path)
         yield from body.get("value", [])
-        url = body.get("@odata.nextLink")
+        next_link = body.get("@odata.nextLink")
+        url = str(next_link) if next_link else None
+    raise ServiceError(f"Microsoft Graph returned more than {MAX_PAGES} pages for {path}",
+                       fix="report this; the tenant is larger than this report supports")
 
 
 def get_one(endpoints: Endpoints, path: str, token: str) -> dict[str, Any]:
@@ -50,14 +68,19 @@ def get_one(endpoints: Endpoints, path: str, token: str) -> dict[str, Any]:
     return dict(body)
 
 
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
 def _raise_for(status: int, body: Any, path: str) -> None:
+    what = path.split("?")[0]
     if status in (401, 403):
-        raise SignInError(
-            f"Microsoft Graph refused {path.split('?')[0]} ({status})",
-            fix="grant the identity Reports.Read.All (for mfa-report) or Application.Read.All "
-            "(for the app secret expiry), with admin consent",
-            error="forbidden",
-        )
+        raise SignInError(f"Microsoft Graph refused {what} ({status})", fix=PERMISSIONS_FIX,
+                          error="forbidden")
+    if status == 404:
+        raise ConfigError(f"Microsoft Graph has no {what} (404)",
+                           fix="check the app id and that the identity reads the right tenant")
     if status >= 400 or not isinstance(body, dict):
-        raise ServiceError(f"Microsoft Graph answered {status} to {path.split('?')[0]}",
+        raise ServiceError(f"Microsoft Graph answered {status} to {what}",
                            fix="check GRAPH_ENDPOINT and try again later")

@@ -3,27 +3,41 @@
 It reads the secret exactly as the platform is configured (the Key Vault client app's
 credentials), redeems the token, checks ``amr``, calls Partner Center, and reports each check
 with its fix. Redeeming does not change anything stored: the old refresh token stays valid.
+
+Exit codes: 0 healthy, 8 something expires within ``--warn-days``, 9 broken (a human must fix
+the setup), 5 when a service (identity platform, Partner Center) is down or kept throttling.
+"Down" is kept apart from "broken" on purpose: a scheduled verify that pages someone with 9
+during a Partner Center outage would send them hunting for a fault in their own setup. When
+something is broken *and* a service is down, broken wins: that part is theirs to fix.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Literal
+from typing import Any, Literal
 
-from scripts import consent, graph, vault
+from scripts import graph, vault
 from scripts.clouds import Endpoints
 from scripts.errors import (
     EXIT_HEALTH_BROKEN,
     EXIT_HEALTH_WARNING,
     EXIT_OK,
+    EXIT_SERVICE,
     SecureAppError,
+    ServiceError,
 )
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
+from scripts.redeem import redeem
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 
-Status = Literal["ok", "warning", "broken"]
-_RANK: dict[Status, int] = {"ok": 0, "warning": 1, "broken": 2}
+Status = Literal["ok", "warning", "unavailable", "broken"]
+_RANK: dict[Status, int] = {"ok": 0, "warning": 1, "unavailable": 2, "broken": 3}
+_EXIT: dict[Status, int] = {"ok": EXIT_OK, "warning": EXIT_HEALTH_WARNING,
+                            "unavailable": EXIT_SERVICE, "broken": EXIT_HEALTH_BROKEN}
+#: Graph shows the first three characters of each client secret ("hint"): enough to tell which
+#: of the app's secrets the platform holds, without Graph ever seeing the secret.
+_HINT_LENGTH = 3
 
 
 @dataclass(frozen=True)
@@ -49,8 +63,7 @@ class HealthReport:
 
     @property
     def exit_code(self) -> int:
-        return {"ok": EXIT_OK, "warning": EXIT_HEALTH_WARNING,
-                "broken": EXIT_HEALTH_BROKEN}[self.status]
+        return _EXIT[self.status]
 
     def as_json(self) -> dict[str, object]:
         return {"status": self.status, "secretVersion": self.secret_version,
@@ -61,7 +74,7 @@ class HealthReport:
 
     def table(self) -> str:
         width = max((len(c.name) for c in self.checks), default=4)
-        lines = [f"{c.name:<{width}}  {c.status.upper():<7}  {c.detail}"
+        lines = [f"{c.name:<{width}}  {c.status.upper():<11}  {c.detail}"
                  + (f"  Fix: {c.fix}" if c.fix and c.status != "ok" else "")
                  for c in self.checks]
         return "\n".join([*lines, f"overall: {self.status}"])
@@ -78,6 +91,11 @@ def _expiry_check(name: str, days_left: float, warn_days: int, fix: str) -> Chec
     return Check(name, status, f"{days_left} days left", fix)
 
 
+def _failed(name: str, exc: SecureAppError, fix: str | None = None) -> Check:
+    status: Status = "unavailable" if isinstance(exc, ServiceError) else "broken"
+    return Check(name, status, exc.message, fix or exc.fix)
+
+
 def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
            endpoints: Endpoints, *, warn_days: int = 30,
            app_secret_expires: dt.datetime | None = None) -> HealthReport:
@@ -88,8 +106,12 @@ def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
     try:
         stored = vault.read_token(vault.secret_client(target.vault_url, cred), target.secret_name)
     except SecureAppError as exc:
-        report.checks.append(Check("vault read (as the platform)", "broken", exc.message,
-                                   exc.fix or "grant the Key Vault client app secrets get"))
+        # The generic credential advice (az login, AZURE_*) is for the writer; here the
+        # identity is the platform's own Key Vault client app.
+        fix = ("check the platform's Key Vault Client App ID / Secret / CSP Domain "
+               "(KV_CLIENT_APP_ID, KV_CLIENT_APP_SECRET, KV_CLIENT_CSP_DOMAIN)"
+               if getattr(exc, "error", None) == "credential_unavailable" else None)
+        report.checks.append(_failed("vault read (as the platform)", exc, fix))
         _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
         return report
     report.secret_version = stored.version
@@ -102,41 +124,52 @@ def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
         "refresh token expiry", report.token_days_to_expiry, warn_days,
         "run 'invoke rotate' (or consent again if it already expired)"))
     try:
-        result = consent.confidential_client(app, endpoints).acquire_token_by_refresh_token(
-            stored.value, scopes=[endpoints.partner_center_scope])
-        tokens = consent.check_partner_result(
-            result, app, endpoints, stored.tags.get("tenantId") or app.csp_domain)
+        tokens = redeem(app, endpoints, stored.value,
+                        stored.tags.get("tenantId") or app.csp_domain)
         report.checks.append(Check("token redemption + MFA claim", "ok",
                                    f"amr={','.join(tokens.claims.amr)}"))
         report.checks.append(Check("Partner Center", "ok",
                                    tokens.profile.company_name or tokens.profile.tenant_id))
     except SecureAppError as exc:
-        report.checks.append(Check("token redemption + Partner Center", "broken", exc.message,
-                                   exc.fix))
+        report.checks.append(_failed("token redemption + Partner Center", exc))
     _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
     return report
 
 
 def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datetime,
                 warn_days: int, endpoints: Endpoints, kv_client: KeyVaultClientApp) -> None:
-    """The Key Vault client app's secret: from the caller (stack output) or from Graph."""
+    """The Key Vault client app's secret: from the caller (stack output) or from Graph. An
+    unknown expiry is reported but not counted against the setup: Graph access is optional."""
+    name = "Key Vault client app secret"
     if expires is None:
         try:
             app = graph.get_one(endpoints, f"/v1.0/applications(appId='{kv_client.app_id}')",
                                 graph.graph_token(endpoints))
-            ends = [c.get("endDateTime") for c in app.get("passwordCredentials", [])]
-            latest = max((dt.datetime.fromisoformat(e.replace("Z", "+00:00"))
-                          for e in ends if e), default=None)
-            expires = latest
         except SecureAppError as exc:
-            report.checks.append(Check("Key Vault client app secret", "ok",
-                                       f"expiry unknown ({exc.message})"))
+            report.checks.append(Check(name, "ok", f"expiry unknown ({exc.message})"))
             return
+        expires = secret_expiry(app.get("passwordCredentials") or [], kv_client.app_secret)
     if expires is None:
-        report.checks.append(Check("Key Vault client app secret", "ok", "expiry unknown"))
+        report.checks.append(Check(name, "ok", "expiry unknown"))
         return
     report.app_secret_days_to_expiry = _days(expires - now)
     report.checks.append(_expiry_check(
-        "Key Vault client app secret", report.app_secret_days_to_expiry, warn_days,
+        name, report.app_secret_days_to_expiry, warn_days,
         "change clientSecretRotation in the stack config, 'pulumi up', then update the "
         "platform's Key Vault Client App Secret"))
+
+
+def secret_expiry(credentials: list[dict[str, Any]], secret: str) -> dt.datetime | None:
+    """When the secret the platform holds expires. An app often has two secrets during a
+    rotation; the one that matters is the one whose hint matches the platform's, not the
+    newest. Without a match (hints hidden), the latest end date is the best guess."""
+    def end(cred: dict[str, Any]) -> dt.datetime | None:
+        raw = cred.get("endDateTime")
+        if not isinstance(raw, str) or not raw:
+            return None
+        return dt.datetime.fromisoformat(raw.replace("Z", "+00:00"))
+
+    hint = secret[:_HINT_LENGTH]
+    matching = [c for c in credentials if hint and c.get("hint") == hint]
+    ends = [e for e in map(end, matching or credentials) if e is not None]
+    return max(ends, default=None)
