@@ -92,6 +92,7 @@ CONSENT_HELP = {
     "redirect_port": "loopback redirect port (default 8400; register http://localhost:PORT)",
     "no_browser": "print the sign-in URL on stderr instead of opening a browser",
     "paste": "paste the final redirected URL back (remote shell)",
+    "device_code": "sign in on another device with a code (CPV app must allow public flows)",
     "timeout": "seconds to wait for the sign-in (default 300)",
     "format": "table, json or env",
     "show_secrets": "print secrets instead of ***",
@@ -105,8 +106,9 @@ CONSENT_HELP = {
 def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None,
             store: str = "keyvault", vault_url: str | None = None, secret_name: str | None = None,
             redirect_port: int = 8400, no_browser: bool = False, paste: bool = False,
-            timeout: int = 300, format: str = "table", show_secrets: bool = False,
-            cloud: str | None = None, stack: str | None = None) -> None:
+            device_code: bool = False, timeout: int = 300, format: str = "table",
+            show_secrets: bool = False, cloud: str | None = None,
+            stack: str | None = None) -> None:
     """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
     from scripts import consent as flow
     from scripts import inputs, settings
@@ -124,9 +126,9 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
         endpoints = _endpoints(cloud)
         app = inputs.partner_app(csp_domain, app_id, os.environ)
     port = inputs.check_port(int(redirect_port))
-    mode: flow.Mode = "paste" if paste else "no-browser" if no_browser else "browser"
-    ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"),
-                       read_pasted=lambda: input("Paste the URL the browser ended on: "))
+    mode: flow.Mode = ("device-code" if device_code else "paste" if paste
+                       else "no-browser" if no_browser else "browser")
+    ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"), read_pasted=_read_pasted)
     tokens = flow.sign_in(app, endpoints, ui, mode=mode, port=port, timeout=float(timeout))
     err(f"Signed in as {tokens.claims.user} (MFA); Partner Center: "
         f"{tokens.profile.company_name or tokens.profile.tenant_id}.")
@@ -176,6 +178,12 @@ def test(c: Context) -> None:
     c.run(f"{py} -m mypy scripts infra tasks.py", pty=False)
     c.run(f"{py} -m bandit -q -c pyproject.toml -r scripts infra clouddouble tasks.py", pty=False)
     c.run(f"{py} -m pytest -n 2 -q", pty=False)
+
+
+def _read_pasted() -> str:
+    """The prompt goes to stderr: stdout carries only the result."""
+    err("Paste the address the browser ended on (http://localhost...) and press Enter:")
+    return sys.stdin.readline()
 
 
 def _print_result(fmt: str, as_json: Callable[[], object], table: Callable[[], str]) -> None:

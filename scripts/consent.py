@@ -7,6 +7,7 @@ the refresh token so that it can never be lost.
 
 from __future__ import annotations
 
+import time
 import warnings
 import webbrowser
 from collections.abc import Callable
@@ -26,7 +27,7 @@ from scripts.partner_center import OrganizationProfile, organization_profile
 if TYPE_CHECKING:
     import msal
 
-Mode = Literal["browser", "no-browser", "paste"]
+Mode = Literal["browser", "no-browser", "paste", "device-code"]
 
 #: ``prompt=login`` makes the identity platform ask for credentials (and so MFA) even when the
 #: browser has a session: the partner guide's "use a private window, sign out of other Microsoft
@@ -76,6 +77,8 @@ def confidential_client(
 
 def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode = "browser",
             port: int = 8400, timeout: float = 300.0) -> PartnerTokens:
+    if mode == "device-code":
+        return _device_code_sign_in(app, endpoints, ui, timeout)
     client = confidential_client(app, endpoints)
     redirect_uri = f"http://localhost:{port}"
     try:
@@ -115,12 +118,35 @@ def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode =
     return check_partner_result(result, app, endpoints, _tenant_of(client, app))
 
 
+def _device_code_sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI,
+                         timeout: float) -> PartnerTokens:
+    """``--device-code``: for an admin whose browser is on another machine. Only for CPV apps
+    that allow public client flows: the device code grant carries no client secret."""
+    import msal
+
+    client = msal.PublicClientApplication(
+        app.app_id, authority=f"{endpoints.authority_host}/{app.csp_domain}",
+        instance_discovery=endpoints.instance_discovery, http_client=http.session())
+    flow = client.initiate_device_flow(scopes=[endpoints.partner_center_scope])
+    if "user_code" not in flow:
+        raise to_error(flow.get("error"), flow.get("error_description"),
+                       flow.get("error_codes") or (), context="device code sign-in")
+    # MSAL polls until the code expires; --timeout shortens that, never lengthens it.
+    flow["expires_at"] = min(float(flow["expires_at"]), time.time() + timeout)
+    ui.show_url(str(flow["message"]))
+    result = client.acquire_token_by_device_flow(flow)
+    if result.get("error") == "authorization_pending":  # our --timeout ran out first
+        raise SignInError(f"the device code sign-in did not finish within {int(timeout)} s",
+                          fix="run consent again and enter the code sooner", error="timeout")
+    return check_partner_result(result, app, endpoints, _tenant_of(client, app))
+
+
 def _check_flow(flow: dict[str, Any]) -> None:
     if "error" in flow:
         raise to_error(flow.get("error"), flow.get("error_description"), context="sign-in")
 
 
-def _tenant_of(client: msal.ConfidentialClientApplication, app: PartnerApp) -> str:
+def _tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
     """The CSP tenant's id: given as a GUID, or the one the authority's metadata resolved the
     domain to (MSAL already fetched it; no extra round trip)."""
     if GUID_RE.match(app.csp_domain):

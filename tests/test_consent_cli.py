@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import stat
+import subprocess
+import sys
 from pathlib import Path
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msal
 import pytest
 
-from tests.partner_world import PartnerWorld, assert_no_secret
+from tests.partner_world import ROOT, PartnerWorld, assert_no_secret
 
 PC_SCOPE = ["https://api.partnercenter.microsoft.com/user_impersonation"]
 SETTINGS_KEYS = ["csp_domain", "csp_account_id", "app_id", "app_secret", "mfa_method",
@@ -143,3 +146,39 @@ def test_store_token_refuses_a_file_others_can_read(world, tmp_path):
     result = world.invoke("store-token", "--from-file", str(leaky))
     assert result.returncode == 2
     assert "readable" in result.stderr
+
+
+def test_paste_mode_takes_the_redirected_url_from_stdin(world):
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "consent", "--paste", "--redirect-port", str(world.port),
+         "--format", "json"],
+        cwd=ROOT, text=True, env=world.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    assert proc.stderr is not None and proc.stdin is not None
+    url = next(line.strip() for line in proc.stderr if line.startswith("https://"))
+    redirect = world.cloud.sign_in(url, world.admin.upn, world.password, mfa_code="auto")
+    out, err = proc.communicate(redirect + "\n", timeout=60)
+    assert proc.returncode == 0, err
+    assert json.loads(out)["mfa_method"] == "Azure Key Vault"  # stdout is the result alone
+    assert len(world.vault.secret_versions(world.secret_name)) == 1
+
+
+def test_device_code_sign_in_for_a_cpv_app_that_allows_public_flows(world):
+    world.cloud.update_app(world.cpv.app_id, public_client=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "consent", "--device-code", "--format", "json"],
+        cwd=ROOT, text=True, env=world.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    message = next(line for line in proc.stderr if "code" in line.lower())
+    user_code = re.search(r"enter the code (\S+)", message).group(1)
+    assert world.cloud.sign_in_device(user_code, world.admin.upn, world.password)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    [version] = world.vault.secret_versions(world.secret_name)
+    assert version.version in json.loads(out)["key_vault_url"]
+
+
+def test_device_code_refused_for_a_confidential_only_cpv_app(world):
+    result = world.invoke("consent", "--device-code")
+    assert result.returncode == 3
+    assert "AADSTS7000218" in result.stderr or "public client" in result.stderr
