@@ -1,5 +1,9 @@
 """Who in the partner tenant can satisfy MFA: Partner Center refuses App+User tokens without it,
-so an admin without a registered method is one sign-in away from a broken integration."""
+so an admin without a registered method is one sign-in away from a broken integration.
+
+Source: Graph's authentication-method registration report (``userRegistrationDetails``,
+application permission AuditLog.Read.All), read page by page.
+"""
 
 from __future__ import annotations
 
@@ -43,11 +47,12 @@ class MfaReport:
 def mfa_report(endpoints: Endpoints) -> MfaReport:
     token = graph.graph_token(endpoints)
     users = [
-        UserMfa(user=str(item.get("userPrincipalName", item.get("id", "?"))),
+        UserMfa(user=str(item.get("userPrincipalName") or item.get("id") or "?"),
                 admin=bool(item.get("isAdmin")), mfa_registered=bool(item.get("isMfaRegistered")),
                 methods=tuple(str(m) for m in item.get("methodsRegistered") or ()))
         for item in graph.get_pages(endpoints, REPORT_PATH, token)
     ]
-    # Admins first (they are the ones whose sign-in consent needs), then by name.
+    # Admins first (they are the ones whose sign-in consent needs), those without MFA at the
+    # top of each group (what needs action), then by name.
     users.sort(key=lambda u: (not u.admin, u.mfa_registered, u.user.lower()))
     return MfaReport(users=tuple(users))
