@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import shlex
 import socket
 import stat
 import subprocess
@@ -182,3 +183,15 @@ def test_device_code_refused_for_a_confidential_only_cpv_app(world):
     result = world.invoke("consent", "--device-code")
     assert result.returncode == 3
     assert "AADSTS7000218" in result.stderr or "public client" in result.stderr
+
+
+def test_settings_prints_the_same_settings_later_without_a_new_consent(world):
+    consented = world.consent("--format", "json")
+    assert consented.returncode == 0, consented.stderr
+    later = world.invoke("settings", "--format", "json")
+    assert later.returncode == 0, later.stderr
+    assert json.loads(later.stdout) == json.loads(consented.stdout)
+    env = world.invoke("settings", "--format", "env", "--show-secrets")
+    values = dict(shlex.split(line)[0].split("=", 1) for line in env.stdout.splitlines())
+    assert values["KEY_VAULT_CLIENT_APP_SECRET"] == world.kv_secret
+    assert values["APP_SECRET"] == world.cpv_secret
