@@ -12,6 +12,7 @@ from urllib.parse import unquote
 
 import pytest
 
+from clouddouble import CloudDouble
 from tests.lifecycle import grant_graph_roles, graph_reader
 from tests.partner_world import PartnerWorld, assert_no_secret
 
@@ -19,7 +20,7 @@ URD = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
 
 
 @pytest.fixture
-def world(cloud, tmp_path: Path) -> PartnerWorld:
+def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
     """The partner tenant: the MFA admin and the no-MFA admin of PartnerWorld, plus two members
     with and without MFA; the pipeline identity may read the report."""
     world = PartnerWorld(cloud, tmp_path / "home")
@@ -43,7 +44,7 @@ def users_in_table(stdout: str) -> list[list[str]]:
     return [row.split() for row in rows]
 
 
-def test_admin_without_mfa_is_exit_9_and_listed_first(world):
+def test_admin_without_mfa_is_exit_9_and_listed_first(world: PartnerWorld) -> None:
     world.cloud.clear_requests()
     result = report(world)
     assert result.returncode == 9, result.stderr
@@ -60,7 +61,7 @@ def test_admin_without_mfa_is_exit_9_and_listed_first(world):
     assert "$skiptoken" in unquote(pages[1].query)
 
 
-def test_json_lists_every_user_and_the_admins_to_fix(world):
+def test_json_lists_every_user_and_the_admins_to_fix(world: PartnerWorld) -> None:
     result = report(world, "--format", "json")
     assert result.returncode == 9, result.stderr
     out = json.loads(result.stdout)
@@ -74,7 +75,7 @@ def test_json_lists_every_user_and_the_admins_to_fix(world):
     assert [u["admin"] for u in out["users"]] == [True, True, False, False]
 
 
-def test_tenant_whose_admins_all_have_mfa_is_exit_0(cloud, tmp_path):
+def test_tenant_whose_admins_all_have_mfa_is_exit_0(cloud: CloudDouble, tmp_path: Path) -> None:
     world = PartnerWorld(cloud, tmp_path / "home")
     tenant = cloud.add_tenant(domain=f"fabrikam{uuid.uuid4().hex[:8]}.onmicrosoft.com")
     d = tenant.initial_domain
@@ -94,7 +95,8 @@ def test_tenant_whose_admins_all_have_mfa_is_exit_0(cloud, tmp_path):
     assert secret not in table.stdout + table.stderr
 
 
-def test_identity_without_the_report_permission_gets_the_fix(cloud, tmp_path):
+def test_identity_without_the_report_permission_gets_the_fix(cloud: CloudDouble,
+                                                              tmp_path: Path) -> None:
     world = PartnerWorld(cloud, tmp_path / "home")
     result = report(world)
     assert result.returncode == 3, result.stderr
@@ -103,7 +105,7 @@ def test_identity_without_the_report_permission_gets_the_fix(cloud, tmp_path):
     assert result.stdout == ""
 
 
-def test_throttled_page_is_retried_and_the_report_is_complete(world):
+def test_throttled_page_is_retried_and_the_report_is_complete(world: PartnerWorld) -> None:
     world.cloud.inject_fault(URD, status=429, count=1, service="graph", retry_after=1)
     result = report(world, "--format", "json")
     assert result.returncode == 9, result.stderr

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from clouddouble import CloudDouble
 from tests.lifecycle import redeems, seed, snapshot
 from tests.partner_world import ROOT, PartnerWorld, assert_no_secret
 
@@ -21,7 +22,7 @@ JSON_KEYS = {"previousVersion", "version", "key_vault_url", "disabledVersions"}
 
 
 @pytest.fixture
-def world(cloud, tmp_path: Path) -> PartnerWorld:
+def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
     return seed(PartnerWorld(cloud, tmp_path / "home"))
 
 
@@ -46,7 +47,7 @@ def later(world: PartnerWorld) -> None:
         time.sleep(0.05)
 
 
-def test_rotate_stores_a_new_working_token_with_a_fresh_expiry(world):
+def test_rotate_stores_a_new_working_token_with_a_fresh_expiry(world: PartnerWorld) -> None:
     [old] = world.vault.secret_versions(world.secret_name)
     result = world.invoke("rotate")
     assert result.returncode == 0, result.stderr
@@ -67,7 +68,7 @@ def test_rotate_stores_a_new_working_token_with_a_fresh_expiry(world):
     quiet(world, result)
 
 
-def test_rotate_json_names_both_versions_and_the_new_setting(world):
+def test_rotate_json_names_both_versions_and_the_new_setting(world: PartnerWorld) -> None:
     [old] = world.vault.secret_versions(world.secret_name)
     result = world.invoke("rotate", "--format", "json")
     assert result.returncode == 0, result.stderr
@@ -81,7 +82,7 @@ def test_rotate_json_names_both_versions_and_the_new_setting(world):
     quiet(world, result)
 
 
-def test_keep_disables_older_versions_only_when_asked(world):
+def test_keep_disables_older_versions_only_when_asked(world: PartnerWorld) -> None:
     later(world)
     by_default = world.invoke("rotate")
     assert by_default.returncode == 0, by_default.stderr
@@ -99,7 +100,7 @@ def test_keep_disables_older_versions_only_when_asked(world):
     quiet(world, by_default, kept)
 
 
-def test_keep_two_leaves_the_previous_version_enabled(world):
+def test_keep_two_leaves_the_previous_version_enabled(world: PartnerWorld) -> None:
     later(world)
     assert world.invoke("rotate").returncode == 0
     later(world)
@@ -113,7 +114,8 @@ def test_keep_two_leaves_the_previous_version_enabled(world):
     ("revoke_grants", 50173),
     ("require_mfa_again", 50078),
 ])
-def test_refused_token_is_one_line_of_advice_and_leaves_the_vault_alone(world, event, code):
+def test_refused_token_is_one_line_of_advice_and_leaves_the_vault_alone(
+        world: PartnerWorld, event: str, code: int) -> None:
     before = snapshot(world)
     getattr(world.cloud, event)(world.admin.upn)
     result = world.invoke("rotate")
@@ -136,7 +138,7 @@ def _token_path(world: PartnerWorld) -> str:
 
 @pytest.mark.parametrize("status", [429, 503])
 @pytest.mark.parametrize("where", ["vault PUT", "token endpoint"])
-def test_throttling_and_outages_are_retried(world, where, status):
+def test_throttling_and_outages_are_retried(world: PartnerWorld, where: str, status: int) -> None:
     if where == "vault PUT":
         path, service, method = r"/secrets/", f"vault:{world.vault.name}", "PUT"
     else:
@@ -154,7 +156,7 @@ def test_throttling_and_outages_are_retried(world, where, status):
     quiet(world, result)
 
 
-def test_token_endpoint_that_stays_down_is_a_clean_service_error(world):
+def test_token_endpoint_that_stays_down_is_a_clean_service_error(world: PartnerWorld) -> None:
     before = snapshot(world)
     world.cloud.inject_fault(_token_path(world), status=503, count=50, method="POST",
                              service="identity", retry_after=None)
@@ -166,7 +168,7 @@ def test_token_endpoint_that_stays_down_is_a_clean_service_error(world):
     quiet(world, result)
 
 
-def test_two_rotations_at_once_leave_a_working_newest_version(world):
+def test_two_rotations_at_once_leave_a_working_newest_version(world: PartnerWorld) -> None:
     cmd = [sys.executable, "-m", "invoke", "rotate"]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=world.env(), text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]

@@ -8,9 +8,11 @@ import datetime as dt
 import json
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
+from clouddouble import CloudDouble
 from scripts.verify import Check, HealthReport
 from tests.lifecycle import grant_graph_roles, seed, snapshot, token_without_mfa
 from tests.partner_world import PartnerWorld, assert_no_secret
@@ -20,7 +22,7 @@ CHECKS = ["vault read (as the platform)", "refresh token expiry",
 
 
 @pytest.fixture
-def world(cloud, tmp_path: Path) -> PartnerWorld:
+def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
     return seed(PartnerWorld(cloud, tmp_path / "home"))
 
 
@@ -33,12 +35,12 @@ def verify(world: PartnerWorld, *args: str, **env: str) -> subprocess.CompletedP
     return result
 
 
-def verify_json(world: PartnerWorld, *args: str, **env: str) -> tuple[int, dict]:
+def verify_json(world: PartnerWorld, *args: str, **env: str) -> tuple[int, dict[str, Any]]:
     result = verify(world, "--format", "json", *args, **env)
     return result.returncode, json.loads(result.stdout)
 
 
-def statuses(report: dict) -> dict[str, str]:
+def statuses(report: dict[str, Any]) -> dict[str, str]:
     return {c["name"]: c["status"] for c in report["checks"]}
 
 
@@ -47,7 +49,7 @@ def graph_can_read_apps(world: PartnerWorld) -> None:
                       "Application.Read.All")
 
 
-def test_healthy_setup_is_exit_0_and_changes_nothing(world):
+def test_healthy_setup_is_exit_0_and_changes_nothing(world: PartnerWorld) -> None:
     before = snapshot(world)
     result = verify(world)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -62,7 +64,7 @@ def test_healthy_setup_is_exit_0_and_changes_nothing(world):
     assert snapshot(world) == before, "verify is read-only"
 
 
-def test_healthy_json_reports_versions_and_days(world):
+def test_healthy_json_reports_versions_and_days(world: PartnerWorld) -> None:
     graph_can_read_apps(world)
     code, report = verify_json(world)
     assert code == 0, report
@@ -75,7 +77,7 @@ def test_healthy_json_reports_versions_and_days(world):
     assert set(statuses(report).values()) == {"ok"}
 
 
-def test_token_expiring_within_warn_days_is_exit_8(world):
+def test_token_expiring_within_warn_days_is_exit_8(world: PartnerWorld) -> None:
     result = verify(world, "--warn-days", "100")
     assert result.returncode == 8, result.stdout + result.stderr
     assert "overall: warning" in result.stdout
@@ -86,7 +88,7 @@ def test_token_expiring_within_warn_days_is_exit_8(world):
     assert statuses(report)["Partner Center"] == "ok"
 
 
-def test_platform_without_an_access_policy_is_exit_9_with_the_fix(world):
+def test_platform_without_an_access_policy_is_exit_9_with_the_fix(world: PartnerWorld) -> None:
     world.vault.remove_access_policy(world.kv_sp)
     result = verify(world)
     assert result.returncode == 9, result.stdout + result.stderr
@@ -96,7 +98,7 @@ def test_platform_without_an_access_policy_is_exit_9_with_the_fix(world):
     assert code == 9 and report["status"] == "broken" and report["secretVersion"] is None
 
 
-def test_mfa_needed_again_is_exit_9_naming_the_code(world):
+def test_mfa_needed_again_is_exit_9_naming_the_code(world: PartnerWorld) -> None:
     world.cloud.require_mfa_again(world.admin.upn)
     code, report = verify_json(world)
     assert code == 9
@@ -105,7 +107,7 @@ def test_mfa_needed_again_is_exit_9_naming_the_code(world):
     assert "AADSTS50078" in failed["detail"] and "invoke consent" in failed["fix"]
 
 
-def test_stored_token_without_mfa_is_exit_9(world):
+def test_stored_token_without_mfa_is_exit_9(world: PartnerWorld) -> None:
     token = token_without_mfa(world)
     world.vault.set_secret(world.secret_name, token, tags={"tenantId": world.tenant.id})
     result = verify(world)
@@ -114,7 +116,7 @@ def test_stored_token_without_mfa_is_exit_9(world):
     assert token not in result.stdout + result.stderr
 
 
-def test_partner_center_refusing_the_token_is_exit_9(world):
+def test_partner_center_refusing_the_token_is_exit_9(world: PartnerWorld) -> None:
     world.cloud.inject_fault(r"^/v1/profiles/organization$", status=401, count=10,
                              service="partnercenter", retry_after=None)
     code, report = verify_json(world)
@@ -123,7 +125,7 @@ def test_partner_center_refusing_the_token_is_exit_9(world):
     assert "Partner Center refused" in report["checks"][-2]["detail"]
 
 
-def test_partner_center_down_is_exit_5_not_broken(world):
+def test_partner_center_down_is_exit_5_not_broken(world: PartnerWorld) -> None:
     # Down is not broken (verify.py): no one should hunt for a fault in their own setup.
     world.cloud.partner_center_down()
     code, report = verify_json(world)
@@ -133,7 +135,7 @@ def test_partner_center_down_is_exit_5_not_broken(world):
     assert statuses(report)["vault read (as the platform)"] == "ok"
 
 
-def test_broken_wins_over_a_service_outage():
+def test_broken_wins_over_a_service_outage() -> None:
     # In-process: with the vault unreadable, the CLI never reaches Partner Center, so no
     # end-to-end setup shows both at once; the ranking is what a pipeline branches on.
     report = HealthReport([Check("Partner Center", "unavailable", "503"),
@@ -158,7 +160,8 @@ def kv_app_with_secrets(world: PartnerWorld, *ends: dt.timedelta) -> list[str]:
     return secrets
 
 
-def test_app_secret_in_use_expiring_soon_is_a_warning_even_with_a_newer_one(world):
+def test_app_secret_in_use_expiring_soon_is_a_warning_even_with_a_newer_one(
+        world: PartnerWorld) -> None:
     graph_can_read_apps(world)
     in_use, _newer = kv_app_with_secrets(world, dt.timedelta(days=10), dt.timedelta(days=700))
     env = {"KV_CLIENT_APP_ID": world.kv_app.app_id, "KV_CLIENT_APP_SECRET": in_use}
@@ -171,7 +174,7 @@ def test_app_secret_in_use_expiring_soon_is_a_warning_even_with_a_newer_one(worl
     assert "clientSecretRotation" in result.stderr
 
 
-def test_expired_app_secret_is_exit_9(world):
+def test_expired_app_secret_is_exit_9(world: PartnerWorld) -> None:
     graph_can_read_apps(world)
     [expired] = kv_app_with_secrets(world, dt.timedelta(days=-1))
     code, report = verify_json(world, KV_CLIENT_APP_ID=world.kv_app.app_id,
