@@ -54,7 +54,10 @@ class Graph:
 
     def route(self, request: Request) -> Response:
         try:
-            return self._route(request)
+            try:
+                return self._route(request)
+            except ValueError:  # malformed JSON body or paging token
+                raise GraphError(400, "BadRequest", "Unable to read the request.") from None
         except GraphError as err:
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
             inner = {
@@ -70,7 +73,9 @@ class Graph:
 
     def _route(self, request: Request) -> Response:
         claims = self._authenticate(request)
-        tenant = self.directory.require_tenant(str(claims["tid"]))
+        tenant = self.directory.tenant(str(claims["tid"]))
+        if tenant is None:
+            raise GraphError(401, "InvalidAuthenticationToken", "Unknown tenant.")
         path = request.path.rstrip("/")
         lowered, method = path.lower(), request.method
         if lowered == _URD and method == "GET":
