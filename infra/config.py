@@ -16,17 +16,22 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from infra import validators as check
+from infra.mfa_config import MfaSettings, parse_mfa
 from infra.permissions import (
     DEFAULT_REQUIRED_RESOURCE_ACCESS,
     RequiredResourceAccess,
     parse_required_access,
 )
+from infra.pipeline_config import PipelineIdentity, parse_pipeline_identity
+from scripts.clouds import PRESETS
 from scripts.errors import InvalidConfig
 
 #: The Pulumi project name (Pulumi.yaml); config keys are ``csp-secure-app:<key>``.
 PROJECT = "csp-secure-app"
 
 AccessMode = Literal["accessPolicy", "rbac"]
+#: The national clouds this program deploys to (``scripts.clouds.PRESETS``).
+CloudName = Literal["public", "usgov", "china"]
 
 DEFAULT_RESOURCE_GROUP = "rg-csp-secure-app"
 DEFAULT_SECRET_NAME = "PartnerCenterRefreshToken"  # noqa: S105 - a name, not a secret # nosec B105
@@ -50,10 +55,12 @@ OPTIONAL_KEYS = (
     "requiredResourceAccess",
     "inHouseApp",
     "tags",
+    "cloud",
+    "mfaEnforcement",
+    "mfaPolicyState",
+    "mfaExcludedObjectIds",
+    "pipelineIdentity",
 )
-#: Keys a later version will read (national clouds, MFA enforcement, pipeline identity). Refused
-#: for now so nobody believes a setting is in force when this version ignores it.
-RESERVED_KEYS = ("cloud", "mfaEnforcement", "pipelineIdentity")
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 #: Stands in for a value that is stored encrypted, so it is never parsed or printed.
 SECRET_MARKER = "\x00stored-as-secret\x00"  # noqa: S105 - a marker, not a secret # nosec B105
@@ -80,6 +87,12 @@ class StackConfig:
     required_resource_access: tuple[RequiredResourceAccess, ...] = DEFAULT_REQUIRED_RESOURCE_ACCESS
     in_house_app: bool = False
     tags: Mapping[str, str] = field(default_factory=dict)
+    #: Which national cloud the tenant lives in. ARM returns the vault URI, so the program only
+    #: exports it (``invoke`` tasks default to it) and uses it for the federation audience.
+    cloud: CloudName = "public"
+    mfa: MfaSettings = field(default_factory=MfaSettings)
+    #: The GitOps pipeline's federated identity (a vault writer), when configured.
+    pipeline_identity: PipelineIdentity | None = None
 
     @property
     def client_secret_end_date(self) -> date:
@@ -110,9 +123,7 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
     values = {key: value for key, value in values.items() if key not in stored_secret}
 
     for key in values:
-        if key in RESERVED_KEYS:
-            bad(key, "is reserved for a later version and not supported yet (rule: remove it)")
-        elif key not in KNOWN_KEYS:
+        if key not in KNOWN_KEYS:
             close = difflib.get_close_matches(key, KNOWN_KEYS, n=1)
             known = ", ".join(KNOWN_KEYS)
             hint = f"did you mean {close[0]!r}?" if close else f"known keys: {known}"
@@ -171,6 +182,7 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
         ("allowedIpRanges", "allowed_ip_ranges", check.check_ipv4_range),
         ("writerIpRanges", "writer_ip_ranges", check.check_ipv4_range),
         ("writerObjectIds", "writer_object_ids", check.check_guid),
+        ("mfaExcludedObjectIds", "mfa_excluded", check.check_guid),
     ):
         items, error = _parse_list(values.get(key))
         if error:
@@ -195,6 +207,21 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
             parsed["in_house_app"] = in_house.lower() == "true"
         else:
             bad("inHouseApp", f"{in_house!r} is not a boolean (rule: true or false)")
+
+    cloud = _text(values.get("cloud"))
+    if cloud:
+        if cloud in PRESETS:
+            parsed["cloud"] = cloud
+        else:
+            bad("cloud", f"{cloud!r} is not a cloud (rule: one of {', '.join(PRESETS)})")
+    mfa = parse_mfa(
+        _text(values.get("mfaEnforcement")),
+        _text(values.get("mfaPolicyState")),
+        parsed.pop("mfa_excluded", None),
+        bad,
+    )
+    if mfa is not None:
+        parsed["mfa"] = mfa
 
     _parse_rotation(values, parsed, today, bad)
     _parse_structured(values, parsed, bad)
@@ -223,21 +250,17 @@ def _parse_rotation(
         )
         return
     if rotation > today:
+        # A future date would push the end date past the lifetime ceiling counted from today.
         bad(
             "clientSecretRotation",
             f"{rotation} is in the future (rule: today or earlier; the secrets' end date is "
             "counted from it)",
         )
         return
-    lifetime = parsed.get("client_secret_lifetime_days", DEFAULT_SECRET_LIFETIME_DAYS)
-    end = rotation + timedelta(days=lifetime)
-    if end <= today:
-        bad(
-            "clientSecretRotation",
-            f"{rotation} plus clientSecretLifetimeDays ({lifetime}) ended on {end} (rule: the "
-            f"end date must be in the future; set it to {today} to rotate the secrets)",
-        )
-        return
+    # An end date already past is *not* refused here: time alone gets every stack there, and a
+    # config that stops validating on a calendar date breaks `pulumi up` for unrelated changes
+    # and the example stack's offline plan. The policy rule `password_not_expired` warns instead
+    # (in `invoke plan` and the CrossGuard pack), naming the one-line fix: a new rotation date.
     parsed["client_secret_rotation"] = rotation
 
 
@@ -251,6 +274,14 @@ def _parse_structured(
             bad("requiredResourceAccess", error)
         if not errors:
             parsed["required_resource_access"] = access
+
+    raw_pipeline = _text(values.get("pipelineIdentity"))
+    if raw_pipeline:
+        pipeline, errors = parse_pipeline_identity(raw_pipeline, parsed.get("cloud", "public"))
+        for error in errors:
+            bad("pipelineIdentity", error)
+        if pipeline is not None:
+            parsed["pipeline_identity"] = pipeline
 
     raw_tags = _text(values.get("tags"))
     if raw_tags:

@@ -12,6 +12,8 @@ import pulumi_azuread as azuread
 from infra.config import StackConfig
 from infra.inhouse_app import InHouseApp
 from infra.keyvault_client_app import KeyVaultClientApp
+from infra.mfa import MfaEnforcement
+from infra.pipeline_identity import GitOpsPipelineIdentity
 from infra.token_vault import TokenVault
 from infra.vault_access import VaultAccess
 
@@ -34,6 +36,13 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         "keyvault-client", cfg, owner_object_id=directory_identity.object_id
     )
     vault = TokenVault("token-vault", cfg, tenant_id=tenant_id, today=today)
+    pipeline = (
+        GitOpsPipelineIdentity(
+            "pipeline", cfg.pipeline_identity, owner_object_id=directory_identity.object_id
+        )
+        if cfg.pipeline_identity
+        else None
+    )
     VaultAccess(
         "token-vault-access",
         mode=cfg.access_mode,
@@ -46,7 +55,10 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         reader_object_id=client_app.service_principal_object_id,
         deployer_object_id=arm_identity.object_id,
         writer_object_ids=cfg.writer_object_ids,
+        pipeline_object_id=pipeline.service_principal_object_id if pipeline else None,
     )
+    if cfg.mfa.mode != "none":
+        MfaEnforcement("mfa", cfg)
 
     outputs: dict[str, pulumi.Output[str]] = {
         "tenantId": tenant_id,
@@ -57,7 +69,13 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         "vaultUri": vault.vault_uri,
         "secretName": vault.secret.name,
         "secretUri": vault.secret_uri,
+        # The national cloud, so `invoke` tasks can default to the stack's cloud.
+        "cloud": pulumi.Output.from_input(cfg.cloud),
     }
+    if pipeline:
+        # What the pipeline's `azure/login` step needs (with OIDC, no secret).
+        outputs["pipelineClientId"] = pipeline.client_id
+        outputs["pipelineTenantId"] = tenant_id
     if cfg.in_house_app:
         in_house = InHouseApp("in-house", cfg, owner_object_id=directory_identity.object_id)
         outputs["inHouseAppId"] = in_house.client_id

@@ -8,6 +8,9 @@ Two models, chosen by ``accessMode``:
 * ``rbac``: Azure role assignments. The reader gets "Key Vault Secrets User" on the token secret
   only (not the vault), writers "Key Vault Secrets Officer" on the vault.
 
+Writers are the deploying identity, ``writerObjectIds`` and, when configured, the GitOps
+pipeline's service principal (``infra.pipeline_identity``): all through the same mechanism.
+
 The reader may only ``get``: a platform that could ``set`` or ``list`` could overwrite or discover
 tokens it has no business with.
 """
@@ -51,6 +54,7 @@ class VaultAccess(pulumi.ComponentResource):
         reader_object_id: pulumi.Input[str],
         deployer_object_id: pulumi.Input[str],
         writer_object_ids: Sequence[str],
+        pipeline_object_id: pulumi.Input[str] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("csp-secure-app:index:VaultAccess", name, None, opts)
@@ -58,8 +62,15 @@ class VaultAccess(pulumi.ComponentResource):
         # The deploying identity must be able to write the token (`invoke consent` runs as it);
         # writerObjectIds adds people or pipelines that run consent too. The deploying identity
         # must not be listed again there: one identity, one access policy.
-        writers: list[tuple[str, pulumi.Input[str]]] = [("deployer", deployer_object_id)]
-        writers += [(object_id, object_id) for object_id in writer_object_ids]
+        # (label, object id, principal type when known). The pipeline's service principal is
+        # created in the same run, so its type is given: ARM then skips the directory lookup
+        # that fails until a new principal has replicated.
+        writers: list[tuple[str, pulumi.Input[str], str | None]] = [
+            ("deployer", deployer_object_id, None)
+        ]
+        writers += [(object_id, object_id, None) for object_id in writer_object_ids]
+        if pipeline_object_id is not None:
+            writers.append(("pipeline", pipeline_object_id, "ServicePrincipal"))
         self.resources: list[pulumi.CustomResource] = []
 
         if mode == "rbac":
@@ -77,11 +88,12 @@ class VaultAccess(pulumi.ComponentResource):
                     opts=child,
                 )
             )
-            for label, object_id in writers:
+            for label, object_id, principal_type in writers:
                 self.resources.append(
                     azure_native.authorization.RoleAssignment(
                         f"{name}{WRITER_MARKER}{label}",
                         principal_id=object_id,
+                        principal_type=principal_type,
                         role_definition_id=role_definition_id(
                             subscription_id, wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE
                         ),
@@ -101,7 +113,7 @@ class VaultAccess(pulumi.ComponentResource):
                     child,
                 )
             )
-            for label, object_id in writers:
+            for label, object_id, _ in writers:
                 self.resources.append(
                     self._policy(
                         f"{name}{WRITER_MARKER}{label}",

@@ -44,7 +44,9 @@ def registration_from_args(args: Any) -> policy_rules.Registration:
     )
 
 
-def _resource_policy(rule: policy_rules.Rule) -> ResourceValidationPolicy:
+def _resource_policy(
+    rule: policy_rules.Rule, level: EnforcementLevel = EnforcementLevel.MANDATORY
+) -> ResourceValidationPolicy:
     def validate(args: Any, report_violation: ReportViolation) -> None:
         today = datetime.now(UTC).date()
         for line in rule(registration_from_args(args), today):
@@ -54,7 +56,7 @@ def _resource_policy(rule: policy_rules.Rule) -> ResourceValidationPolicy:
     return ResourceValidationPolicy(
         name=name.replace("_", "-"),
         description=summary(rule),
-        enforcement_level=EnforcementLevel.MANDATORY,
+        enforcement_level=level,
         validate=validate,
     )
 
@@ -85,4 +87,8 @@ def build_policies() -> list[ResourceValidationPolicy | StackValidationPolicy]:
         _resource_policy(rule) for rule in policy_rules.RESOURCE_RULES
     ]
     policies += [_stack_policy(rule) for rule in policy_rules.STACK_RULES]
+    # Warnings (e.g. an expired client secret) are shown on every preview but never block it.
+    policies += [
+        _resource_policy(rule, EnforcementLevel.ADVISORY) for rule in policy_rules.WARNING_RULES
+    ]
     return policies

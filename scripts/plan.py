@@ -62,6 +62,8 @@ class PlanReport:
     stack: str
     result: PlanResult
     problems: list[str]
+    #: Advisory policy findings (``policy_rules.WARNING_RULES``): printed, never failing.
+    policy_warnings: list[str] = field(default_factory=list)
 
     @property
     def lines(self) -> list[str]:
@@ -97,6 +99,7 @@ def run_program(
 
     cfg = parse_config(config, today=today)
     mocks = mocks if mocks is not None else RecordingMocks()
+    mocks.cloud_name = cfg.cloud
     warnings: list[str] = []
     logger = logging.getLogger(f"{__name__}.engine")
     logger.propagate = False
@@ -160,7 +163,8 @@ def run_plan(stack: str, project_dir: Path, *, today: date | None = None) -> Pla
     offline and every policy rule over what it declared."""
     result = run_program(load_stack_config(stack, project_dir), stack=stack, today=today)
     problems = policy_rules.check_all(result.resources, today)
-    return PlanReport(stack=stack, result=result, problems=problems)
+    warnings = policy_rules.check_warnings(result.resources, today)
+    return PlanReport(stack=stack, result=result, problems=problems, policy_warnings=warnings)
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -228,6 +232,21 @@ def _settings(record: ResourceRecord) -> str:
         role = str(_get(record, "roleDefinitionId")).rsplit("/", 1)[-1]
         scope = str(_get(record, "scope")).split("/providers/", 1)[-1]
         return f"{_name(role)} for {_get(record, 'principalId')} on {scope}"
+    if kind == policy_rules.FEDERATED_CREDENTIAL:
+        return (
+            f"issuer {_get(record, 'issuer')}; subject {_get(record, 'subject')}; "
+            f"audiences {_get(record, 'audiences')}"
+        )
+    if kind == policy_rules.CONDITIONAL_ACCESS_POLICY:
+        users = _get(record, "conditions.users") or {}
+        grant = _get(record, "grantControls") or {}
+        return (
+            f"{_get(record, 'displayName')}; state {_get(record, 'state')}; users "
+            f"{users.get('includedUsers')} except {users.get('excludedUsers') or []}; "
+            f"grant {grant.get('builtInControls')}"
+        )
+    if kind == policy_rules.SECURITY_DEFAULTS:
+        return f"security defaults enabled {_get(record, 'enabled')}"
     if kind == policy_rules.SECRET:
         expires = _get(record, "properties.attributes.expires")
         expiry = (
@@ -267,10 +286,14 @@ def format_plan(report: PlanReport) -> list[str]:
     for key, output in sorted(report.result.outputs.items()):
         lines.append(f"  {key} = {output.shown()}")
     lines.extend(f"warning: {warning}" for warning in report.result.warnings)
+    lines.extend(f"warning: {warning}" for warning in report.policy_warnings)
     if report.problems:
         lines.append(f"Policy: {len(report.problems)} violation(s):")
         lines.extend(f"  - {problem}" for problem in report.problems)
     else:
         count = len(policy_rules.RESOURCE_RULES) + len(policy_rules.STACK_RULES)
-        lines.append(f"Policy: all {count} rules pass.")
+        advice = (
+            f" ({len(report.policy_warnings)} warning(s) above)" if report.policy_warnings else ""
+        )
+        lines.append(f"Policy: all {count} rules pass{advice}.")
     return lines

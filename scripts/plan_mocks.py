@@ -3,6 +3,7 @@
 ``RecordingMocks`` answers the program's invokes (the deploying identity, as both providers see it)
 and gives each resource realistic, distinct ids, so a mix-up such as granting the application's
 client id instead of its service principal's object id shows in the plan and fails the policy rules.
+Vault URIs carry the stack's national cloud suffix, as ARM would return them.
 ``RecordingMonitor`` replaces the mock monitor's ``RegisterResource`` so resource *options*
 (protect, retainOnDelete, ignoreChanges, ...) are recorded too; the stock mocks drop them.
 
@@ -25,6 +26,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from scripts import policy_rules as tokens
+from scripts.clouds import PRESETS
 
 _NAMESPACE = uuid.UUID("9b6f7a3e-58a5-4c55-9d8a-2f1f6c0d7e11")
 AZUREAD_CLIENT_CONFIG = "azuread:index/getClientConfig:getClientConfig"
@@ -89,8 +91,12 @@ class RecordingMocks(pulumi.runtime.Mocks):
         tenant_id: str | None = None,
         subscription_id: str | None = None,
         seed: str = "csp-secure-app",
+        cloud_name: str = "public",
     ) -> None:
         self.seed = seed
+        #: The stack's cloud (``scripts.plan.run_program`` sets it from the config): fake vault
+        #: URIs use its vault suffix, as ARM would return them (vault.azure.cn in China).
+        self.cloud_name = cloud_name
         self.deployer_object_id = deployer_object_id or self.new_guid("deployer", "object")
         self.deployer_client_id = self.new_guid("deployer", "client")
         self.tenant_id = tenant_id or self.new_guid("tenant")
@@ -162,6 +168,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
         name = record.name
         group = f"/subscriptions/{self.subscription_id}/resourceGroups/"
         vaults = "/providers/Microsoft.KeyVault/vaults/"
+        suffix = PRESETS[self.cloud_name].vault_suffix
         if record.type == tokens.APPLICATION:
             object_id = self.new_guid("application-object", name)
             client_id = self.new_guid("application-client", name)
@@ -183,7 +190,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             vault = inputs.get("vaultName") or name
             properties = {
                 **(inputs.get("properties") or {}),
-                "vaultUri": f"https://{vault}.vault.azure.net/",
+                "vaultUri": f"https://{vault}.{suffix}/",
             }
             state = {**inputs, "name": vault, "properties": properties}
             return f"{group}{inputs.get('resourceGroupName')}{vaults}{vault}", state
@@ -192,7 +199,7 @@ class RecordingMocks(pulumi.runtime.Mocks):
             secret = inputs.get("secretName") or name
             # Azure never returns a secret's value; neither do the fakes.
             properties = {k: v for k, v in (inputs.get("properties") or {}).items() if k != "value"}
-            properties["secretUri"] = f"https://{vault}.vault.azure.net/secrets/{secret}"
+            properties["secretUri"] = f"https://{vault}.{suffix}/secrets/{secret}"
             state = {**inputs, "name": secret, "properties": properties}
             vault_id = f"{group}{inputs.get('resourceGroupName')}{vaults}{vault}"
             return f"{vault_id}/secrets/{secret}", state
@@ -200,6 +207,20 @@ class RecordingMocks(pulumi.runtime.Mocks):
             grantee = (inputs.get("policy") or {}).get("objectId")
             vault_id = f"{group}{inputs.get('resourceGroupName')}{vaults}{inputs.get('vaultName')}"
             return f"{vault_id}/accessPolicy/{grantee}", dict(inputs)
+        if record.type == tokens.FEDERATED_CREDENTIAL:
+            credential = self.new_guid("federated-credential", name)
+            state = {**inputs, "credentialId": credential}
+            return f"{inputs.get('applicationId')}/federatedIdentityCredential/{credential}", state
+        if record.type == tokens.CONDITIONAL_ACCESS_POLICY:
+            policy = self.new_guid("conditional-access-policy", name)
+            return policy, {**inputs, "objectId": policy}
+        if record.type == tokens.SECURITY_DEFAULTS:
+            # What the dynamic provider's create returns; the tenant's previous value is not
+            # known offline, so it is left out.
+            return "identitySecurityDefaultsEnforcementPolicy", {
+                **inputs,
+                "isEnabled": inputs.get("enabled"),
+            }
         if record.type == tokens.ROLE_ASSIGNMENT:
             assignment = self.new_guid("role-assignment", name)
             role_path = "/providers/Microsoft.Authorization/roleAssignments/"

@@ -12,67 +12,59 @@ Deliberately light: no provider SDK is imported here (``tasks.py`` imports lazil
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, date, datetime
-from typing import Any, Protocol
+from typing import Any
 
+from scripts import policy_identity_rules as identity
 from scripts import wellknown
+from scripts.policy_types import (
+    ACCESS_POLICY,
+    APPLICATION,
+    APPLICATION_PASSWORD,
+    CONDITIONAL_ACCESS_POLICY,
+    FEDERATED_CREDENTIAL,
+    READER_MARKER,
+    ROLE_ASSIGNMENT,
+    SECRET,
+    SECURITY_DEFAULTS,
+    SERVICE_PRINCIPAL,
+    VAULT,
+    WRITER_MARKER,
+    Registration,
+    ResourceLike,
+    Rule,
+)
+from scripts.policy_types import arm_properties as _props
+from scripts.policy_types import line as _line
+from scripts.policy_types import output_of as _out
 
-VAULT = "azure-native:keyvault:Vault"
-ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
-SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token # nosec B105
-ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
-APPLICATION = "azuread:index/application:Application"
-SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 # nosec B105
+__all__ = [
+    "ACCESS_POLICY",
+    "APPLICATION",
+    "APPLICATION_PASSWORD",
+    "CONDITIONAL_ACCESS_POLICY",
+    "FEDERATED_CREDENTIAL",
+    "READER_MARKER",
+    "RESOURCE_RULES",
+    "ROLE_ASSIGNMENT",
+    "SECRET",
+    "SECURITY_DEFAULTS",
+    "SERVICE_PRINCIPAL",
+    "STACK_RULES",
+    "VAULT",
+    "WARNING_RULES",
+    "WRITER_MARKER",
+    "Registration",
+    "ResourceLike",
+    "Rule",
+    "check_all",
+    "check_resource",
+    "check_warnings",
+]
 
-#: Resource names carry the role they grant, so a rule can tell the reader (the Key Vault client
-#: app) from writers even during a preview, when object ids are not known yet.
-READER_MARKER = "-reader"
-WRITER_MARKER = "-writer-"
-
-MAX_PASSWORD_LIFETIME_DAYS = 730
 MIN_RETENTION_DAYS = 7
 MAX_RETENTION_DAYS = 90
-
-
-class ResourceLike(Protocol):
-    """What a rule needs from a registration: the offline plan's records and ``Registration``
-    both fit."""
-
-    @property
-    def type(self) -> str: ...
-    @property
-    def name(self) -> str: ...
-    @property
-    def inputs(self) -> Mapping[str, Any]: ...
-    @property
-    def options(self) -> Mapping[str, Any]: ...
-
-
-@dataclass(frozen=True)
-class Registration:
-    """A resource as a rule sees it: type token, logical name, inputs, resource options
-    (``protect``, ``retainOnDelete``, ``ignoreChanges``, ...), and outputs when known."""
-
-    type: str
-    name: str
-    inputs: Mapping[str, Any]
-    options: Mapping[str, Any] = field(default_factory=dict)
-    outputs: Mapping[str, Any] = field(default_factory=dict)
-
-
-Rule = Callable[[ResourceLike, date], list[str]]
-
-
-def _line(resource: ResourceLike, problem: str, fix: str) -> str:
-    return f"{resource.name}: {problem}. Fix: {fix}."
-
-
-def _props(resource: ResourceLike) -> Mapping[str, Any]:
-    value = resource.inputs.get("properties")
-    return value if isinstance(value, Mapping) else {}
 
 
 def vault_purge_protection(resource: ResourceLike, today: date) -> list[str]:
@@ -211,48 +203,6 @@ def _describe(permissions: Mapping[str, Any]) -> str:
     return ", ".join(granted) or "do nothing"
 
 
-def password_lifetime(resource: ResourceLike, today: date) -> list[str]:
-    """Client secrets expire within 730 days."""
-    if resource.type != APPLICATION_PASSWORD:
-        return []
-    end_text = resource.inputs.get("endDate")
-    if not end_text:
-        return [
-            _line(
-                resource,
-                "has no end date (the provider would pick one)",
-                f"set end_date at most {MAX_PASSWORD_LIFETIME_DAYS} days ahead",
-            )
-        ]
-    end = _parse_day(str(end_text))
-    start_text = resource.inputs.get("startDate")
-    start = _parse_day(str(start_text)) if start_text else today
-    if end is None or start is None:
-        return [
-            _line(
-                resource, f"end date {end_text!r} is not RFC 3339", "use e.g. 2027-01-31T00:00:00Z"
-            )
-        ]
-    days = (end - start).days
-    if days > MAX_PASSWORD_LIFETIME_DAYS:
-        return [
-            _line(
-                resource,
-                f"is valid for {days} days (until {end})",
-                f"keep client secrets at most {MAX_PASSWORD_LIFETIME_DAYS} days "
-                "(clientSecretLifetimeDays)",
-            )
-        ]
-    return []
-
-
-def _parse_day(text: str) -> date | None:
-    try:
-        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).date()
-    except ValueError:
-        return None
-
-
 def token_secret_metadata(resource: ResourceLike, today: date) -> list[str]:
     """The token secret has a content type and an expiry."""
     if resource.type != SECRET:
@@ -310,9 +260,17 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     vault_no_inline_access_policies,
     vault_network_deny_when_ranges,
     reader_get_only,
-    password_lifetime,
+    identity.password_lifetime,
     token_secret_metadata,
     token_secret_write_once,
+    identity.conditional_access_requires_mfa,
+    identity.federated_credential_exchange_audience,
+)
+#: Advisory rules: reported as warnings (CrossGuard: advisory), never fail a plan.
+WARNING_RULES: tuple[Rule, ...] = (
+    identity.password_not_expired,
+    identity.conditional_access_report_only,
+    identity.conditional_access_break_glass,
 )
 
 
@@ -387,12 +345,7 @@ def one_grant_per_identity(resources: Sequence[Any]) -> list[str]:
     return problems
 
 
-STACK_RULES = (reader_is_service_principal, one_grant_per_identity)
-
-
-def _out(resource: Any, key: str) -> Any:
-    outputs = getattr(resource, "outputs", None) or {}
-    return outputs.get(key)
+STACK_RULES = (reader_is_service_principal, one_grant_per_identity, identity.mfa_modes_exclusive)
 
 
 def check_resource(resource: ResourceLike, today: date | None = None) -> list[str]:
@@ -405,3 +358,10 @@ def check_all(resources: Iterable[ResourceLike], today: date | None = None) -> l
     items = list(resources)
     problems = [line for resource in items for line in check_resource(resource, today)]
     return problems + [line for rule in STACK_RULES for line in rule(items)]
+
+
+def check_warnings(resources: Iterable[ResourceLike], today: date | None = None) -> list[str]:
+    """Every advisory rule over every resource."""
+    day = today or datetime.now(UTC).date()
+    items = list(resources)
+    return [line for resource in items for rule in WARNING_RULES for line in rule(resource, day)]

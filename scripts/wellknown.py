@@ -58,6 +58,15 @@ DEFAULT_REDIRECT_PORT: Final = 8400
 REFRESH_TOKEN_LIFETIME_DAYS: Final = 90
 #: The api-version automation platforms quote in the module setting "Key Vault URL".
 PLATFORM_KEY_VAULT_API_VERSION: Final = "7.0"
+#: Workload identity federation: the ``aud`` a pipeline's OIDC token must carry for Entra ID to
+#: exchange it, per cloud (Microsoft Learn, "Configure an app to trust an external identity
+#: provider"). A token minted for this audience is useless anywhere else, and a token minted for
+#: another service is refused here.
+TOKEN_EXCHANGE_AUDIENCES: Final[dict[str, str]] = {
+    "public": "api://AzureADTokenExchange",
+    "usgov": "api://AzureADTokenExchangeUSGov",
+    "china": "api://AzureADTokenExchangeChina",
+}
 #: Content type of the token secret's versions; the Pulumi placeholder uses it too, so the
 #: platform (and a human in the portal) can tell what the secret holds.
 TOKEN_CONTENT_TYPE: Final = "application/vnd.partnercenter.refresh-token"  # noqa: S105

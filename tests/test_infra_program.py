@@ -230,7 +230,9 @@ def test_outputs_and_which_are_secret(default_run: tuple[PlanResult, RecordingMo
         "vaultUri",
         "secretName",
         "secretUri",
+        "cloud",
     }
+    assert outputs["cloud"].value == "public"
     assert [k for k, o in outputs.items() if o.secret] == ["keyVaultClientAppSecret"]
     assert outputs["keyVaultClientAppId"].value == one(result, t.APPLICATION).outputs["clientId"]
     assert outputs["keyVaultClientCspDomain"].value == "contoso.onmicrosoft.com"

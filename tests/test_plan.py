@@ -29,7 +29,7 @@ def test_example_stack_plans_clean() -> None:
     assert lines[-1].startswith("Policy: all")
     assert "  keyVaultClientAppSecret = ***" in lines
     # One line per resource the example declares.
-    assert sum(line.startswith("  + ") for line in lines) == 9
+    assert sum(line.startswith("  + ") for line in lines) == 13
     assert not report.result.warnings
 
 

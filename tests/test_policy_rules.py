@@ -11,6 +11,7 @@ from typing import Any
 
 import pytest
 
+from scripts import policy_identity_rules as identity
 from scripts import policy_rules as rules
 from scripts import wellknown
 from scripts.policy_rules import Registration
@@ -139,18 +140,18 @@ CASES = [
         reader_role(wellknown.KEY_VAULT_SECRETS_USER_ROLE, f"{VAULT_ID}/secrets/token"),
     ),
     (
-        rules.password_lifetime,
+        identity.password_lifetime,
         password("2028-12-01T00:00:00Z"),
         "valid for 733 days",
         password("2028-11-28T00:00:00Z"),
     ),
     (
-        rules.password_lifetime,
+        identity.password_lifetime,
         password("2029-01-01T00:00:00Z", start="2026-12-01T00:00:00Z"),
         "valid for 762 days",
         password("2027-12-01T00:00:00Z", start="2026-12-01T00:00:00Z"),
     ),
-    (rules.password_lifetime, password(None), "no end date", password("2027-01-01T00:00:00Z")),
+    (identity.password_lifetime, password(None), "no end date", password("2027-01-01T00:00:00Z")),
     (rules.token_secret_metadata, secret(contentType=""), "no content type", secret()),
     (rules.token_secret_metadata, secret(attributes={}), "no expiry", secret()),
     (
@@ -287,7 +288,8 @@ def validate(policy_name: str, args: Any) -> list[str]:
 
 def test_pack_has_one_policy_per_rule_plus_the_stack_rule() -> None:
     names = [p.name for p in pack.build_policies()]
-    assert len(names) == len(set(names)) == len(rules.RESOURCE_RULES) + len(rules.STACK_RULES)
+    count = len(rules.RESOURCE_RULES) + len(rules.STACK_RULES) + len(rules.WARNING_RULES)
+    assert len(names) == len(set(names)) == count
     assert {"reader-get-only", "reader-is-service-principal", "one-grant-per-identity"} <= set(
         names
     )

@@ -1,0 +1,71 @@
+"""MFA enforcement for the partner tenant (``mfaEnforcement``; see ``infra.mfa_config``).
+
+``securityDefaults`` switches Entra's security defaults on (``infra.mfa_enforcement``).
+``conditionalAccess`` declares one Conditional Access policy requiring MFA for all users and all
+cloud apps, except the configured break-glass accounts. The two are mutually exclusive in Entra:
+a Conditional Access policy can only be switched on while security defaults are off. So when the
+policy is ``enabled`` this component also declares security defaults *off*, and the policy
+depends on that; ``pulumi destroy`` removes the policy first and then restores the previous
+security defaults setting, so the tenant is never left without both. A report-only policy
+enforces nothing, so security defaults are left as they are until the policy is enabled.
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azuread as azuread
+
+from infra.config import StackConfig
+from infra.mfa_enforcement import SecurityDefaults
+
+#: Grant control that makes a Conditional Access policy require multifactor authentication.
+MFA_CONTROL = "mfa"
+
+
+class MfaEnforcement(pulumi.ComponentResource):
+    security_defaults: SecurityDefaults | None
+    policy: azuread.ConditionalAccessPolicy | None
+
+    def __init__(
+        self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("csp-secure-app:index:MfaEnforcement", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+        mfa = cfg.mfa
+        self.security_defaults = None
+        self.policy = None
+
+        if mfa.mode == "securityDefaults":
+            self.security_defaults = SecurityDefaults(
+                f"{name}-security-defaults", enabled=True, cloud=cfg.cloud, opts=child
+            )
+        elif mfa.mode == "conditionalAccess":
+            depends_on: list[pulumi.Resource] = []
+            if mfa.policy_state == "enabled":
+                self.security_defaults = SecurityDefaults(
+                    f"{name}-security-defaults-off", enabled=False, cloud=cfg.cloud, opts=child
+                )
+                depends_on.append(self.security_defaults)
+            self.policy = azuread.ConditionalAccessPolicy(
+                f"{name}-require-mfa",
+                display_name=(
+                    f"{pulumi.get_project()}-{pulumi.get_stack()}: require MFA for all users"
+                ),
+                state=mfa.policy_state,
+                conditions=azuread.ConditionalAccessPolicyConditionsArgs(
+                    client_app_types=["all"],
+                    applications=azuread.ConditionalAccessPolicyConditionsApplicationsArgs(
+                        included_applications=["All"]
+                    ),
+                    users=azuread.ConditionalAccessPolicyConditionsUsersArgs(
+                        included_users=["All"],
+                        # Emergency access accounts: the way back in when MFA itself breaks.
+                        excluded_users=list(mfa.excluded_object_ids) or None,
+                    ),
+                ),
+                grant_controls=azuread.ConditionalAccessPolicyGrantControlsArgs(
+                    operator="OR", built_in_controls=[MFA_CONTROL]
+                ),
+                opts=pulumi.ResourceOptions(parent=self, depends_on=depends_on),
+            )
+        self.register_outputs({})

@@ -1,0 +1,70 @@
+"""The GitOps pipeline's identity: an app registration and service principal that sign in with
+OpenID Connect workload identity federation, so the CI system stores no secret.
+
+The pipeline's OIDC token (issuer, subject, audience from ``pipelineIdentity``) is exchanged for
+an Entra token of this app; its service principal is a vault *writer* (``infra.vault_access``),
+so the pipeline can run the token lifecycle tasks. What ``azure/login`` needs is exported:
+``pipelineClientId`` and ``pipelineTenantId`` (no subscription: it only talks to the vault).
+"""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_azuread as azuread
+
+from infra.pipeline_config import PipelineIdentity
+
+#: The federated credential's name: unique per app, immutable, URL-friendly.
+CREDENTIAL_NAME = "gitops-pipeline"
+
+
+class GitOpsPipelineIdentity(pulumi.ComponentResource):
+    application: azuread.Application
+    service_principal: azuread.ServicePrincipal
+    credential: azuread.ApplicationFederatedIdentityCredential
+    client_id: pulumi.Output[str]
+    service_principal_object_id: pulumi.Output[str]
+
+    def __init__(
+        self,
+        name: str,
+        identity: PipelineIdentity,
+        owner_object_id: pulumi.Input[str],
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("csp-secure-app:index:GitOpsPipelineIdentity", name, None, opts)
+        child = pulumi.ResourceOptions(parent=self)
+
+        self.application = azuread.Application(
+            f"{name}-app",
+            display_name=identity.name or f"{pulumi.get_project()}-{pulumi.get_stack()}-pipeline",
+            sign_in_audience="AzureADMyOrg",
+            owners=[owner_object_id],
+            opts=child,
+        )
+        self.service_principal = azuread.ServicePrincipal(
+            f"{name}-sp",
+            client_id=self.application.client_id,
+            owners=[owner_object_id],
+            opts=child,
+        )
+        self.credential = azuread.ApplicationFederatedIdentityCredential(
+            f"{name}-federation",
+            # The "/applications/{objectId}" resource id, as for ApplicationPassword.
+            application_id=self.application.id,
+            display_name=CREDENTIAL_NAME,
+            description=f"GitOps pipeline: tokens from {identity.issuer} for {identity.subject}",
+            issuer=identity.issuer,
+            subject=identity.subject,
+            audiences=[identity.audience],
+            opts=child,
+        )
+
+        self.client_id = self.application.client_id
+        self.service_principal_object_id = self.service_principal.object_id
+        self.register_outputs(
+            {
+                "clientId": self.client_id,
+                "servicePrincipalObjectId": self.service_principal_object_id,
+            }
+        )

@@ -1,0 +1,89 @@
+"""What the security policy rules work on: type tokens, name markers, the resource shape, and the
+violation line format. Shared by ``scripts.policy_rules`` (the Key Vault and secret rules, and the
+rule lists) and ``scripts.policy_identity_rules`` (MFA enforcement and the pipeline identity).
+
+Deliberately light: no provider SDK is imported (``tasks.py`` imports lazily and
+``invoke --list`` must stay fast).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any, Protocol
+
+VAULT = "azure-native:keyvault:Vault"
+ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
+SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token # nosec B105
+ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
+APPLICATION = "azuread:index/application:Application"
+SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
+APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 # nosec B105
+FEDERATED_CREDENTIAL = (
+    "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
+)
+CONDITIONAL_ACCESS_POLICY = "azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy"
+#: The dynamic resource of ``infra.mfa_enforcement`` (kept in sync by a test).
+SECURITY_DEFAULTS = "pulumi-python:dynamic/mfa:SecurityDefaults"
+
+#: Resource names carry the role they grant, so a rule can tell the reader (the Key Vault client
+#: app) from writers even during a preview, when object ids are not known yet.
+READER_MARKER = "-reader"
+WRITER_MARKER = "-writer-"
+
+
+class ResourceLike(Protocol):
+    """What a rule needs from a registration: the offline plan's records and ``Registration``
+    both fit."""
+
+    @property
+    def type(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def inputs(self) -> Mapping[str, Any]: ...
+    @property
+    def options(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Registration:
+    """A resource as a rule sees it: type token, logical name, inputs, resource options
+    (``protect``, ``retainOnDelete``, ``ignoreChanges``, ...), and outputs when known."""
+
+    type: str
+    name: str
+    inputs: Mapping[str, Any]
+    options: Mapping[str, Any] = field(default_factory=dict)
+    outputs: Mapping[str, Any] = field(default_factory=dict)
+
+
+Rule = Callable[[ResourceLike, date], list[str]]
+
+
+def line(resource: ResourceLike, problem: str, fix: str) -> str:
+    """One violation: ``"<resource>: <what is wrong>. Fix: <what to do>."``"""
+    return f"{resource.name}: {problem}. Fix: {fix}."
+
+
+def arm_properties(resource: ResourceLike) -> Mapping[str, Any]:
+    value = resource.inputs.get("properties")
+    return value if isinstance(value, Mapping) else {}
+
+
+def mapping(value: Any) -> Mapping[str, Any]:
+    """``value`` when it is a mapping, else an empty one (inputs may be missing or unknown)."""
+    return value if isinstance(value, Mapping) else {}
+
+
+def parse_day(text: str) -> date | None:
+    try:
+        return datetime.fromisoformat(text.replace("Z", "+00:00")).astimezone(UTC).date()
+    except ValueError:
+        return None
+
+
+def output_of(resource: Any, key: str) -> Any:
+    outputs = getattr(resource, "outputs", None) or {}
+    return outputs.get(key)
