@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING
 
 from scripts import consent, vault
 from scripts.clouds import Endpoints
+from scripts.errors import ConfigError
 from scripts.inputs import PartnerApp, VaultTarget
 from scripts.redeem import redeem
 
@@ -34,6 +35,9 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
            keep: int | None = None) -> Rotation:
     """Redeem, check, store. Any refusal (expired, revoked, MFA again) raises before the vault
     is touched, so a failed rotation leaves the secret exactly as it was."""
+    if keep is not None and keep < 1:
+        raise ConfigError(f"--keep {keep} would disable every version",
+                          fix="use --keep 1 or more (or leave it out to keep all)")
     client = vault.secret_client(target.vault_url, vault.writer_credential(endpoints))
     current = vault.read_token(client, target.secret_name)
     expected = current.tags.get("tenantId") or app.csp_domain

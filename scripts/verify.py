@@ -38,6 +38,14 @@ _EXIT: dict[Status, int] = {"ok": EXIT_OK, "warning": EXIT_HEALTH_WARNING,
 #: Graph shows the first three characters of each client secret ("hint"): enough to tell which
 #: of the app's secrets the platform holds, without Graph ever seeing the secret.
 _HINT_LENGTH = 3
+#: The vault's generic advice is written for the writer (az login, AZURE_*, writerObjectIds);
+#: here the identity is the platform's own Key Vault client app, so the fix names its settings.
+_PLATFORM_FIXES = {
+    "credential_unavailable": "check the platform's Key Vault Client App ID / Secret / CSP "
+    "Domain (KV_CLIENT_APP_ID, KV_CLIENT_APP_SECRET, KV_CLIENT_CSP_DOMAIN)",
+    "forbidden": "give the Key Vault client app secrets 'get' on the token secret (an access "
+    "policy, or 'Key Vault Secrets User' with accessMode rbac): run 'pulumi up' on the stack",
+}
 
 
 @dataclass(frozen=True)
@@ -106,12 +114,8 @@ def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
     try:
         stored = vault.read_token(vault.secret_client(target.vault_url, cred), target.secret_name)
     except SecureAppError as exc:
-        # The generic credential advice (az login, AZURE_*) is for the writer; here the
-        # identity is the platform's own Key Vault client app.
-        fix = ("check the platform's Key Vault Client App ID / Secret / CSP Domain "
-               "(KV_CLIENT_APP_ID, KV_CLIENT_APP_SECRET, KV_CLIENT_CSP_DOMAIN)"
-               if getattr(exc, "error", None) == "credential_unavailable" else None)
-        report.checks.append(_failed("vault read (as the platform)", exc, fix))
+        report.checks.append(_failed("vault read (as the platform)", exc,
+                                     _PLATFORM_FIXES.get(getattr(exc, "error", None) or "")))
         _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
         return report
     report.secret_version = stored.version

@@ -109,6 +109,14 @@ def test_keep_two_leaves_the_previous_version_enabled(world: PartnerWorld) -> No
     assert [enabled for *_, enabled in snapshot(world)] == [False, True, True]
 
 
+def test_keep_below_one_is_refused_before_anything_happens(world: PartnerWorld) -> None:
+    before = snapshot(world)
+    result = world.invoke("rotate", "--keep", "-1")
+    assert result.returncode == 2
+    assert "--keep" in result.stderr and "Fix:" in result.stderr
+    assert snapshot(world) == before
+
+
 @pytest.mark.parametrize(("event", "code"), [
     ("expire_refresh_tokens", 700082),
     ("revoke_grants", 50173),

@@ -93,7 +93,9 @@ def test_platform_without_an_access_policy_is_exit_9_with_the_fix(world: Partner
     result = verify(world)
     assert result.returncode == 9, result.stdout + result.stderr
     assert "broken: vault read (as the platform)" in result.stderr
-    assert "secrets 'get' permission" in result.stderr and "access policy" in result.stderr
+    assert "secrets 'get' permission" in result.stderr
+    assert "Fix: give the Key Vault client app secrets 'get'" in result.stderr
+    assert "pulumi up" in result.stderr
     code, report = verify_json(world)
     assert code == 9 and report["status"] == "broken" and report["secretVersion"] is None
 
