@@ -247,7 +247,7 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
 def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
-    """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken."""
+    """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
     from scripts import inputs
     from scripts.verify import verify as run_verify
 
