@@ -27,6 +27,9 @@ AZURE_SERVICE_MANAGEMENT_USER_IMPERSONATION: Final = "41094075-9dad-400e-a0bd-54
 
 # Application permission (app role) ids: what a pipeline identity needs for verify's checks.
 GRAPH_APPLICATION_READ_ALL_ROLE: Final = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"
+#: Application permission that lets the deploying identity read and switch security defaults (and
+#: Conditional Access policies): what ``mfaEnforcement`` needs besides the Entra admin roles.
+GRAPH_POLICY_READ_WRITE_CONDITIONAL_ACCESS_ROLE: Final = "01c0a623-fc9b-48e9-b794-0756f8e8f067"
 
 # Azure built-in role definition ids (RBAC access mode).
 KEY_VAULT_SECRETS_USER_ROLE: Final = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -46,6 +49,9 @@ NAMES: Final[dict[str, str]] = {
     GRAPH_PROFILE: "Graph profile",
     AZURE_SERVICE_MANAGEMENT_USER_IMPERSONATION: "Azure Service Management user_impersonation",
     GRAPH_APPLICATION_READ_ALL_ROLE: "Graph Application.Read.All (application)",
+    GRAPH_POLICY_READ_WRITE_CONDITIONAL_ACCESS_ROLE: (
+        "Graph Policy.ReadWrite.ConditionalAccess (application)"
+    ),
     KEY_VAULT_SECRETS_USER_ROLE: "Key Vault Secrets User",
     KEY_VAULT_SECRETS_OFFICER_ROLE: "Key Vault Secrets Officer",
 }

@@ -14,7 +14,9 @@ from infra.config import (
     parse_config,
     read_config,
 )
+from infra.mfa_config import MfaSettings
 from infra.permissions import DEFAULT_REQUIRED_RESOURCE_ACCESS
+from infra.pipeline_config import PipelineIdentity
 from scripts import wellknown
 from scripts.errors import EXIT_BAD_INPUT, InvalidConfig
 
@@ -124,6 +126,11 @@ RULES = [
         json.dumps(GRAPH_USER_READ),
     ),
     ("tags", '["env"]', "at most 50 tags", '{"env": "dev"}'),
+    ("cloud", "germany", "one of public, usgov, china", "china"),
+    ("cloud", "AzureCloud", "not a cloud", "usgov"),
+    ("mfaEnforcement", "mfa", "securityDefaults, conditionalAccess or none", "securityDefaults"),
+    ("mfaEnforcement", "SecurityDefaults", "not an MFA enforcement mode", "conditionalAccess"),
+    ("mfaExcludedObjectIds", "breakglass@contoso.com", "not a GUID", ""),
     ("tags", '{"a/b": "x"}', "invalid", '{"cost-center": "42"}'),
 ]
 
@@ -141,6 +148,141 @@ def test_each_rule_rejects_a_bad_value_with_one_line_naming_the_key(
 @pytest.mark.parametrize(("key", "bad", "message", "good"), RULES)
 def test_each_rule_accepts_a_good_value(key: str, bad: str, message: str, good: str) -> None:
     parse(**{key: good})
+
+
+def test_issue_4_keys_default_to_public_no_mfa_change_and_no_pipeline() -> None:
+    cfg = parse()
+    assert cfg.cloud == "public"
+    assert cfg.mfa == MfaSettings(mode="none")
+    assert cfg.pipeline_identity is None
+
+
+# -- MFA enforcement ---------------------------------------------------------------------------
+
+BREAK_GLASS = "99999999-8888-4777-8666-555555555555"
+
+
+def test_conditional_access_defaults_to_report_only_and_reads_break_glass_accounts() -> None:
+    cfg = parse(mfaEnforcement="conditionalAccess", mfaExcludedObjectIds=f"{BREAK_GLASS},{WRITER}")
+    assert cfg.mfa.mode == "conditionalAccess"
+    assert cfg.mfa.policy_state == "enabledForReportingButNotEnforced"
+    assert cfg.mfa.excluded_object_ids == (BREAK_GLASS, WRITER)
+    enforced = parse(mfaEnforcement="conditionalAccess", mfaPolicyState="enabled")
+    assert enforced.mfa.policy_state == "enabled"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"mfaEnforcement": "conditionalAccess", "mfaPolicyState": "on"},
+            "rule: enabled or enabledForReportingButNotEnforced",
+        ),
+        ({"mfaPolicyState": "enabled"}, "only read when mfaEnforcement is conditionalAccess"),
+        (
+            {"mfaEnforcement": "securityDefaults", "mfaPolicyState": "enabled"},
+            "not securityDefaults",
+        ),
+        (
+            {"mfaEnforcement": "securityDefaults", "mfaExcludedObjectIds": BREAK_GLASS},
+            "security defaults cannot exclude any account",
+        ),
+        (
+            {"mfaExcludedObjectIds": BREAK_GLASS},
+            "only read when mfaEnforcement is conditionalAccess",
+        ),
+    ],
+)
+def test_mfa_companion_keys_only_go_with_conditional_access(
+    overrides: dict[str, str], message: str
+) -> None:
+    (line,) = problems(**overrides)
+    key = "mfaPolicyState" if "mfaPolicyState" in overrides else "mfaExcludedObjectIds"
+    assert line.startswith(f"csp-secure-app:{key}: ")
+    assert message in line
+
+
+def test_a_bad_mode_is_reported_once_not_again_for_its_companion_keys() -> None:
+    lines = problems(
+        mfaEnforcement="ca", mfaPolicyState="enabled", mfaExcludedObjectIds=BREAK_GLASS
+    )
+    assert [line.split(":")[1] for line in lines] == ["mfaEnforcement"]
+
+
+# -- pipeline identity -------------------------------------------------------------------------
+
+GITHUB = "https://token.actions.githubusercontent.com"
+MAIN = "repo:contoso/csp-secure-app:ref:refs/heads/main"
+
+
+def pipeline(**fields: object) -> str:
+    return json.dumps({"issuer": GITHUB, "subject": MAIN, **fields})
+
+
+def test_pipeline_identity_gets_the_clouds_exchange_audience_by_default() -> None:
+    identity = parse(pipelineIdentity=pipeline()).pipeline_identity
+    assert identity == PipelineIdentity(
+        issuer=GITHUB, subject=MAIN, audience="api://AzureADTokenExchange"
+    )
+    china = parse(pipelineIdentity=pipeline(), cloud="china").pipeline_identity
+    assert china is not None and china.audience == "api://AzureADTokenExchangeChina"
+    named = parse(pipelineIdentity=pipeline(name="GitOps (prod)")).pipeline_identity
+    assert named is not None and named.name == "GitOps (prod)"
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("repo:contoso/app", "is not a map"),
+        (pipeline(subjet=MAIN), "did you mean 'subject'?"),
+        (json.dumps({"subject": MAIN}), "issuer is required"),
+        (pipeline(issuer="http://token.actions.githubusercontent.com"), "not an https URL"),
+        (pipeline(issuer="token.actions.githubusercontent.com"), "not an https URL"),
+        (pipeline(issuer=f"{GITHUB}?x=1"), "query or fragment"),
+        (pipeline(issuer=f"{GITHUB} "), "surrounding spaces"),
+        (pipeline(subject=""), "subject is required"),
+        (pipeline(subject=f" {MAIN}"), "surrounding spaces"),
+        (pipeline(subject="repo:contoso/*:ref:refs/heads/main"), "does not expand"),
+        (pipeline(subject="x" * 601), "longer than 600"),
+        (pipeline(subject=["a", "b"]), "subject is not text"),
+        (pipeline(audience="api://AzureADTokenExchangeUSGov"), "is the usgov cloud's"),
+        (pipeline(audience="https://github.com/contoso"), "not Entra ID's token exchange audience"),
+        (pipeline(name="x" * 121), "1-120 characters"),
+    ],
+)
+def test_pipeline_identity_rules_one_line_each(value: str, message: str) -> None:
+    (line,) = problems(pipelineIdentity=value)
+    assert line.startswith("csp-secure-app:pipelineIdentity: ")
+    assert message in line
+
+
+def test_pipeline_identity_reports_every_bad_field_at_once() -> None:
+    lines = problems(pipelineIdentity=pipeline(issuer="http://x", subject="", audience="aud"))
+    assert len(lines) == 3
+    assert all(line.startswith("csp-secure-app:pipelineIdentity: ") for line in lines)
+    assert [line.split(": ")[1].split()[0] for line in lines] == ["issuer", "subject", "audience"]
+
+
+def test_pipeline_audience_follows_the_configured_cloud() -> None:
+    (line,) = problems(
+        cloud="usgov", pipelineIdentity=pipeline(audience="api://AzureADTokenExchange")
+    )
+    assert "is the public cloud's" in line and "api://AzureADTokenExchangeUSGov" in line
+    cfg = parse(
+        cloud="usgov", pipelineIdentity=pipeline(audience="api://AzureADTokenExchangeUSGov")
+    )
+    assert cfg.pipeline_identity is not None
+
+
+def test_stack_file_structured_pipeline_identity_is_read_like_pulumi_config() -> None:
+    values = config_values_from_stack_file(
+        {
+            **{f"csp-secure-app:{k}": v for k, v in BASE.items()},
+            "csp-secure-app:pipelineIdentity": {"issuer": GITHUB, "subject": MAIN},
+        }
+    )
+    identity = parse_config(values, today=TODAY).pipeline_identity
+    assert identity is not None and identity.subject == MAIN
 
 
 def test_required_keys_missing_are_each_reported() -> None:
@@ -181,6 +323,13 @@ def test_lists_accept_comma_separated_text_and_structured_config() -> None:
     a = parse(allowedIpRanges="198.51.100.0/24, 198.51.100.0/24,203.0.113.7")
     b = parse(allowedIpRanges='["198.51.100.0/24", "203.0.113.7"]')
     assert a.allowed_ip_ranges == b.allowed_ip_ranges == ("198.51.100.0/24", "203.0.113.7")
+
+
+def test_an_expired_secret_does_not_make_the_config_invalid() -> None:
+    """Time alone expires every stack: the config stays valid (the plan warns instead), so
+    `pulumi up` for unrelated changes and the example stack's plan keep working."""
+    cfg = parse_config({**BASE, "clientSecretLifetimeDays": "30"}, today=date(2030, 1, 1))
+    assert cfg.client_secret_end_date == date(2026, 12, 1)
 
 
 def test_rotation_date_sets_a_stable_end_date() -> None:

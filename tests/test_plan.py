@@ -144,3 +144,64 @@ def test_importing_plan_and_rules_does_not_load_provider_sdks() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, check=True
     )
     assert out.stdout.strip() == "[]"
+
+
+def test_example_stack_still_plans_after_its_client_secret_expired() -> None:
+    """The example's secret ends on 2028-11-28; the plan (and the README's demo with it) must
+    keep passing after that, with a warning that names the fix instead of a failure."""
+    later = date(2029, 3, 1)
+    report = run_plan("dev", REPO, today=later)
+    assert report.problems == []
+    (warning,) = report.policy_warnings
+    assert warning.startswith("keyvault-client-secret: ended on 2028-11-28")
+    assert "set clientSecretRotation to 2029-03-01" in warning
+    assert f"warning: {warning}" in report.lines
+    assert report.lines[-1].startswith("Policy: all") and "1 warning(s)" in report.lines[-1]
+
+
+def test_a_rotation_date_in_the_future_is_still_refused(tmp_path: Path) -> None:
+    shutil.copy(REPO / "Pulumi.dev.yaml", tmp_path / "Pulumi.dev.yaml")
+    with pytest.raises(InvalidConfig) as caught:
+        run_plan("dev", tmp_path, today=date(2026, 11, 28))
+    (line,) = caught.value.lines()
+    assert line.startswith("csp-secure-app:clientSecretRotation: 2026-11-29 is in the future")
+
+
+def test_example_stack_declares_the_pipeline_identity_as_a_writer() -> None:
+    report = run_plan("dev", REPO, today=TODAY)
+    text = "\n".join(report.lines)
+    assert "+ ApplicationFederatedIdentityCredential pipeline-federation" in text
+    assert "subject repo:contoso/csp-secure-app:ref:refs/heads/main" in text
+    assert "token-vault-access-writer-pipeline" in text
+    outputs = report.result.outputs
+    assert {"cloud", "pipelineClientId", "pipelineTenantId"} <= set(outputs)
+
+
+def test_a_china_stack_plans_with_china_vault_uris(tmp_path: Path) -> None:
+    document = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())
+    document["config"]["csp-secure-app:cloud"] = "china"
+    document["config"]["csp-secure-app:location"] = "chinanorth3"
+    (tmp_path / "Pulumi.cn.yaml").write_text(yaml.safe_dump(document))
+    report = run_plan("cn", tmp_path, today=TODAY)
+    assert report.problems == []
+    assert "  vaultUri = https://kv-csp-token-dev.vault.azure.cn/" in report.lines
+    assert "  cloud = china" in report.lines
+    assert "audiences ['api://AzureADTokenExchangeChina']" in "\n".join(report.lines)
+
+
+def test_every_mfa_mode_of_the_example_plans_clean(tmp_path: Path) -> None:
+    document = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())
+    config = document["config"]
+    for mode, state in (
+        ("securityDefaults", None),
+        ("conditionalAccess", "enabledForReportingButNotEnforced"),
+        ("conditionalAccess", "enabled"),
+    ):
+        config["csp-secure-app:mfaEnforcement"] = mode
+        config.pop("csp-secure-app:mfaPolicyState", None)
+        if state:
+            config["csp-secure-app:mfaPolicyState"] = state
+            config["csp-secure-app:mfaExcludedObjectIds"] = ["99999999-8888-4777-8666-555555555555"]
+        (tmp_path / "Pulumi.mfa.yaml").write_text(yaml.safe_dump(document))
+        report = run_plan("mfa", tmp_path, today=TODAY)
+        assert report.problems == [], (mode, state)

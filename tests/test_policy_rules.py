@@ -18,10 +18,13 @@ from scripts.policy_rules import Registration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policy"))
 import pack
+from pulumi_policy import EnforcementLevel
 
 TODAY = date(2026, 11, 29)
 SUB = "/subscriptions/0b1f6471-1bf0-4dda-aec3-111122223333"
 VAULT_ID = f"{SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/kv"
+GITHUB = "https://token.actions.githubusercontent.com"
+BREAK_GLASS = "99999999-8888-4777-8666-555555555555"
 SP_OBJECT_ID = "5f3c1a2b-0000-4000-8000-00000000000a"
 APP_CLIENT_ID = "5f3c1a2b-0000-4000-8000-00000000000b"
 
@@ -73,6 +76,34 @@ def secret(options: dict[str, Any] | None = None, **props: Any) -> Registration:
         "token-vault-token-secret",
         {"properties": {**base, **props}},
         options if options is not None else default_options,
+    )
+
+
+def ca_policy(state: str = "enabled", **changes: Any) -> Registration:
+    inputs: dict[str, Any] = {
+        "displayName": "require MFA",
+        "state": state,
+        "conditions": {
+            "clientAppTypes": ["all"],
+            "applications": {"includedApplications": ["All"]},
+            "users": {"includedUsers": ["All"], "excludedUsers": [BREAK_GLASS]},
+        },
+        "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
+    }
+    inputs.update(changes)
+    return Registration(rules.CONDITIONAL_ACCESS_POLICY, "mfa-require-mfa", inputs)
+
+
+def users(**users: Any) -> dict[str, Any]:
+    conditions = dict(ca_policy().inputs["conditions"])
+    conditions["users"] = users
+    return conditions
+
+
+def federation(audiences: list[str], issuer: str = GITHUB) -> Registration:
+    inputs = {"issuer": issuer, "subject": "repo:contoso/app:ref:refs/heads/main"}
+    return Registration(
+        rules.FEDERATED_CREDENTIAL, "pipeline-federation", {**inputs, "audiences": audiences}
     )
 
 
@@ -152,6 +183,73 @@ CASES = [
         password("2027-12-01T00:00:00Z", start="2026-12-01T00:00:00Z"),
     ),
     (identity.password_lifetime, password(None), "no end date", password("2027-01-01T00:00:00Z")),
+    (
+        identity.conditional_access_requires_mfa,
+        ca_policy(grantControls={"operator": "OR", "builtInControls": ["compliantDevice"]}),
+        "does not require MFA",
+        ca_policy(grantControls={"operator": "AND", "builtInControls": ["mfa", "compliantDevice"]}),
+    ),
+    (
+        identity.conditional_access_requires_mfa,
+        ca_policy(grantControls={"operator": "OR", "builtInControls": ["mfa", "compliantDevice"]}),
+        "does not require MFA",
+        ca_policy(),
+    ),
+    (
+        identity.conditional_access_requires_mfa,
+        ca_policy(conditions=users(includedGroups=[BREAK_GLASS])),
+        "does not include all users",
+        ca_policy(conditions=users(includedUsers=["All"])),
+    ),
+    (
+        identity.conditional_access_requires_mfa,
+        ca_policy(
+            conditions={
+                **ca_policy().inputs["conditions"],
+                "applications": {"includedApplications": ["Office365"]},
+            }
+        ),
+        "does not cover all cloud apps",
+        ca_policy(),
+    ),
+    (identity.conditional_access_requires_mfa, ca_policy("disabled"), "is disabled", ca_policy()),
+    (
+        identity.federated_credential_exchange_audience,
+        federation(["https://github.com/contoso"]),
+        "not exactly one token exchange audience",
+        federation(["api://AzureADTokenExchange"]),
+    ),
+    (
+        identity.federated_credential_exchange_audience,
+        federation(["api://AzureADTokenExchange", "api://AzureADTokenExchangeChina"]),
+        "not exactly one",
+        federation(["api://AzureADTokenExchangeChina"]),
+    ),
+    (
+        identity.federated_credential_exchange_audience,
+        federation(["api://AzureADTokenExchange"], issuer="http://token.example"),
+        "not an https URL",
+        federation(["api://AzureADTokenExchangeUSGov"], issuer="https://gitlab.com"),
+    ),
+    # Warnings (advisory rules) follow the same contract.
+    (
+        identity.password_not_expired,
+        password("2026-11-29T00:00:00Z"),
+        "ended on 2026-11-29",
+        password("2026-11-30T00:00:00Z"),
+    ),
+    (
+        identity.conditional_access_report_only,
+        ca_policy("enabledForReportingButNotEnforced"),
+        "enforces no MFA",
+        ca_policy("enabled"),
+    ),
+    (
+        identity.conditional_access_break_glass,
+        ca_policy(conditions=users(includedUsers=["All"])),
+        "excludes no emergency access account",
+        ca_policy(conditions=users(includedUsers=["All"], excludedGroups=[BREAK_GLASS])),
+    ),
     (rules.token_secret_metadata, secret(contentType=""), "no content type", secret()),
     (rules.token_secret_metadata, secret(attributes={}), "no expiry", secret()),
     (
@@ -257,6 +355,30 @@ def test_one_access_policy_per_identity_and_vault() -> None:
     assert rules.one_grant_per_identity([writer("a", "me"), writer("b", "me", "kv2")]) == []
 
 
+def test_warning_rules_never_count_as_violations() -> None:
+    expired = password("2020-01-01T00:00:00Z")
+    report_only = ca_policy("enabledForReportingButNotEnforced")
+    assert rules.check_all([expired, report_only], TODAY) == []
+    warnings = rules.check_warnings([expired, report_only], TODAY)
+    assert [w.split(":")[0] for w in warnings] == ["keyvault-client-secret", "mfa-require-mfa"]
+    assert "set clientSecretRotation to 2026-11-29" in warnings[0]
+
+
+def security_defaults(enabled: bool) -> Registration:
+    return Registration(
+        rules.SECURITY_DEFAULTS, "mfa-security-defaults", {"enabled": enabled, "cloud": "public"}
+    )
+
+
+def test_security_defaults_on_and_an_enforced_policy_are_exclusive() -> None:
+    (line,) = rules.check_all([security_defaults(True), ca_policy("enabled")], TODAY)
+    assert line.startswith("mfa-require-mfa: is enabled while mfa-security-defaults switches")
+    assert "choose one mfaEnforcement mode" in line
+    assert identity.mfa_modes_exclusive([security_defaults(False), ca_policy("enabled")]) == []
+    report_only = ca_policy("enabledForReportingButNotEnforced")
+    assert identity.mfa_modes_exclusive([security_defaults(True), report_only]) == []
+
+
 # -- the CrossGuard pack ---------------------------------------------------------------------
 
 
@@ -299,6 +421,17 @@ def test_pack_reports_a_vault_without_purge_protection() -> None:
     bad = validate("vault-purge-protection", crossguard_args(vault(enablePurgeProtection=False)))
     assert len(bad) == 1 and "purge protection is off" in bad[0]
     assert validate("vault-purge-protection", crossguard_args(vault())) == []
+
+
+def test_pack_warnings_are_advisory_and_violations_mandatory() -> None:
+    levels = {p.name: p.enforcement_level for p in pack.build_policies()}
+    assert levels["password-not-expired"] == EnforcementLevel.ADVISORY
+    assert levels["conditional-access-report-only"] == EnforcementLevel.ADVISORY
+    assert levels["conditional-access-requires-mfa"] == EnforcementLevel.MANDATORY
+    assert levels["mfa-modes-exclusive"] == EnforcementLevel.MANDATORY
+    expired = crossguard_args(password("2020-01-01T00:00:00Z"))
+    (message,) = validate("password-not-expired", expired)
+    assert "ended on 2020-01-01" in message
 
 
 def test_pack_judges_the_token_secret_options_crossguard_reports() -> None:
