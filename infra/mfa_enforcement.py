@@ -37,7 +37,7 @@ from pulumi.dynamic import (
 )
 
 from scripts.clouds import PRESETS, Endpoints, resolve_endpoints
-from scripts.errors import ServiceError, SignInError
+from scripts.errors import ConfigError, ServiceError, SignInError
 
 POLICY_PATH = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
 #: The resource id: there is exactly one such policy per tenant.
@@ -95,7 +95,15 @@ class GraphPolicyClient:
                 fix=PERMISSION_FIX,
                 error="forbidden",
             )
-        if response.status_code >= 400:
+        if 400 <= response.status_code < 500:
+            # Not transient: Graph says why (e.g. Conditional Access policies are in force).
+            raise ConfigError(
+                f"Microsoft Graph refused {method} security defaults ({response.status_code}: "
+                f"{_graph_message(response)})",
+                fix="security defaults and enabled Conditional Access policies exclude each "
+                "other: choose mfaEnforcement conditionalAccess, or turn those policies off",
+            )
+        if response.status_code >= 500:
             raise ServiceError(
                 f"Microsoft Graph answered {response.status_code} to {method} security defaults",
                 fix="try again later; if it persists, check the tenant in the Entra admin center",
@@ -114,6 +122,15 @@ class GraphPolicyClient:
 
     def set_enabled(self, enabled: bool) -> None:
         self._call("PATCH", {"isEnabled": enabled})
+
+
+def _graph_message(response: Any) -> str:
+    """Graph's own error text (never a credential), shortened to one line."""
+    try:
+        message = response.json()["error"]["message"]
+    except (ValueError, KeyError, TypeError):
+        return "no details"
+    return " ".join(str(message).split())[:200]
 
 
 def _inputs(props: dict[str, Any]) -> dict[str, Any]:

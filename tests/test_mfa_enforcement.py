@@ -15,7 +15,7 @@ from pulumi.dynamic.dynamic import serialize_provider
 from clouddouble import CloudDouble
 from infra.mfa_enforcement import RESOURCE_ID, SecurityDefaultsProvider
 from scripts import wellknown as wk
-from scripts.errors import ServiceError, SignInError
+from scripts.errors import ConfigError, ServiceError, SignInError
 from tests.helpers import Partner, make_partner
 
 POLICY_WRITER = (
@@ -165,3 +165,16 @@ def test_the_provider_unpickles_by_reference_in_a_fresh_process(tmp_path: Any) -
     assert done.stdout.split() == ["infra.mfa_enforcement", "SecurityDefaultsProvider"]
     # By reference: the pickle names the class; it does not carry its code.
     assert b"GraphPolicyClient" not in base64.b64decode(blob)
+
+
+def test_a_refusal_graph_explains_is_passed_on_with_its_reason(
+    partner: Partner, cloud: CloudDouble
+) -> None:
+    cloud.inject_fault(GRAPH_POLICY_PATH, status=400, count=1, method="PATCH", service="graph")
+    partner.tenant.security_defaults = False
+    with pytest.raises(ConfigError) as caught:
+        SecurityDefaultsProvider().create({"enabled": True, "cloud": "public"})
+    message = caught.value.one_line()
+    assert "refused PATCH security defaults (400" in message
+    assert "choose mfaEnforcement conditionalAccess" in message
+    assert partner.tenant.security_defaults is False
