@@ -277,7 +277,10 @@ def _parse_structured(
 
     raw_pipeline = _text(values.get("pipelineIdentity"))
     if raw_pipeline:
-        pipeline, errors = parse_pipeline_identity(raw_pipeline, parsed.get("cloud", "public"))
+        # An invalid cloud key is reported already: then any cloud's audience is accepted.
+        cloud_known = "cloud" in parsed or not _text(values.get("cloud"))
+        cloud = parsed.get("cloud", "public") if cloud_known else None
+        pipeline, errors = parse_pipeline_identity(raw_pipeline, cloud)
         for error in errors:
             bad("pipelineIdentity", error)
         if pipeline is not None:

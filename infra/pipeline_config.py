@@ -39,9 +39,13 @@ class PipelineIdentity:
     name: str | None = None
 
 
-def parse_pipeline_identity(raw: str, cloud: str) -> tuple[PipelineIdentity | None, list[str]]:
+def parse_pipeline_identity(
+    raw: str, cloud: str | None
+) -> tuple[PipelineIdentity | None, list[str]]:
     """Parse the structured value (JSON text, as ``pulumi.Config.get`` returns it). ``cloud``
-    picks the default audience. Returns the identity or one message per problem."""
+    picks the default audience; ``None`` (the cloud key itself is invalid and reported) accepts
+    any cloud's, so one mistake is not reported twice. Returns the identity or one message per
+    problem."""
     try:
         data = json.loads(raw)
     except json.JSONDecodeError:
@@ -63,7 +67,7 @@ def parse_pipeline_identity(raw: str, cloud: str) -> tuple[PipelineIdentity | No
 
     issuer = data.get("issuer", "")
     subject = data.get("subject", "")
-    expected_audience = wellknown.TOKEN_EXCHANGE_AUDIENCES[cloud]
+    expected_audience = wellknown.TOKEN_EXCHANGE_AUDIENCES[cloud or "public"]
     audience = data.get("audience", expected_audience)
     name = data.get("name")
     for problem in (
@@ -128,10 +132,11 @@ def check_subject(value: str) -> str | None:
     return None
 
 
-def check_audience(value: str, cloud: str) -> str | None:
-    expected = wellknown.TOKEN_EXCHANGE_AUDIENCES[cloud]
-    if value == expected:
+def check_audience(value: str, cloud: str | None) -> str | None:
+    audiences = wellknown.TOKEN_EXCHANGE_AUDIENCES
+    if value == audiences.get(cloud or "") or (cloud is None and value in audiences.values()):
         return None
+    expected = audiences[cloud or "public"]
     other = next((c for c, aud in wellknown.TOKEN_EXCHANGE_AUDIENCES.items() if aud == value), None)
     if other:
         return (

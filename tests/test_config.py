@@ -274,6 +274,14 @@ def test_pipeline_audience_follows_the_configured_cloud() -> None:
     assert cfg.pipeline_identity is not None
 
 
+def test_a_bad_cloud_is_reported_once_not_again_through_the_pipeline_audience() -> None:
+    lines = problems(
+        cloud="AzureUSGovernment",
+        pipelineIdentity=pipeline(audience="api://AzureADTokenExchangeUSGov"),
+    )
+    assert [line.split(":")[1] for line in lines] == ["cloud"]
+
+
 def test_stack_file_structured_pipeline_identity_is_read_like_pulumi_config() -> None:
     values = config_values_from_stack_file(
         {
