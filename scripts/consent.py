@@ -15,17 +15,23 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scripts import fallback, http, vault
+from scripts import fallback, vault
 from scripts.advice import to_error
-from scripts.claims import GUID_RE, TokenClaims, read_claims, require_partner_token
 from scripts.clouds import Endpoints
 from scripts.errors import SecureAppError, SignInError, StorageError
+from scripts.identity import (
+    PartnerTokens,
+    check_partner_result,
+    confidential_client,
+    identity_errors,
+    public_client,
+    tenant_of,
+)
 from scripts.inputs import PartnerApp, VaultTarget
 from scripts.loopback import RedirectListener, parse_pasted_url
-from scripts.partner_center import OrganizationProfile, organization_profile
 
 if TYPE_CHECKING:
-    import msal
+    from azure.keyvault.secrets import SecretClient
 
 Mode = Literal["browser", "no-browser", "paste", "device-code"]
 
@@ -35,17 +41,6 @@ Mode = Literal["browser", "no-browser", "paste", "device-code"]
 #: customer's or a non-admin's) through without a fresh sign-in; ``consent`` alone would not
 #: force re-authentication.
 PROMPT = "login"
-
-
-@dataclass(frozen=True)
-class PartnerTokens:
-    refresh_token: str
-    access_token: str
-    claims: TokenClaims
-    profile: OrganizationProfile
-
-    def __repr__(self) -> str:
-        return f"PartnerTokens(tenant={self.claims.tenant_id!r}, user={self.claims.user!r})"
 
 
 @dataclass
@@ -58,41 +53,19 @@ class SignInUI:
     tell: Callable[[str], None] = field(default=lambda _msg: None)
 
 
-def confidential_client(
-    app: PartnerApp, endpoints: Endpoints
-) -> msal.ConfidentialClientApplication:
-    import msal
-
-    return msal.ConfidentialClientApplication(
-        app.app_id,
-        client_credential=app.app_secret,
-        authority=f"{endpoints.authority_host}/{app.csp_domain}",
-        # Only Microsoft's own clouds have an instance-discovery endpoint; for any other host
-        # (a national cloud override, the local double) discovery would call the public cloud.
-        instance_discovery=endpoints.instance_discovery,
-        # Retries 429/5xx, bounded timeouts, one discovery fetch per process (scripts.http).
-        http_client=http.session(),
-    )
-
-
 def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode = "browser",
             port: int = 8400, timeout: float = 300.0) -> PartnerTokens:
     if mode == "device-code":
         return _device_code_sign_in(app, endpoints, ui, timeout)
     client = confidential_client(app, endpoints)
     redirect_uri = f"http://localhost:{port}"
-    try:
-        with warnings.catch_warnings():
-            # MSAL recommends response_mode=form_post for web apps. This is a native app with a
-            # loopback redirect (RFC 8252 uses the query there): the code is single-use and
-            # PKCE-bound, and only a query lets --paste work, since a POST cannot be pasted.
-            warnings.filterwarnings("ignore", message="response_mode", category=UserWarning)
-            flow = client.initiate_auth_code_flow(
-                scopes=[endpoints.partner_center_scope], redirect_uri=redirect_uri,
-                prompt=PROMPT)
-    except ValueError as exc:  # MSAL's way of saying the authority is unusable
-        raise SignInError(f"the identity platform refused the tenant {app.csp_domain}",
-                          fix="check --csp-domain and AZURE_AUTHORITY_HOST") from exc
+    with warnings.catch_warnings():
+        # MSAL recommends response_mode=form_post for web apps. This is a native app with a
+        # loopback redirect (RFC 8252 uses the query there): the code is single-use and
+        # PKCE-bound, and only a query lets --paste work, since a POST cannot be pasted.
+        warnings.filterwarnings("ignore", message="response_mode", category=UserWarning)
+        flow = client.initiate_auth_code_flow(
+            scopes=[endpoints.partner_center_scope], redirect_uri=redirect_uri, prompt=PROMPT)
     _check_flow(flow)
     if mode == "paste":
         ui.show_url(flow["auth_uri"])
@@ -111,34 +84,33 @@ def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode =
     if "error" in params:
         raise to_error(params["error"], params.get("error_description"), context="sign-in")
     try:
-        result = client.acquire_token_by_auth_code_flow(flow, params)
+        with identity_errors(endpoints):
+            result = client.acquire_token_by_auth_code_flow(flow, params)
     except ValueError as exc:  # state or nonce mismatch, detected by MSAL
         raise SignInError("the sign-in response did not match this sign-in (state or nonce)",
                           fix="run consent again") from exc
-    return check_partner_result(result, app, endpoints, _tenant_of(client, app))
+    return check_partner_result(result, app, endpoints, tenant_of(client, app))
 
 
 def _device_code_sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI,
                          timeout: float) -> PartnerTokens:
     """``--device-code``: for an admin whose browser is on another machine. Only for CPV apps
     that allow public client flows: the device code grant carries no client secret."""
-    import msal
-
-    client = msal.PublicClientApplication(
-        app.app_id, authority=f"{endpoints.authority_host}/{app.csp_domain}",
-        instance_discovery=endpoints.instance_discovery, http_client=http.session())
-    flow = client.initiate_device_flow(scopes=[endpoints.partner_center_scope])
+    client = public_client(app, endpoints)
+    with identity_errors(endpoints):
+        flow = client.initiate_device_flow(scopes=[endpoints.partner_center_scope])
     if "user_code" not in flow:
         raise to_error(flow.get("error"), flow.get("error_description"),
                        flow.get("error_codes") or (), context="device code sign-in")
     # MSAL polls until the code expires; --timeout shortens that, never lengthens it.
     flow["expires_at"] = min(float(flow["expires_at"]), time.time() + timeout)
     ui.show_url(str(flow["message"]))
-    result = client.acquire_token_by_device_flow(flow)
+    with identity_errors(endpoints):
+        result = client.acquire_token_by_device_flow(flow)
     if result.get("error") == "authorization_pending":  # our --timeout ran out first
         raise SignInError(f"the device code sign-in did not finish within {int(timeout)} s",
                           fix="run consent again and enter the code sooner", error="timeout")
-    return check_partner_result(result, app, endpoints, _tenant_of(client, app))
+    return check_partner_result(result, app, endpoints, tenant_of(client, app))
 
 
 def _check_flow(flow: dict[str, Any]) -> None:
@@ -146,55 +118,21 @@ def _check_flow(flow: dict[str, Any]) -> None:
         raise to_error(flow.get("error"), flow.get("error_description"), context="sign-in")
 
 
-def _tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
-    """The CSP tenant's id: given as a GUID, or the one the authority's metadata resolved the
-    domain to (MSAL already fetched it; no extra round trip)."""
-    if GUID_RE.match(app.csp_domain):
-        return app.csp_domain
-    return str(getattr(client.authority, "tenant", "") or "")
-
-
-def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: Endpoints,
-                         expected_tenant: str) -> PartnerTokens:
-    """Everything a token must pass before its refresh token is stored (consent and rotate)."""
-    if "error" in result:
-        raise to_error(result.get("error"), result.get("error_description"),
-                       result.get("error_codes") or (), context="token redemption")
-    refresh_token = result.get("refresh_token")
-    access_token = result.get("access_token")
-    if not refresh_token or not access_token:
-        raise SignInError(
-            "the identity platform returned no refresh token",
-            fix="make sure the CPV app may request offline_access, then run consent again",
-            error="no_refresh_token",
-        )
-    claims = read_claims(access_token)
-    guid_tenant = expected_tenant if GUID_RE.match(expected_tenant or "") else None
-    require_partner_token(claims, guid_tenant)
-    profile = organization_profile(endpoints.partner_center, access_token)
-    if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
-        raise SignInError(
-            f"Partner Center answered for tenant {profile.tenant_id}, not {claims.tenant_id}",
-            fix="sign in with an admin of the partner tenant the CPV app is consented in",
-            error="tenant_mismatch",
-        )
-    return PartnerTokens(refresh_token=refresh_token, access_token=access_token,
-                         claims=claims, profile=profile)
-
-
 def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints: Endpoints,
-          *, source: str = "consent") -> vault.StoredToken:
+          *, source: str = "consent", client: SecretClient | None = None) -> vault.StoredToken:
     """Store the refresh token as a new secret version, never losing it.
 
     The owner-only fallback file is written first and removed only once the vault has confirmed
     the new version: a vault error, a crash or Ctrl-C in between leaves the token recoverable.
+    ``client``: the writer's vault client when the caller already has one (rotate), so the same
+    credential and token serve the read and the write.
     """
     pending = fallback.PendingToken(
         refresh_token=tokens.refresh_token, tenant_id=tokens.claims.tenant_id, app_id=app.app_id,
         vault_url=target.vault_url, secret_name=target.secret_name, user=tokens.claims.user,
         obtained_at=_now())
     path = fallback.keep(pending)
-    stored = _push(pending, target, endpoints, path, source)
+    stored = _push(pending, target, endpoints, path, source, client)
     fallback.discard(path)
     return stored
 
@@ -211,10 +149,11 @@ def store_pending(
 
 
 def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoints, path: Path,
-          source: str) -> vault.StoredToken:
+          source: str, client: SecretClient | None = None) -> vault.StoredToken:
     retry = f"then run 'invoke store-token --from-file {path}'"
     try:
-        client = vault.secret_client(target.vault_url, vault.writer_credential(endpoints))
+        client = client or vault.secret_client(target.vault_url,
+                                               vault.writer_credential(endpoints))
         tags = vault.token_tags(source=source, user=pending.user, tenant_id=pending.tenant_id,
                                 app_id=pending.app_id)
         return vault.store_token(client, target.secret_name, pending.refresh_token, tags)

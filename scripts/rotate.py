@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from scripts import consent, vault
 from scripts.clouds import Endpoints
 from scripts.errors import ConfigError
+from scripts.identity import redeem
 from scripts.inputs import PartnerApp, VaultTarget
-from scripts.redeem import redeem
 
 if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient, SecretProperties
@@ -42,7 +42,7 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
     current = vault.read_token(client, target.secret_name)
     expected = current.tags.get("tenantId") or app.csp_domain
     tokens = redeem(app, endpoints, current.value, expected)
-    stored = consent.store(tokens, app, target, endpoints, source="rotate")
+    stored = consent.store(tokens, app, target, endpoints, source="rotate", client=client)
     disabled = disable_older(client, target.secret_name, keep, stored) if keep else ()
     return Rotation(previous_version=current.version, stored=stored, disabled_versions=disabled)
 

@@ -27,8 +27,8 @@ from scripts.errors import (
     SecureAppError,
     ServiceError,
 )
+from scripts.identity import redeem
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
-from scripts.redeem import redeem
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 
 Status = Literal["ok", "warning", "unavailable", "broken"]
