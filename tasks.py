@@ -206,8 +206,9 @@ def _partner_inputs(csp_domain: str | None, app_id: str | None, vault_url: str |
     from scripts.clouds import validate_vault_url
     from scripts.stack_outputs import StackOutputs
 
-    endpoints = _endpoints(cloud)
     outputs = StackOutputs(stack, cwd=str(ROOT))
+    # The cloud: --cloud, else CSP_CLOUD, else the stack's `cloud` output, else public.
+    endpoints = _endpoints(cloud or os.environ.get("CSP_CLOUD") or outputs.get("cloud"))
     app = inputs.partner_app(csp_domain, app_id, os.environ)
     target = inputs.vault_target(vault_url, secret_name, os.environ, outputs,
                                  lambda u: validate_vault_url(u, endpoints))

@@ -10,6 +10,7 @@ print the module settings.
 
 from __future__ import annotations
 
+import datetime as dt
 import os
 import secrets
 import socket
@@ -63,6 +64,9 @@ def _deliver(redirect_url: str) -> None:
 def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
              stack: str = "dev") -> DemoResult:
     config = load_stack_config(stack, project_dir)
+    # A rehearsal is a fresh deployment: its client secrets are issued today, so the example
+    # stack's rotation date can never make the rehearsal's secrets expired.
+    config["clientSecretRotation"] = dt.date.today().isoformat()
     with CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
         # The rehearsal's fallback files (if any) go to a throwaway folder, not ~/.secure-app.
         os.environ["SECURE_APP_HOME"] = home
