@@ -11,12 +11,19 @@ from __future__ import annotations
 import pulumi
 import pulumi_azuread as azuread
 
-from infra.app_password import declare_password
+from infra.app_registration import declare_app, declare_password
 from infra.config import StackConfig
+from infra.permissions import RequiredResourceAccess, ResourceAccess
 from scripts import wellknown
 
 REDIRECT_BASE = f"http://localhost:{wellknown.DEFAULT_REDIRECT_PORT}"
 REDIRECT_URIS = (REDIRECT_BASE, f"{REDIRECT_BASE}/")
+PARTNER_CENTER_ACCESS = RequiredResourceAccess(
+    resource_app_id=wellknown.PARTNER_CENTER_APP_ID,
+    resource_accesses=(
+        ResourceAccess(id=wellknown.PARTNER_CENTER_USER_IMPERSONATION, type="Scope"),
+    ),
+)
 
 
 class InHouseApp(pulumi.ComponentResource):
@@ -34,32 +41,15 @@ class InHouseApp(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("csp-secure-app:index:InHouseApp", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        self.application = azuread.Application(
-            f"{name}-app",
+        self.application, self.service_principal = declare_app(
+            name,
+            self,
             display_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-partner-center",
             # Multi-tenant: customers' admins consent to it through the partner relationship.
             sign_in_audience="AzureADMultipleOrgs",
-            owners=[owner_object_id],
-            required_resource_accesses=[
-                azuread.ApplicationRequiredResourceAccessArgs(
-                    resource_app_id=wellknown.PARTNER_CENTER_APP_ID,
-                    resource_accesses=[
-                        azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
-                            id=wellknown.PARTNER_CENTER_USER_IMPERSONATION, type="Scope"
-                        )
-                    ],
-                )
-            ],
-            web=azuread.ApplicationWebArgs(redirect_uris=list(REDIRECT_URIS)),
-            opts=child,
-        )
-        self.service_principal = azuread.ServicePrincipal(
-            f"{name}-sp",
-            client_id=self.application.client_id,
-            owners=[owner_object_id],
-            opts=child,
+            owner_object_id=owner_object_id,
+            required_access=[PARTNER_CENTER_ACCESS],
+            redirect_uris=REDIRECT_URIS,
         )
         self.password = declare_password(f"{name}-secret", self.application, cfg, self)
 

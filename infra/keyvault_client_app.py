@@ -10,7 +10,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_azuread as azuread
 
-from infra.app_password import declare_password
+from infra.app_registration import declare_app, declare_password
 from infra.config import StackConfig
 
 
@@ -37,32 +37,13 @@ class KeyVaultClientApp(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("csp-secure-app:index:KeyVaultClientApp", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        self.application = azuread.Application(
-            f"{name}-app",
+        self.application, self.service_principal = declare_app(
+            name,
+            self,
             display_name=f"{pulumi.get_project()}-{pulumi.get_stack()}-keyvault-client",
             sign_in_audience="AzureADMyOrg",
-            owners=[owner_object_id],
-            required_resource_accesses=[
-                azuread.ApplicationRequiredResourceAccessArgs(
-                    resource_app_id=access.resource_app_id,
-                    resource_accesses=[
-                        azuread.ApplicationRequiredResourceAccessResourceAccessArgs(
-                            id=item.id, type=item.type
-                        )
-                        for item in access.resource_accesses
-                    ],
-                )
-                for access in cfg.required_resource_access
-            ],
-            opts=child,
-        )
-        self.service_principal = azuread.ServicePrincipal(
-            f"{name}-sp",
-            client_id=self.application.client_id,
-            owners=[owner_object_id],
-            opts=child,
+            owner_object_id=owner_object_id,
+            required_access=cfg.required_resource_access,
         )
         self.password = declare_password(f"{name}-secret", self.application, cfg, self)
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 import pulumi
 import pulumi_azuread as azuread
 
+from infra.app_registration import declare_app
 from infra.pipeline_config import PipelineIdentity
 
 #: The federated credential's name: unique per app, immutable, URL-friendly.
@@ -33,20 +34,12 @@ class GitOpsPipelineIdentity(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("csp-secure-app:index:GitOpsPipelineIdentity", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-
-        self.application = azuread.Application(
-            f"{name}-app",
+        self.application, self.service_principal = declare_app(
+            name,
+            self,
             display_name=identity.name or f"{pulumi.get_project()}-{pulumi.get_stack()}-pipeline",
             sign_in_audience="AzureADMyOrg",
-            owners=[owner_object_id],
-            opts=child,
-        )
-        self.service_principal = azuread.ServicePrincipal(
-            f"{name}-sp",
-            client_id=self.application.client_id,
-            owners=[owner_object_id],
-            opts=child,
+            owner_object_id=owner_object_id,
         )
         self.credential = azuread.ApplicationFederatedIdentityCredential(
             f"{name}-federation",
@@ -57,7 +50,7 @@ class GitOpsPipelineIdentity(pulumi.ComponentResource):
             issuer=identity.issuer,
             subject=identity.subject,
             audiences=[identity.audience],
-            opts=child,
+            opts=pulumi.ResourceOptions(parent=self),
         )
 
         self.client_id = self.application.client_id
