@@ -70,14 +70,16 @@ def _endpoints(cloud: str | None) -> Any:
     return resolve_endpoints(cloud, os.environ)
 
 
-@cli(help={"stack": "stack whose Pulumi.<stack>.yaml to plan (default dev)"})
+@cli(help={"stack": "stack name (plans Pulumi.<stack>.yaml here; default dev) or the path of "
+                    "a Pulumi.<stack>.yaml file elsewhere"})
 @reported
 def plan(c: Context, stack: str = "dev") -> None:
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
     from scripts.errors import PolicyViolation
-    from scripts.plan import format_plan, run_plan
+    from scripts.plan import format_plan, run_plan, stack_file_location
 
-    report = run_plan(stack, ROOT)
+    name, folder = stack_file_location(stack, ROOT)
+    report = run_plan(name, folder)
     print("\n".join(format_plan(report)))
     if report.problems:
         raise PolicyViolation(list(report.problems))

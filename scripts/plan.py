@@ -132,6 +132,15 @@ def run_program(
     return PlanResult(resources=list(mocks.records), outputs=resolved, warnings=warnings)
 
 
+def stack_file_location(stack: str, project_dir: Path) -> tuple[str, Path]:
+    """``dev`` -> (``dev``, the project); ``some/dir/Pulumi.prod.yaml`` -> (``prod``, that dir),
+    so a pipeline can check a stack file before it is committed next to the program."""
+    path = Path(stack)
+    if path.suffix in (".yaml", ".yml") and path.name.startswith("Pulumi."):
+        return path.name[len("Pulumi."):-len(path.suffix)], path.parent.resolve()
+    return stack, project_dir
+
+
 def load_stack_config(stack: str, project_dir: Path) -> dict[str, str]:
     """The ``config:`` block of ``Pulumi.<stack>.yaml`` as ``parse_config`` input."""
     import yaml
