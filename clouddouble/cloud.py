@@ -285,11 +285,14 @@ class CloudDouble:
         hang: float | None = None,
         reset: bool = False,
         service: str | None = None,
+        skip: int = 0,
     ) -> Fault:
-        """The next ``count`` requests whose path matches fail. ``service`` limits it to one
-        listener: "identity", "partnercenter", "graph" or "vault:<name>"."""
+        """The next ``count`` requests whose path matches fail, after ``skip`` matching ones
+        went through. ``service`` limits it to one listener: "identity", "partnercenter",
+        "graph" or "vault:<name>"."""
         return self._faults.add(
-            Fault(re.compile(path_regex), count, status, retry_after, method, hang, reset, service)
+            Fault(re.compile(path_regex), count, status, retry_after, method, hang, reset, service,
+                  skip)
         )
 
     def clear_faults(self) -> None:

@@ -61,7 +61,9 @@ class IdentityPlatform:
         tenant = self.ctx.resolve_tenant(tenant_ref)
         host = self.ctx.authority_host
         issuer_tenant = tenant.id if tenant else "{tenantid}"
-        base = f"{host}/{tenant_ref}"
+        # Entra answers a domain (contoso.onmicrosoft.com) with the tenant id in every endpoint;
+        # only the multi-tenant aliases (organizations, common) stay as they are.
+        base = f"{host}/{tenant.id if tenant else tenant_ref}"
         return json_response(
             200,
             {

@@ -121,7 +121,9 @@ class RequestLog:
 @dataclass
 class Fault:
     """The next ``remaining`` requests matching ``pattern`` (and ``method``/``service`` if set)
-    fail: with ``status`` (plus ``Retry-After``), after ``hang`` seconds, or by a TCP reset."""
+    fail: with ``status`` (plus ``Retry-After``), after ``hang`` seconds, or by a TCP reset.
+    ``skip`` lets that many matching requests through first (e.g. to hit the second call to the
+    token endpoint of a flow, not the first)."""
 
     pattern: re.Pattern[str]
     remaining: int
@@ -131,6 +133,7 @@ class Fault:
     hang: float | None = None
     reset: bool = False
     service: str | None = None
+    skip: int = 0
 
     def matches(self, method: str, service: str, path: str) -> bool:
         if self.remaining <= 0:
@@ -157,6 +160,9 @@ class FaultTable:
         with self._lock:
             for fault in self._faults:
                 if fault.matches(method, service, path):
+                    if fault.skip > 0:
+                        fault.skip -= 1
+                        continue
                     fault.remaining -= 1
                     return fault
             self._faults = [f for f in self._faults if f.remaining > 0]

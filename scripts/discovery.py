@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 from typing import Any
+from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
@@ -31,6 +32,26 @@ def _remember(url: str, response: requests.Response) -> None:
         _ = response.content  # read it now, so every reader gets the whole body
         with _lock:
             _cache[url] = response
+            alias = _tenant_id_alias(url, response)
+            if alias:
+                _cache.setdefault(alias, response)
+
+
+def _tenant_id_alias(url: str, response: requests.Response) -> str | None:
+    """The same document under the tenant's GUID. Consent signs in by the partner's domain
+    (``/contoso.onmicrosoft.com/v2.0/...``), the vault's challenge names the tenant by id: Entra
+    serves one document for both, whose endpoints carry the id."""
+    try:
+        token_endpoint = str(response.json()["token_endpoint"])
+    except (ValueError, KeyError, TypeError):
+        return None
+    tenant_id = urlsplit(token_endpoint).path.strip("/").split("/")[0]
+    parts = urlsplit(url)
+    segments = parts.path.split("/")
+    if len(segments) < 3 or not tenant_id or segments[1] == tenant_id:
+        return None
+    segments[1] = tenant_id
+    return urlunsplit(parts._replace(path="/".join(segments)))
 
 
 class DiscoverySession(requests.Session):
@@ -47,8 +68,11 @@ class DiscoverySession(requests.Session):
 
 
 def azure_transport() -> Any:
-    """azure-identity's ``transport``: azure-core's requests transport, with the same cache."""
+    """azure-identity's ``transport``: azure-core's requests transport, with the same cache and
+    our timeouts (azure-core's own default is 300 s per attempt)."""
     from azure.core.pipeline.transport import RequestsTransport, RequestsTransportResponse
+
+    from scripts.timeouts import http_timeouts
 
     class DiscoveryTransport(RequestsTransport):  # type: ignore[misc]
         def send(self, request: Any, **kwargs: Any) -> Any:
@@ -60,7 +84,8 @@ def azure_transport() -> Any:
                 _remember(request.url, response.internal_response)
             return response
 
-    return DiscoveryTransport()
+    connect, read = http_timeouts()
+    return DiscoveryTransport(connection_timeout=connect, read_timeout=read)
 
 
 def clear() -> None:

@@ -14,8 +14,11 @@ id and output state; ``new_guid`` and ``deploying_identity`` are overridable as 
 
 from __future__ import annotations
 
+import asyncio
+import atexit
 import threading
 import uuid
+import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -228,6 +231,24 @@ class RecordingMocks(pulumi.runtime.Mocks):
         return f"{name}-id", dict(inputs)
 
 
+#: Event loops the mock engine made in its worker threads (Pulumi's mocks make one per thread and
+#: never close them). They stay usable for later runs in this process and are closed at exit:
+#: left to the garbage collector during interpreter teardown, a loop's ``__del__`` sometimes
+#: prints an "Exception ignored" traceback on stderr.
+_ENGINE_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
+
+
+def _track_loop() -> None:
+    _ENGINE_LOOPS.add(_ensure_event_loop())  # type: ignore[no-untyped-call]
+
+
+@atexit.register
+def _close_engine_loops() -> None:
+    for loop in list(_ENGINE_LOOPS):
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The stock mock monitor, except ``RegisterResource`` also captures resource options and
     hands a full ``ResourceRecord`` to ``RecordingMocks.register``. Called from worker threads,
@@ -237,12 +258,17 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: RecordingMocks) -> None:
         super().__init__(mocks)
+        _track_loop()  # the calling thread's loop, which runs the program
+
+    def Invoke(self, request: Any) -> Any:
+        _track_loop()
+        return super().Invoke(request)  # type: ignore[no-untyped-call]
 
     def RegisterResource(self, request: Any) -> Any:
         urn = self.make_urn(request.parent, request.type, request.name)
         if request.type == "pulumi:pulumi:Stack":
             return resource_pb2.RegisterResourceResponse(urn=urn)
-        _ensure_event_loop()  # type: ignore[no-untyped-call]
+        _track_loop()
         raw = rpc.deserialize_properties(request.object)
         inputs, secrets = unwrap_secrets(raw)
         record = ResourceRecord(
