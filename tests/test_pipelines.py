@@ -317,7 +317,8 @@ def test_github_rotate_step_fails_loudly(
     ("rc", "job_rc", "health", "annotation"),
     [(0, 0, "healthy", ""), (8, 0, "warning", "::warning title=Expiring soon::"),
      (9, 9, "broken", "::error title=Token broken::"), (3, 3, "broken", "Re-consent needed"),
-     (5, 5, None, "::error title=Verify failed::")],
+     (5, 5, "unavailable", "::error title=Service unavailable::"),
+     (1, 1, None, "::error title=Verify failed::")],
 )  # fmt: skip
 def test_github_verify_step_maps_exit_codes(
     tmp_path: Path, rc: int, job_rc: int, health: str | None, annotation: str
