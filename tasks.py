@@ -49,7 +49,10 @@ def reported(func: F) -> F:
                 err(f"error: {line}")
             raise Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
-            err("error: interrupted; nothing was half-written.")
+            # A Ctrl-C while storing is caught below us (the token is kept in the fallback file
+            # and that error names it); reaching here means nothing was written.
+            err("error: interrupted (Ctrl-C); nothing was stored or half-written. Fix: run the "
+                "task again when ready.")
             raise Exit(code=errors.EXIT_INTERRUPTED) from None
         except Exit:
             raise
@@ -66,7 +69,9 @@ def reported(func: F) -> F:
 
 def _endpoints(cloud: str | None) -> Any:
     from scripts.clouds import resolve_endpoints
+    from scripts.timeouts import http_timeouts
 
+    http_timeouts()  # a bad SECURE_APP_HTTP_TIMEOUT is refused before any work starts
     return resolve_endpoints(cloud, os.environ)
 
 
@@ -294,7 +299,7 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
     """Print the module settings from the stack outputs and the secret's current version."""
     from scripts import inputs
     from scripts import settings as module_settings
-    from scripts.vault import read_token, secret_client, writer_credential
+    from scripts.vault import read_token, require_unexpired, secret_client, writer_credential
 
     _check_format(format, module_settings.FORMATS)
     endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
@@ -302,6 +307,7 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
     kv_client = inputs.key_vault_client_app(os.environ, outputs)
     current = read_token(secret_client(target.vault_url, writer_credential(endpoints)),
                          target.secret_name)
+    require_unexpired(current, target.secret_name, target.vault_url)
     result = module_settings.build(
         csp_domain=app.csp_domain, csp_account_id=current.tags.get("tenantId", app.csp_domain),
         app_id=app.app_id, app_secret=app.app_secret, kv_client=kv_client,

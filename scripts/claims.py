@@ -68,6 +68,8 @@ def require_partner_token(claims: TokenClaims, expected_tenant_id: str | None) -
     if expected_tenant_id and claims.tenant_id.lower() != expected_tenant_id.lower():
         raise SignInError(
             f"the token is for tenant {claims.tenant_id}, not the CSP tenant {expected_tenant_id}",
-            fix="sign in with an admin account of the partner (CSP) tenant, in a private window",
+            fix=f"check that --csp-domain (CSP_DOMAIN) names the partner tenant "
+            f"{expected_tenant_id}, and sign in with an admin account of that tenant in a "
+            "private window",
             error="tenant_mismatch",
         )

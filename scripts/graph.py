@@ -9,6 +9,7 @@ from urllib.parse import urlsplit
 from scripts import http
 from scripts.clouds import Endpoints
 from scripts.errors import ConfigError, ServiceError, SignInError
+from scripts.network_errors import credential_error
 
 #: A generous bound: a tenant with more users than this has a report we should not page forever.
 MAX_PAGES = 200
@@ -29,12 +30,11 @@ def graph_token(endpoints: Endpoints) -> str:
     try:
         return writer_credential(endpoints).get_token(endpoints.graph_scope).token
     except ClientAuthenticationError as exc:
-        raise SignInError(
-            "could not get a Microsoft Graph token",
+        raise credential_error(
+            exc, service="Microsoft Graph",
             fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
             "AZURE_CLIENT_SECRET for an identity with AuditLog.Read.All / Application.Read.All",
-            error="credential_unavailable",
-        ) from exc
+        ) from None
 
 
 def get_pages(endpoints: Endpoints, path: str, token: str) -> Iterator[dict[str, Any]]:

@@ -15,19 +15,20 @@ from urllib3.util.retry import Retry
 
 from scripts.discovery import DiscoverySession
 from scripts.errors import ServiceError
+from scripts.network_errors import TLS_FIX
+from scripts.timeouts import http_timeouts
 
-#: (connect, read) seconds. Generous for a slow service, short enough for a pipeline to fail fast.
-TIMEOUT = (10.0, 30.0)
 RETRIES = 3
 
 
 class Session(DiscoverySession):
-    """Every request gets our timeout unless the caller set one (MSAL sets none when given its
-    own ``http_client``)."""
+    """Every request gets our timeout (``scripts.timeouts``) unless the caller set one (MSAL sets
+    none when given its own ``http_client``)."""
 
     def request(self, method: str | bytes, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:
-        kwargs.setdefault("timeout", TIMEOUT)
+        if kwargs.get("timeout") is None:
+            kwargs["timeout"] = http_timeouts()
         return super().request(method, url, *args, **kwargs)
 
 
@@ -50,18 +51,17 @@ def session() -> requests.Session:
     return sess
 
 
-def get_json(sess: requests.Session, url: str, *, token: str, service: str,
-             timeout: tuple[float, float] = TIMEOUT) -> tuple[requests.Response, Any]:
+def get_json(sess: requests.Session, url: str, *, token: str,
+             service: str) -> tuple[requests.Response, Any]:
     """GET with a bearer token. Network failures become ServiceError naming the service (never
     the token); the caller interprets HTTP error statuses, which differ per service."""
     try:
         resp = sess.get(url, headers={"Authorization": f"Bearer {token}",
-                                      "Accept": "application/json"}, timeout=timeout)
+                                      "Accept": "application/json"})
     except requests.exceptions.SSLError as exc:
         raise ServiceError(
             f"{service} at {_origin(url)} presented a certificate this machine does not trust",
-            fix="set REQUESTS_CA_BUNDLE to the CA bundle of your TLS-inspecting proxy, or check "
-            "the endpoint override",
+            fix=TLS_FIX,
         ) from exc
     except requests.exceptions.RequestException as exc:
         raise ServiceError(

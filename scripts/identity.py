@@ -18,6 +18,7 @@ from scripts.claims import GUID_RE, TokenClaims, read_claims, require_partner_to
 from scripts.clouds import Endpoints
 from scripts.errors import ServiceError, SignInError
 from scripts.inputs import PartnerApp
+from scripts.network_errors import TLS_FIX
 from scripts.partner_center import OrganizationProfile, organization_profile
 
 if TYPE_CHECKING:
@@ -87,6 +88,10 @@ def identity_errors(endpoints: Endpoints) -> Iterator[None]:
 
     try:
         yield
+    except requests.exceptions.SSLError:
+        raise ServiceError(
+            f"the identity platform at {endpoints.authority_host} presented a certificate this "
+            "machine does not trust", fix=TLS_FIX) from None
     except (requests.RequestException, MsalServiceError) as exc:
         raise ServiceError(
             f"the identity platform at {endpoints.authority_host} could not be reached or kept "

@@ -16,6 +16,8 @@ from scripts.claims import GUID_RE
 from scripts.clouds import Endpoints, is_loopback_host
 from scripts.discovery import azure_transport
 from scripts.errors import ConfigError, SecureAppError, ServiceError, SignInError
+from scripts.network_errors import TLS_FIX, credential_error, is_tls
+from scripts.timeouts import http_timeouts
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
 
 if TYPE_CHECKING:
@@ -23,13 +25,17 @@ if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient
 
 #: Bounded retries: a pipeline should fail within a minute, not azure-core's default ten tries.
-CLIENT_OPTIONS: dict[str, Any] = {
+RETRY_OPTIONS: dict[str, Any] = {
     "retry_total": 4,
     "retry_backoff_factor": 0.5,
     "retry_backoff_max": 8,
-    "connection_timeout": 10,
-    "read_timeout": 30,
 }
+
+
+def client_options() -> dict[str, Any]:
+    """The Key Vault client's retries and per-attempt timeouts (``scripts.timeouts``)."""
+    connect, read = http_timeouts()
+    return {**RETRY_OPTIONS, "connection_timeout": connect, "read_timeout": read}
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ def secret_client(vault_url: str, credential: TokenCredential) -> SecretClient:
     # keeps the check on.
     return SecretClient(vault_url, credential,
                         verify_challenge_resource=not is_loopback_host(vault_url),
-                        **CLIENT_OPTIONS)
+                        **client_options())
 
 
 def token_tags(*, source: str, user: str, tenant_id: str, app_id: str) -> dict[str, str]:
@@ -123,12 +129,17 @@ def _recover_deleted(client: SecretClient, name: str) -> None:
     try:
         client.begin_recover_deleted_secret(name).wait()
     except HttpResponseError as exc:
+        if exc.status_code not in (401, 403):
+            raise
         vault = _vault_name(client.vault_url)
-        raise ServiceError(
-            f"secret {name} in {vault} is soft-deleted and this identity may not recover it",
-            fix=f"run 'az keyvault secret recover --vault-name {vault} --name {name}' (or purge "
-            "it), then store the token again",
-        ) from exc
+        az_name = _az_vault_name(client.vault_url)
+        raise SignInError(
+            f"secret {name} in {vault} is soft-deleted and this identity may not recover it "
+            "(no secrets 'recover' permission)",
+            fix=f"run 'az keyvault secret recover --vault-name {az_name} --name {name}' (or "
+            f"'az keyvault secret purge ...' to start afresh)",
+            error="forbidden",
+        ) from None
 
 
 def read_token(client: SecretClient, name: str, version: str | None = None) -> StoredToken:
@@ -137,6 +148,20 @@ def read_token(client: SecretClient, name: str, version: str | None = None) -> S
     except Exception as exc:
         raise translate(exc, client.vault_url, name, "get") from None
     return _stored(secret)
+
+
+def require_unexpired(stored: StoredToken, name: str, vault_url: str) -> StoredToken:
+    """A version whose expiry passed holds a refresh token past its lifetime (each version is
+    stored with the token's own 90 days): refuse to hand its identifier to the platform."""
+    if stored.expires_on is not None and stored.expires_on <= dt.datetime.now(dt.UTC):
+        raise SignInError(
+            f"the current version of secret {name} in {_vault_name(vault_url)} expired on "
+            f"{stored.expires_on.date().isoformat()}; the refresh token in it no longer works",
+            fix="run 'invoke consent' to store a new token, then schedule 'invoke rotate' so it "
+            "never expires again",
+            error="expired",
+        )
+    return stored
 
 
 def _stored(secret: Any) -> StoredToken:
@@ -161,15 +186,19 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
         return exc
     vault = _vault_name(vault_url)
     if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
-        return SignInError(
-            f"could not get a token for Key Vault {vault} ({_first_line(exc)})",
+        return credential_error(
+            exc, service=f"Key Vault {vault}",
             fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
             "AZURE_CLIENT_SECRET (or use workload identity) for a pipeline",
-            error="credential_unavailable",
         )
     if isinstance(exc, ResourceNotFoundError):
-        return ConfigError(f"secret {name} does not exist in {vault}",
-                           fix="check --secret-name, or run 'pulumi up' to create it")
+        # Soft-deleted looks the same as never created (404) to an identity without 'list'.
+        az_name = _az_vault_name(vault_url)
+        recover = f"az keyvault secret recover --vault-name {az_name} --name {name}"
+        return ConfigError(
+            f"secret {name} does not exist in {vault}",
+            fix=f"check --secret-name (KEY_VAULT_SECRET_NAME); if it was deleted, recover it "
+            f"with '{recover}'; if it never existed, run 'pulumi up' or 'invoke consent'")
     if isinstance(exc, HttpResponseError) and exc.status_code in (401, 403):
         text = str(exc.message or "")
         if "disabled" in text.lower():
@@ -186,9 +215,9 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
         return ConfigError(f"Key Vault {vault} rejected the request: {_first_line(exc)}",
                            fix="check the secret name and vault URL")
     if isinstance(exc, ServiceRequestError | ServiceResponseError | HttpResponseError):
-        if "CERTIFICATE_VERIFY_FAILED" in str(exc):
-            return ServiceError(f"Key Vault {vault} presented a certificate that is not trusted",
-                                fix="set REQUESTS_CA_BUNDLE to your proxy's CA bundle")
+        if is_tls(exc):
+            return ServiceError(f"Key Vault {vault} presented a certificate this machine does not "
+                                "trust", fix=TLS_FIX)
         status = getattr(exc, "status_code", None)
         what = f"answered {status}" if status else "could not be reached"
         return ServiceError(f"Key Vault {vault} {what} after retries",
@@ -199,6 +228,13 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
 
 def _vault_name(vault_url: str) -> str:
     return urlsplit(vault_url).netloc or vault_url
+
+
+def _az_vault_name(vault_url: str) -> str:
+    """What ``az keyvault ... --vault-name`` takes: the first label of the vault's host."""
+    if is_loopback_host(vault_url):
+        return _vault_name(vault_url)
+    return (urlsplit(vault_url).hostname or vault_url).split(".", 1)[0]
 
 
 def _first_line(exc: Exception) -> str:

@@ -1,0 +1,81 @@
+"""What a failed connection means, told the same way by every client this tool uses.
+
+Three kinds of failure look alike from far away and need different people to act:
+
+* TLS: the service presented a certificate this machine does not trust (a TLS-inspecting proxy,
+  a wrong endpoint override). Retrying never helps; the CA bundle must change.
+* network / outage: refused, reset, timed out, or 429/5xx after the retries. Trying later may help.
+* refusal: the identity platform answered and said no (AADSTS code). A human must act.
+
+azure-identity folds all three into ``ClientAuthenticationError`` whose text quotes the cause, so
+for its credentials the text is all there is to go on; requests and azure-core keep the original
+exception in the chain.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final
+
+from scripts.advice import advise, parse_aadsts_codes
+from scripts.errors import SecureAppError, ServiceError, SignInError
+
+TLS_FIX: Final = (
+    "set REQUESTS_CA_BUNDLE and SSL_CERT_FILE to a CA bundle that includes your TLS-inspecting "
+    "proxy's CA, or correct the endpoint override"
+)
+_TLS = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError", re.IGNORECASE)
+#: What urllib3 / requests / azure-core / MSAL say when nothing usable came back in time.
+_NETWORK = re.compile(
+    r"Connection refused|Failed to establish|timed out|Max retries exceeded|Connection aborted"
+    r"|Connection reset|RemoteDisconnected|Name or service not known|HTTP Error: (?:429|5\d\d)"
+    r"|ServiceRequestError|ServiceResponseError",
+    re.IGNORECASE,
+)
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it was raised from or during, innermost last."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}" for e in chain(exc))
+
+
+def is_tls(exc: BaseException) -> bool:
+    return _TLS.search(_text(exc)) is not None
+
+
+def is_network(exc: BaseException) -> bool:
+    return _NETWORK.search(_text(exc)) is not None
+
+
+def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureAppError:
+    """An azure-identity failure while getting a token for ``service`` (e.g. "Key Vault kv-x"),
+    as one typed error. ``fix`` is what the caller's identity should do when it was refused.
+    Only the AADSTS number and our own advice are quoted: never the server's text."""
+    if is_tls(exc):
+        return ServiceError(
+            f"the identity platform presented a certificate this machine does not trust (while "
+            f"getting a token for {service})",
+            fix=TLS_FIX,
+        )
+    if is_network(exc):
+        return ServiceError(
+            f"the identity platform could not be reached or kept failing (while getting a token "
+            f"for {service})",
+            fix="try again later; if it persists, check AZURE_AUTHORITY_HOST and the network",
+        )
+    codes = parse_aadsts_codes(str(exc))
+    found = advise(None, str(exc), codes)
+    why = f": {found.cause} (AADSTS{codes[0]})" if found and codes else (
+        f" (AADSTS{codes[0]})" if codes else "")
+    return SignInError(f"could not get a token for {service}{why}", fix=fix,
+                       error="credential_unavailable", codes=codes)
