@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import time
 import warnings
-import webbrowser
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from scripts import fallback, vault
+from scripts import children, fallback, vault
 from scripts.advice import to_error
 from scripts.clouds import Endpoints
 from scripts.errors import SecureAppError, SignInError, StorageError
@@ -48,7 +47,8 @@ class SignInUI:
     """How the sign-in talks to the person: injected so tests and `demo` can play the user."""
 
     show_url: Callable[[str], None]
-    open_browser: Callable[[str], bool] = webbrowser.open
+    #: Launches the browser without our credentials in its environment (scripts.children).
+    open_browser: Callable[[str], bool] = children.open_browser
     read_pasted: Callable[[], str] = input
     tell: Callable[[str], None] = field(default=lambda _msg: None)
 

@@ -25,7 +25,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 from clouddouble import CloudDouble
-from scripts import consent, settings, verify
+from scripts import children, consent, settings, verify
 from scripts.clouds import resolve_endpoints
 from scripts.errors import ServiceError
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
@@ -173,7 +173,7 @@ def _browser_ui(say: Say, upn: str, password: str, cloud: CloudDouble) -> consen
 
     def open_browser(url: str) -> bool:
         mfa_hint()
-        return webbrowser.open(url)
+        return children.open_browser(url)
 
     return consent.SignInUI(show_url=show, open_browser=open_browser, tell=tell)
 

@@ -12,15 +12,10 @@ import shutil
 import subprocess  # nosec B404
 from collections.abc import Mapping
 
+from scripts.children import pulumi_environment
 from scripts.errors import ConfigError
 
 STACK_ENV = "PULUMI_STACK"
-#: Secrets this tool reads that the Pulumi CLI never needs: a child process does not get them.
-NOT_FOR_CHILDREN = frozenset({"CPV_APP_SECRET", "KV_CLIENT_APP_SECRET"})
-
-
-def child_environment() -> dict[str, str]:
-    return {k: v for k, v in os.environ.items() if k not in NOT_FOR_CHILDREN}
 
 
 class StackOutputs:
@@ -61,7 +56,7 @@ class StackOutputs:
         try:
             # The child's stdout holds secrets: it is captured here and never echoed.
             proc = subprocess.run(cmd, capture_output=True, text=True, timeout=60,  # noqa: S603 # nosec B603
-                                  cwd=self.cwd, check=False, env=child_environment())
+                                  cwd=self.cwd, check=False, env=pulumi_environment())
         except (OSError, subprocess.TimeoutExpired) as exc:
             self.unavailable_reason = f"'pulumi stack output' failed: {type(exc).__name__}"
             return self._values
