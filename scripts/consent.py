@@ -150,7 +150,7 @@ def store_pending(
 
 def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoints, path: Path,
           source: str, client: SecretClient | None = None) -> vault.StoredToken:
-    retry = f"then run 'invoke store-token --from-file {path}'"
+    retry = f"run 'invoke store-token --from-file {path}'"
     try:
         client = client or vault.secret_client(target.vault_url,
                                                vault.writer_credential(endpoints))
@@ -160,7 +160,8 @@ def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoi
     except SecureAppError as exc:
         raise StorageError(
             f"the refresh token was not stored ({exc.message}); it is kept in {path}",
-            fix=f"{(exc.fix or 'fix the cause').rstrip('.')}, {retry}", fallback_path=str(path),
+            fix=f"{(exc.fix or 'fix the cause').rstrip('.')}, then {retry}",
+            fallback_path=str(path),
         ) from None
     except KeyboardInterrupt:
         raise StorageError(f"interrupted while storing; the refresh token is kept in {path}",

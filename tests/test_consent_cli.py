@@ -1,17 +1,17 @@
-"""`invoke consent` and `invoke store-token` end to end, as a subprocess, against the double."""
+"""`invoke consent` and `invoke store-token` end to end, as a subprocess, against the double.
+
+The failure rows (cancelled, no MFA, forged state, wrong CPV secret, busy port, bad fallback
+files, ...) live in the matrix: tests/test_matrix_signin.py and tests/test_matrix_inputs.py."""
 
 from __future__ import annotations
 
 import json
-import os
 import re
 import shlex
-import socket
 import stat
 import subprocess
 import sys
 from pathlib import Path
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import msal
 import pytest
@@ -69,42 +69,6 @@ def test_manual_store_prints_the_token_only_when_asked(world):
     assert world.vault.secret_versions(world.secret_name) == []
 
 
-def test_cancel_on_the_consent_page_stores_nothing(world):
-    result = world.consent(accept=False)
-    assert result.returncode == 3
-    assert "AADSTS65004" in result.stderr and "Fix:" in result.stderr
-    assert "Traceback" not in result.stderr
-    assert world.vault.secret_versions(world.secret_name) == []
-
-
-def test_user_without_mfa_is_refused_before_anything_is_stored(world):
-    result = world.consent(user=world.no_mfa.upn)
-    assert result.returncode == 3
-    assert "MFA" in result.stderr
-    assert world.vault.secret_versions(world.secret_name) == []
-
-
-def test_tampered_state_is_refused(world):
-    def tamper(url: str) -> str:
-        parts = urlsplit(url)
-        query = dict(parse_qsl(parts.query))
-        query["state"] = "forged"
-        return urlunsplit(parts._replace(query=urlencode(query)))
-
-    result = world.consent(tamper=tamper)
-    assert result.returncode == 3
-    assert "state" in result.stderr
-    assert world.vault.secret_versions(world.secret_name) == []
-
-
-def test_wrong_cpv_secret_gets_aadsts_advice(world):
-    result = world.consent(env=world.env(CPV_APP_SECRET="not-the-secret"))
-    assert result.returncode == 3
-    assert "AADSTS7000215" in result.stderr and "Fix:" in result.stderr
-    assert "not-the-secret" not in result.stderr
-    assert world.vault.secret_versions(world.secret_name) == []
-
-
 def test_writer_without_set_keeps_the_token_in_an_owner_only_file(world):
     world.vault.set_access_policy(world.writer_sp, secrets=["get", "list"])
     result = world.consent()
@@ -128,25 +92,6 @@ def test_vault_429_is_retried(world):
     result = world.consent()
     assert result.returncode == 0, result.stderr
     assert len(world.vault.secret_versions(world.secret_name)) == 1
-
-
-def test_busy_redirect_port_is_a_clear_one_line_error(world):
-    with socket.socket() as busy:
-        busy.bind(("127.0.0.1", world.port))
-        busy.listen()
-        result = world.invoke("consent", "--no-browser", "--redirect-port", str(world.port))
-    assert result.returncode == 2
-    [line] = result.stderr.strip().splitlines()
-    assert f"port {world.port}" in line and "--redirect-port" in line
-
-
-def test_store_token_refuses_a_file_others_can_read(world, tmp_path):
-    leaky = tmp_path / "token.json"
-    leaky.write_text("{}")
-    os.chmod(leaky, 0o644)
-    result = world.invoke("store-token", "--from-file", str(leaky))
-    assert result.returncode == 2
-    assert "readable" in result.stderr
 
 
 def test_paste_mode_takes_the_redirected_url_from_stdin(world):
