@@ -15,7 +15,7 @@ from urllib3.util.retry import Retry
 
 from scripts.discovery import DiscoverySession
 from scripts.errors import ServiceError
-from scripts.network_errors import TLS_FIX
+from scripts.network_errors import TLS_FIX, unreachable
 from scripts.timeouts import http_timeouts
 
 RETRIES = 3
@@ -64,10 +64,8 @@ def get_json(sess: requests.Session, url: str, *, token: str,
             fix=TLS_FIX,
         ) from exc
     except requests.exceptions.RequestException as exc:
-        raise ServiceError(
-            f"{service} at {_origin(url)} could not be reached ({type(exc).__name__})",
-            fix="check the network and the endpoint override, then try again",
-        ) from exc
+        cause, fix = unreachable(exc, f"{service} at {_origin(url)}")
+        raise ServiceError(cause, fix=fix) from exc
     try:
         body = resp.json() if resp.content else None
     except ValueError:

@@ -18,7 +18,7 @@ from scripts.claims import GUID_RE, TokenClaims, read_claims, require_partner_to
 from scripts.clouds import Endpoints
 from scripts.errors import ServiceError, SignInError
 from scripts.inputs import PartnerApp
-from scripts.network_errors import TLS_FIX
+from scripts.network_errors import TLS_FIX, unreachable
 from scripts.partner_center import OrganizationProfile, organization_profile
 
 if TYPE_CHECKING:
@@ -93,11 +93,9 @@ def identity_errors(endpoints: Endpoints) -> Iterator[None]:
             f"the identity platform at {endpoints.authority_host} presented a certificate this "
             "machine does not trust", fix=TLS_FIX) from None
     except (requests.RequestException, MsalServiceError) as exc:
-        raise ServiceError(
-            f"the identity platform at {endpoints.authority_host} could not be reached or kept "
-            f"failing after retries ({type(exc).__name__})",
-            fix="try again later; if it persists, check AZURE_AUTHORITY_HOST and the network",
-        ) from None
+        cause, fix = unreachable(exc, f"the identity platform at {endpoints.authority_host}",
+                                 "AZURE_AUTHORITY_HOST")
+        raise ServiceError(cause, fix=fix) from None
 
 
 def tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:

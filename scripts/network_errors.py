@@ -20,6 +20,7 @@ from typing import Final
 
 from scripts.advice import advise, parse_aadsts_codes
 from scripts.errors import SecureAppError, ServiceError, SignInError
+from scripts.timeouts import TIMEOUT_ENV
 
 TLS_FIX: Final = (
     "set REQUESTS_CA_BUNDLE and SSL_CERT_FILE to a CA bundle that includes your TLS-inspecting "
@@ -33,6 +34,7 @@ _NETWORK = re.compile(
     r"|ServiceRequestError|ServiceResponseError",
     re.IGNORECASE,
 )
+_TIMEOUT = re.compile(r"timed out|Timeout", re.IGNORECASE)
 
 
 def chain(exc: BaseException) -> Iterator[BaseException]:
@@ -47,6 +49,21 @@ def chain(exc: BaseException) -> Iterator[BaseException]:
 
 def _text(exc: BaseException) -> str:
     return " ".join(f"{type(e).__name__}: {e}" for e in chain(exc))
+
+
+def is_timeout(exc: BaseException) -> bool:
+    return _TIMEOUT.search(_text(exc)) is not None
+
+
+def unreachable(exc: BaseException, what: str,
+                endpoint: str = "the endpoint") -> tuple[str, str]:
+    """(cause, fix) for ``what`` failing at the network level, a timeout told apart: a slow
+    service and an unreachable one need different fixes."""
+    if is_timeout(exc):
+        return (f"{what} did not answer in time (each attempt timed out, retries included)",
+                f"try again later; if it is only slow, raise {TIMEOUT_ENV} (seconds)")
+    return (f"{what} could not be reached or kept failing after retries",
+            f"check the network and {endpoint}, then try again later")
 
 
 def is_tls(exc: BaseException) -> bool:
@@ -68,11 +85,8 @@ def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureApp
             fix=TLS_FIX,
         )
     if is_network(exc):
-        return ServiceError(
-            f"the identity platform could not be reached or kept failing (while getting a token "
-            f"for {service})",
-            fix="try again later; if it persists, check AZURE_AUTHORITY_HOST and the network",
-        )
+        cause, fix = unreachable(exc, "the identity platform", "AZURE_AUTHORITY_HOST")
+        return ServiceError(f"{cause} (while getting a token for {service})", fix=fix)
     codes = parse_aadsts_codes(str(exc))
     found = advise(None, str(exc), codes)
     why = f": {found.cause} (AADSTS{codes[0]})" if found and codes else (

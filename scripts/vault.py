@@ -16,7 +16,7 @@ from scripts.claims import GUID_RE
 from scripts.clouds import Endpoints, is_loopback_host
 from scripts.discovery import azure_transport
 from scripts.errors import ConfigError, SecureAppError, ServiceError, SignInError
-from scripts.network_errors import TLS_FIX, credential_error, is_tls
+from scripts.network_errors import TLS_FIX, credential_error, is_tls, unreachable
 from scripts.timeouts import http_timeouts
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
 
@@ -219,9 +219,11 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
             return ServiceError(f"Key Vault {vault} presented a certificate this machine does not "
                                 "trust", fix=TLS_FIX)
         status = getattr(exc, "status_code", None)
-        what = f"answered {status}" if status else "could not be reached"
-        return ServiceError(f"Key Vault {vault} {what} after retries",
-                            fix="check the vault URL and the network, then try again")
+        if status:
+            return ServiceError(f"Key Vault {vault} answered {status} after retries",
+                                fix="check the vault URL, then try again later")
+        cause, fix = unreachable(exc, f"Key Vault {vault}")
+        return ServiceError(cause, fix=fix)
     return ServiceError(f"Key Vault {vault} failed: {type(exc).__name__}",
                         fix="try again; if it persists, report it")
 

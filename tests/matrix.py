@@ -17,23 +17,30 @@ PATH), then is judged the same way:
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 import json
 import os
+import random
 import re
 import signal
+import socket
+import ssl
 import stat
 import subprocess
 import sys
+import threading
 import time
 import uuid
 import warnings
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import msal
+import trustme
 
 from clouddouble import CloudDouble
 from scripts import wellknown as wk
@@ -99,7 +106,8 @@ class Sandbox:
     def __post_init__(self) -> None:
         for sub in ("home", "tmp", "bin", "records"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        self.world = PartnerWorld(self.cloud, self.root / "home" / ".secure-app")
+        self.world = PartnerWorld(self.cloud, self.root / "home" / ".secure-app",
+                                  port=redirect_port())
         for name in ("pulumi", "browser"):
             exe = self.root / "bin" / name
             exe.write_text(FAKE_PULUMI.format(python=sys.executable, root=str(self.root),
@@ -184,6 +192,10 @@ class Sandbox:
     # -- the judgement ---------------------------------------------------------------------
     def check(self, run: Run, expect: Expect, before: Snapshot) -> None:
         detail = f"exit {run.code}\nstdout: {run.stdout}\nstderr: {run.stderr}"
+        show = os.environ.get("MATRIX_SHOW")  # MATRIX_SHOW=rows.txt: every row's words, to review
+        if show:
+            with open(show, "a", encoding="utf-8") as out:
+                out.write(f"[{' '.join(run.args[:1])} -> {run.code}] {run.stderr.strip()}\n")
         assert run.code == expect.code, detail
         assert "Traceback" not in run.stderr + run.stdout, detail
         problems = [line for line in run.lines if line.startswith(expect.prefix)]
@@ -237,6 +249,20 @@ def check_files(*roots: Path, secrets: list[str], token_dir: Path) -> None:
                 assert not JWT.search(text), f"a token is in {path}"
 
 
+def redirect_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999): a port the kernel hands out to
+    outgoing connections could be taken by one between choosing it and consent listening."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port in 20000-32000")
+
+
 # -- the person at the browser ---------------------------------------------------------------
 
 def sign_in(box: Sandbox, url: str, *, user: str | None = None, accept: bool = True) -> str:
@@ -270,9 +296,8 @@ def wait_until(condition: Callable[[], bool], what: str, limit: float = 30) -> N
 
 # -- a stored token, without a CLI run -------------------------------------------------------
 
-def seed(box: Sandbox) -> Snapshot:
-    """Store one working token (MFA admin, as consent stores it) straight into the vault: the
-    lifecycle rows start from a consented partner without paying for a consent run."""
+def fresh_token(box: Sandbox) -> str:
+    """A working refresh token of the MFA admin, obtained the way consent obtains it."""
     world = box.world
     cca = msal.ConfidentialClientApplication(
         world.cpv.app_id, client_credential=world.cpv_secret,
@@ -284,12 +309,70 @@ def seed(box: Sandbox) -> Snapshot:
     redirect = sign_in(box, flow["auth_uri"])
     result = cca.acquire_token_by_auth_code_flow(flow, query_params(redirect))
     assert "refresh_token" in result, result.get("error_description")
+    return str(result["refresh_token"])
+
+
+def seed(box: Sandbox) -> Snapshot:
+    """Store one working token as consent stores it, straight into the vault: the lifecycle rows
+    start from a consented partner without paying for a consent run."""
+    world = box.world
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=90)
-    world.vault.set_secret(world.secret_name, str(result["refresh_token"]),
+    world.vault.set_secret(world.secret_name, fresh_token(box),
                            content_type=wk.TOKEN_CONTENT_TYPE, expires=expires,
                            tags={"tenantId": world.tenant.id, "source": "consent"})
     return box.snapshot()
 
 
+def kept_token(box: Sandbox) -> Path:
+    """A fallback file as consent leaves it when the vault refused the token (0600 in 0700)."""
+    world = box.world
+    box.pending.mkdir(mode=0o700, parents=True, exist_ok=True)
+    os.chmod(world.home, 0o700)
+    path = box.pending / f"refresh-token-{world.tenant.id}-test.json"
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        json.dump({"refresh_token": fresh_token(box), "tenant_id": world.tenant.id,
+                   "app_id": world.cpv.app_id, "vault_url": world.vault.uri,
+                   "secret_name": world.secret_name, "user": world.admin.upn,
+                   "obtained_at": "2026-11-29T00:00:00+00:00"}, handle)
+    return path
+
+
 def unique(prefix: str) -> str:
     return f"{prefix}{uuid.uuid4().hex[:8]}"
+
+
+@contextmanager
+def untrusted_https() -> Iterator[str]:
+    """An HTTPS endpoint whose certificate chains to a CA this machine does not trust: what a
+    TLS-inspecting proxy looks like to a machine without its CA. It completes no handshake."""
+    ca = trustme.CA(organization_name="untrusted proxy CA")
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    ca.issue_cert("127.0.0.1", "localhost").configure_cert(context)
+    server = socket.create_server(("127.0.0.1", 0))
+    server.settimeout(0.2)
+    stop = threading.Event()
+
+    def handshake(conn: socket.socket) -> None:
+        with contextlib.suppress(OSError), conn:
+            conn.settimeout(5)
+            context.wrap_socket(conn, server_side=True).close()
+
+    def serve() -> None:
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            except OSError:
+                return
+            threading.Thread(target=handshake, args=(conn,), daemon=True).start()
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    try:
+        yield f"https://127.0.0.1:{server.getsockname()[1]}"
+    finally:
+        stop.set()
+        thread.join(timeout=5)
+        server.close()

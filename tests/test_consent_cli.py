@@ -87,13 +87,6 @@ def test_writer_without_set_keeps_the_token_in_an_owner_only_file(world):
     assert world.vault.secret_versions(world.secret_name)[-1].value == token
 
 
-def test_vault_429_is_retried(world):
-    world.cloud.inject_fault(r"/secrets/", status=429, retry_after=1, count=1, method="PUT")
-    result = world.consent()
-    assert result.returncode == 0, result.stderr
-    assert len(world.vault.secret_versions(world.secret_name)) == 1
-
-
 def test_paste_mode_takes_the_redirected_url_from_stdin(world):
     proc = subprocess.Popen(
         [sys.executable, "-m", "invoke", "consent", "--paste", "--redirect-port", str(world.port),
