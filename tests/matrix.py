@@ -312,11 +312,11 @@ def fresh_token(box: Sandbox) -> str:
     return str(result["refresh_token"])
 
 
-def seed(box: Sandbox) -> Snapshot:
-    """Store one working token as consent stores it, straight into the vault: the lifecycle rows
-    start from a consented partner without paying for a consent run."""
+def seed(box: Sandbox, days: float = 90) -> Snapshot:
+    """Store one working token as consent stores it (expiring in ``days``), straight into the
+    vault: the lifecycle rows start from a consented partner without paying for a consent run."""
     world = box.world
-    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=90)
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=days)
     world.vault.set_secret(world.secret_name, fresh_token(box),
                            content_type=wk.TOKEN_CONTENT_TYPE, expires=expires,
                            tags={"tenantId": world.tenant.id, "source": "consent"})

@@ -1,14 +1,13 @@
 """`invoke consent` and `invoke store-token` end to end, as a subprocess, against the double.
 
 The failure rows (cancelled, no MFA, forged state, wrong CPV secret, busy port, bad fallback
-files, ...) live in the matrix: tests/test_matrix_signin.py and tests/test_matrix_inputs.py."""
+files, a vault that refuses or is down, ...) live in the matrix: tests/test_matrix_*.py."""
 
 from __future__ import annotations
 
 import json
 import re
 import shlex
-import stat
 import subprocess
 import sys
 from pathlib import Path
@@ -67,24 +66,6 @@ def test_manual_store_prints_the_token_only_when_asked(world):
     assert "access_token" in redeem(world, settings["refresh_token"])
     assert settings["app_secret"] == world.cpv_secret
     assert world.vault.secret_versions(world.secret_name) == []
-
-
-def test_writer_without_set_keeps_the_token_in_an_owner_only_file(world):
-    world.vault.set_access_policy(world.writer_sp, secrets=["get", "list"])
-    result = world.consent()
-    assert result.returncode == 4, result.stderr
-    [kept] = list((world.home / "pending").glob("*.json"))
-    assert str(kept) in result.stderr and "store-token" in result.stderr
-    assert stat.S_IMODE(kept.stat().st_mode) == 0o600
-    assert stat.S_IMODE(kept.parent.stat().st_mode) == 0o700
-    token = json.loads(kept.read_text())["refresh_token"]
-    assert_no_secret(result.stdout + result.stderr, [token, *world.secrets()])
-
-    world.vault.set_access_policy(world.writer_sp, secrets=["get", "list", "set"])
-    pushed = world.invoke("store-token", "--from-file", str(kept))
-    assert pushed.returncode == 0, pushed.stderr
-    assert not kept.exists()
-    assert world.vault.secret_versions(world.secret_name)[-1].value == token
 
 
 def test_paste_mode_takes_the_redirected_url_from_stdin(world):
