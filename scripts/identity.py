@@ -5,6 +5,7 @@ pass, and refresh-token redemption (rotate, verify).
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +24,11 @@ from scripts.partner_center import OrganizationProfile, organization_profile
 
 if TYPE_CHECKING:
     import msal
+
+#: MSAL's token cache logs every token event at DEBUG, masking refresh tokens and client secrets
+#: but not the authorization code or the PKCE verifier. Whatever logging a user (or a debugger)
+#: turns on, that record is never created.
+logging.getLogger("msal.token_cache").setLevel(logging.INFO)
 
 
 @dataclass(frozen=True)
