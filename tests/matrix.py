@@ -137,6 +137,19 @@ class Sandbox:
                               check=False)
         return Run(args, proc.returncode, proc.stdout, proc.stderr)
 
+    def interrupted(self, *args: str, when: Callable[[], bool],
+                    env: dict[str, str] | None = None) -> Run:
+        """Run a task and press Ctrl-C as soon as ``when()`` holds (e.g. a request hangs)."""
+        proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, text=True,
+                                env=env or self.env(), stdout=subprocess.PIPE,
+                                stderr=subprocess.PIPE)
+        try:
+            wait_until(when, "the moment to press Ctrl-C")
+        finally:
+            interrupt(proc)
+        out, err = proc.communicate(timeout=110)
+        return Run(args, proc.returncode, out, err)
+
     def consent(self, *args: str, env: dict[str, str] | None = None,
                 play: Callable[[Sandbox, str, subprocess.Popen[str]], None] | None = None,
                 browser: bool = False) -> Run:

@@ -1,7 +1,7 @@
 """Matrix, the sign-in and the people in it: consent cancelled, a user without MFA, a forged,
 duplicated, junk-laden or late redirect, a busy port, a browser that never returns, Ctrl-C
-while waiting and while storing; the CPV secret wrong, expired or another app's; the token
-for another tenant. Each row: exit code, one line with cause and fix, the vault unchanged (or
+while waiting, while reading the vault and while storing (consent and rotate); the CPV secret
+wrong, expired or another app's; the token for another tenant. Each row: exit code, one line with cause and fix, the vault unchanged (or
 one new version), the token kept only when it could not be stored.
 
 Refused stored tokens (expired, revoked, MFA again) for rotate: tests/test_rotate_cli.py
@@ -23,6 +23,7 @@ import pytest
 import requests
 
 from clouddouble import CloudDouble
+from tests.lifecycle import redeems
 from tests.matrix import (
     Expect,
     Sandbox,
@@ -147,6 +148,31 @@ def test_ctrl_c_while_storing_keeps_the_token_and_store_token_recovers_it(box: S
     recovered = box.invoke("store-token", "--from-file", str(kept))
     box.check(recovered, Expect(0, vault="new"), before)
     assert str(kept) in recovered.stderr and "deleted" in recovered.stderr
+
+
+def test_ctrl_c_while_rotate_stores_keeps_the_new_token(box: Sandbox) -> None:
+    """rotate redeemed the stored token (a new one came back) and is writing it when Ctrl-C
+    arrives: the new token is kept, the old version is untouched and still works."""
+    world = box.world
+    before = seed(box)
+    hung = box.cloud.inject_fault(r"/secrets/", method="PUT", hang=30, count=1,
+                                  service=f"vault:{world.vault.name}")
+    run = box.interrupted("rotate", when=lambda: hung.remaining == 0)
+    box.check(run, Expect(4, ("interrupted while storing", "kept in"), ("store-token",),
+                          kept=True), before)
+    assert redeems(world, before[-1][1]), "the old version keeps working"
+
+
+@pytest.mark.parametrize("task", ["settings", "verify", "rotate"])
+def test_ctrl_c_while_reading_the_vault_is_130_and_changes_nothing(box: Sandbox,
+                                                                    task: str) -> None:
+    world = box.world
+    before = seed(box)
+    hung = box.cloud.inject_fault(r"/secrets/", method="GET", hang=30, count=1,
+                                  service=f"vault:{world.vault.name}")
+    run = box.interrupted(task, when=lambda: hung.remaining == 0)
+    box.check(run, Expect(130, ("interrupted", "nothing was stored"), ("run the task again",)),
+              before)
 
 
 def another_apps_secret(box: Sandbox) -> str:
