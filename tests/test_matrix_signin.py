@@ -1,8 +1,9 @@
 """Matrix, the sign-in and the people in it: consent cancelled, a user without MFA, a forged,
 duplicated, junk-laden or late redirect, a busy port, a browser that never returns, Ctrl-C
 while waiting, while reading the vault and while storing (consent and rotate); the CPV secret
-wrong, expired or another app's; the token for another tenant. Each row: exit code, one line with cause and fix, the vault unchanged (or
-one new version), the token kept only when it could not be stored.
+wrong, expired or another app's; the token for another tenant. Each row: exit code, one line
+with cause and fix, the vault unchanged (or one new version), the token kept only when it could
+not be stored.
 
 Refused stored tokens (expired, revoked, MFA again) for rotate: tests/test_rotate_cli.py
 (test_refused_token_is_one_line_of_advice_and_leaves_the_vault_alone); the device code flow:
@@ -132,7 +133,7 @@ def test_ctrl_c_while_storing_keeps_the_token_and_store_token_recovers_it(box: S
     world = box.world
     # The vault's first PUT (the SDK's unauthenticated challenge request) hangs: the token was
     # redeemed and kept, the vault has not answered yet, and the person presses Ctrl-C.
-    hung = box.cloud.inject_fault(r"/secrets/", method="PUT", hang=30, count=1,
+    hung = box.cloud.inject_fault(r"/secrets/", method="PUT", hang=10, count=1,
                                   service=f"vault:{world.vault.name}")
 
     def sign_in_then_interrupt(box: Sandbox, url: str, proc: subprocess.Popen[str]) -> None:
@@ -155,7 +156,7 @@ def test_ctrl_c_while_rotate_stores_keeps_the_new_token(box: Sandbox) -> None:
     arrives: the new token is kept, the old version is untouched and still works."""
     world = box.world
     before = seed(box)
-    hung = box.cloud.inject_fault(r"/secrets/", method="PUT", hang=30, count=1,
+    hung = box.cloud.inject_fault(r"/secrets/", method="PUT", hang=10, count=1,
                                   service=f"vault:{world.vault.name}")
     run = box.interrupted("rotate", when=lambda: hung.remaining == 0)
     box.check(run, Expect(4, ("interrupted while storing", "kept in"), ("store-token",),
@@ -168,7 +169,7 @@ def test_ctrl_c_while_reading_the_vault_is_130_and_changes_nothing(box: Sandbox,
                                                                     task: str) -> None:
     world = box.world
     before = seed(box)
-    hung = box.cloud.inject_fault(r"/secrets/", method="GET", hang=30, count=1,
+    hung = box.cloud.inject_fault(r"/secrets/", method="GET", hang=10, count=1,
                                   service=f"vault:{world.vault.name}")
     run = box.interrupted(task, when=lambda: hung.remaining == 0)
     box.check(run, Expect(130, ("interrupted", "nothing was stored"), ("run the task again",)),
