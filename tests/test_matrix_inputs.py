@@ -173,3 +173,13 @@ def test_plan_of_an_unknown_stack_names_the_file(box: Sandbox) -> None:
     before = box.snapshot()
     box.check(box.invoke("plan", "--stack", "missing"),
               Expect(2, ("Pulumi.missing.yaml",), ("copy Pulumi.dev.yaml",)), before)
+
+
+def test_plan_of_a_stack_file_that_is_not_yaml_names_the_line(box: Sandbox,
+                                                                tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.broken.yaml"
+    stack.write_text("config:\n  csp-secure-app:location: [west\n")
+    before = box.snapshot()
+    box.check(box.invoke("plan", "--stack", str(stack)),
+              Expect(2, (str(stack), "not valid YAML at line 3"), ("correct the syntax",)),
+              before)
