@@ -49,8 +49,9 @@ from tests.partner_world import ROOT, PartnerWorld, deliver
 
 #: Access and ID tokens: nothing of this shape may ever be printed or written.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
-#: Stands in for the Pulumi CLI: records what it was given, answers from stack.json.
-FAKE_PULUMI = """#!{python}
+#: Stands in for the Pulumi CLI and the browser: records its own cmdline and environment; as
+#: pulumi, answers `stack output` from stack-<stack>.json (none: "no stack named ...").
+STAND_IN = """#!{python}
 import json, os, sys
 root = {root!r}
 with open("/proc/self/cmdline", "rb") as f:
@@ -110,7 +111,7 @@ class Sandbox:
                                   port=redirect_port())
         for name in ("pulumi", "browser"):
             exe = self.root / "bin" / name
-            exe.write_text(FAKE_PULUMI.format(python=sys.executable, root=str(self.root),
+            exe.write_text(STAND_IN.format(python=sys.executable, root=str(self.root),
                                               name=name))
             exe.chmod(0o700)
 
