@@ -281,8 +281,8 @@ def redirect_port() -> int:
 
 def sign_in(box: Sandbox, url: str, *, user: str | None = None, accept: bool = True) -> str:
     world = box.world
-    return world.cloud.sign_in(url, user or world.admin.upn, world.password, mfa_code="auto",
-                               consent=accept)
+    return str(world.cloud.sign_in(url, user or world.admin.upn, world.password,
+                                   mfa_code="auto", consent=accept))
 
 
 def sign_in_and_return(box: Sandbox, url: str, _proc: subprocess.Popen[str]) -> None:

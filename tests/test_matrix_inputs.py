@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from clouddouble import CloudDouble
-from tests.matrix import Expect, Sandbox, seed
+from tests.matrix import Expect, Run, Sandbox, seed
 
 PARTNER_TASKS = ("consent", "rotate", "verify", "settings")
 #: (id, flags, extra environment, what the cause names, what the fix names)
@@ -48,7 +48,7 @@ def box(cloud: CloudDouble, tmp_path: Path) -> Sandbox:
     return box
 
 
-def run_task(box: Sandbox, task: str, *args: str, env: dict[str, str] | None = None):
+def run_task(box: Sandbox, task: str, *args: str, env: dict[str, str] | None = None) -> Run:
     return (box.consent(*args, env=env) if task == "consent"
             else box.invoke(task, *args, env=env))
 

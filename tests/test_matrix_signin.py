@@ -177,7 +177,7 @@ def test_ctrl_c_while_reading_the_vault_is_130_and_changes_nothing(box: Sandbox,
 
 
 def another_apps_secret(box: Sandbox) -> str:
-    return box.world.kv_secret
+    return str(box.world.kv_secret)
 
 
 def expired_secret(box: Sandbox) -> str:

@@ -16,7 +16,7 @@ import pytest
 
 from clouddouble import CloudDouble
 from tests.lifecycle import redeems
-from tests.matrix import Expect, Sandbox, kept_token, seed
+from tests.matrix import Expect, Run, Sandbox, kept_token, seed
 
 WRITER = ["get", "list", "set"]
 NO_SET = Expect(4, ("not stored", "no secrets 'set' permission", "kept in"),
@@ -33,7 +33,7 @@ def writer_may(box: Sandbox, *permissions: str) -> None:
     box.world.vault.set_access_policy(box.world.writer_sp, secrets=list(permissions))
 
 
-def run_task(box: Sandbox, task: str, *args: str):
+def run_task(box: Sandbox, task: str, *args: str) -> Run:
     return box.consent(*args) if task == "consent" else box.invoke(task, *args)
 
 
