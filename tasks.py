@@ -136,7 +136,8 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
     mode: flow.Mode = ("device-code" if device_code else "paste" if paste
                        else "no-browser" if no_browser else "browser")
     ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"), read_pasted=_read_pasted)
-    tokens = flow.sign_in(app, endpoints, ui, mode=mode, port=port, timeout=float(timeout))
+    tokens = flow.sign_in(app, endpoints, ui, mode=mode, port=port, timeout=float(timeout),
+                          target=target)
     err(f"Signed in as {tokens.claims.user} (MFA); Partner Center: "
         f"{tokens.profile.company_name or tokens.profile.tenant_id}.")
     domain = app.csp_domain if "." in app.csp_domain else tokens.profile.domain or app.csp_domain

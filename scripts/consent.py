@@ -16,9 +16,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 from scripts import children, fallback, vault
 from scripts.advice import to_error
+from scripts.claims import TokenClaims
 from scripts.clouds import Endpoints
-from scripts.errors import SecureAppError, SignInError, StorageError
+from scripts.errors import ConfigError, SecureAppError, SignInError, StorageError
 from scripts.identity import (
+    Keeper,
     PartnerTokens,
     check_partner_result,
     confidential_client,
@@ -54,9 +56,13 @@ class SignInUI:
 
 
 def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode = "browser",
-            port: int = 8400, timeout: float = 300.0) -> PartnerTokens:
+            port: int = 8400, timeout: float = 300.0,
+            target: VaultTarget | None = None) -> PartnerTokens:
+    """``target``: where the token will go, recorded in the fallback file should Partner Center
+    be down when the token arrives (the token is kept, never dropped)."""
+    keep = _keeper(app, target)
     if mode == "device-code":
-        return _device_code_sign_in(app, endpoints, ui, timeout)
+        return _device_code_sign_in(app, endpoints, ui, timeout, keep)
     client = confidential_client(app, endpoints)
     redirect_uri = f"http://localhost:{port}"
     with warnings.catch_warnings():
@@ -89,11 +95,11 @@ def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode =
     except ValueError as exc:  # state or nonce mismatch, detected by MSAL
         raise SignInError("the sign-in response did not match this sign-in (state or nonce)",
                           fix="run consent again") from exc
-    return check_partner_result(result, app, endpoints, tenant_of(client, app))
+    return check_partner_result(result, app, endpoints, tenant_of(client, app), keep=keep)
 
 
 def _device_code_sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI,
-                         timeout: float) -> PartnerTokens:
+                         timeout: float, keep: Keeper) -> PartnerTokens:
     """``--device-code``: for an admin whose browser is on another machine. Only for CPV apps
     that allow public client flows: the device code grant carries no client secret."""
     client = public_client(app, endpoints)
@@ -110,7 +116,22 @@ def _device_code_sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI,
     if result.get("error") == "authorization_pending":  # our --timeout ran out first
         raise SignInError(f"the device code sign-in did not finish within {int(timeout)} s",
                           fix="run consent again and enter the code sooner", error="timeout")
-    return check_partner_result(result, app, endpoints, tenant_of(client, app))
+    return check_partner_result(result, app, endpoints, tenant_of(client, app), keep=keep)
+
+
+def _keeper(app: PartnerApp, target: VaultTarget | None) -> Keeper:
+    def keep(refresh_token: str, claims: TokenClaims) -> Path:
+        return fallback.keep(_pending(refresh_token, claims, app, target))
+
+    return keep
+
+
+def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
+             target: VaultTarget | None) -> fallback.PendingToken:
+    return fallback.PendingToken(
+        refresh_token=refresh_token, tenant_id=claims.tenant_id, app_id=app.app_id,
+        vault_url=target.vault_url if target else "",
+        secret_name=target.secret_name if target else "", user=claims.user, obtained_at=_now())
 
 
 def _check_flow(flow: dict[str, Any]) -> None:
@@ -127,10 +148,7 @@ def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints
     ``client``: the writer's vault client when the caller already has one (rotate), so the same
     credential and token serve the read and the write.
     """
-    pending = fallback.PendingToken(
-        refresh_token=tokens.refresh_token, tenant_id=tokens.claims.tenant_id, app_id=app.app_id,
-        vault_url=target.vault_url, secret_name=target.secret_name, user=tokens.claims.user,
-        obtained_at=_now())
+    pending = _pending(tokens.refresh_token, tokens.claims, app, target)
     path = fallback.keep(pending)
     stored = _push(pending, target, endpoints, path, source, client)
     fallback.discard(path)
@@ -143,6 +161,9 @@ def store_pending(
     """``invoke store-token --from-file PATH``: push a kept token, then delete its file."""
     pending = fallback.load(path)
     target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
+    if not target.vault_url or not target.secret_name:
+        raise ConfigError(f"{path} names no vault (it was kept by a consent with --store manual)",
+                          fix="pass --vault-url and --secret-name")
     stored = _push(pending, target, endpoints, path, "store-token")
     fallback.discard(path)
     return stored

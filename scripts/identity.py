@@ -6,9 +6,10 @@ pass, and refresh-token redemption (rotate, verify).
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import requests
@@ -112,9 +113,18 @@ def tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
     return str(getattr(client.authority, "tenant", "") or "")
 
 
+#: Keeps a refresh token that passed the claims checks when Partner Center could not confirm it
+#: (an outage): returns the owner-only file it is kept in.
+Keeper = Callable[[str, TokenClaims], Path]
+
+
 def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: Endpoints,
-                         expected_tenant: str) -> PartnerTokens:
-    """Everything a token must pass before its refresh token is stored (consent and rotate)."""
+                         expected_tenant: str, *, keep: Keeper | None = None) -> PartnerTokens:
+    """Everything a token must pass before its refresh token is stored (consent and rotate).
+
+    ``keep``: consent's token cost a human an MFA sign-in. If only Partner Center's confirmation
+    is missing (it is down), the token is kept rather than dropped; rotate passes nothing, since
+    the token it redeemed is still stored and still valid."""
     error = result.get("error")
     if error is not None and not isinstance(error, str):
         # Not an OAuth error response: a throttling or outage body that outlived the retries.
@@ -136,7 +146,18 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
     claims = read_claims(access_token)
     guid_tenant = expected_tenant if GUID_RE.match(expected_tenant or "") else None
     require_partner_token(claims, guid_tenant)
-    profile = organization_profile(endpoints.partner_center, access_token)
+    try:
+        profile = organization_profile(endpoints.partner_center, access_token)
+    except ServiceError as exc:
+        if keep is None:
+            raise
+        path = keep(refresh_token, claims)
+        raise ServiceError(
+            f"{exc.message}; the refresh token (MFA and tenant checked, not yet confirmed by "
+            f"Partner Center) is kept in {path}",
+            fix=f"once Partner Center answers, run 'invoke store-token --from-file {path}' "
+            "(or run consent again)",
+        ) from None
     if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
         raise SignInError(
             f"Partner Center answered for tenant {profile.tenant_id}, not {claims.tenant_id}",

@@ -90,6 +90,8 @@ KEPT = Expect(4, ("not stored", "Key Vault", "kept in"), ("try again", "store-to
 KEPT_TLS = Expect(4, ("not stored", "certificate", "kept in"),
                   ("REQUESTS_CA_BUNDLE", "store-token"), kept=True)
 PC_DOWN = Expect(5, ("Partner Center",), ("try again",))
+#: consent's token cost an MFA sign-in: with Partner Center down it is kept, not dropped.
+PC_DOWN_KEPT = Expect(5, ("Partner Center", "kept in"), ("store-token --from-file",), kept=True)
 PC_TLS = Expect(5, ("Partner Center", "certificate"), ("REQUESTS_CA_BUNDLE",))
 GRAPH_DOWN = Expect(5, ("Microsoft Graph",), ("try again",))
 RETRIED = Expect(0, vault="new")
@@ -141,10 +143,10 @@ ROWS: list[tuple[str, str, Arrange, Expect]] = [
     ("vault-tls", "settings", untrusted("KEY_VAULT_URL"), VAULT_TLS),
     ("vault-tls", "verify", untrusted("KEY_VAULT_URL"), unavailable(VAULT_TLS)),
     # -- Partner Center ------------------------------------------------------------------------
-    ("partner-center-down", "consent", pc_down, PC_DOWN),
+    ("partner-center-down", "consent", pc_down, PC_DOWN_KEPT),
     ("partner-center-down", "rotate", pc_down, PC_DOWN),
     ("partner-center-500", "consent", fault("partnercenter", status=500, retry_after=None),
-     PC_DOWN),
+     PC_DOWN_KEPT),
     ("partner-center-429-once", "consent", fault("partnercenter", PROFILE, status=429, count=1),
      RETRIED),
     ("partner-center-429-once", "rotate", fault("partnercenter", PROFILE, status=429, count=1),
@@ -181,3 +183,14 @@ def test_service_fault_row(box: Sandbox, proxy: str, task: str, arrange: Arrange
     box.check(run, expect, before)
     if expect.code == 0 and task in ("consent", "rotate"):
         assert "Fix:" not in run.stderr
+
+
+def test_token_kept_during_a_partner_center_outage_is_stored_once_it_answers(
+        box: Sandbox) -> None:
+    before = box.snapshot()
+    box.cloud.partner_center_down()
+    box.check(box.consent(), PC_DOWN_KEPT, before)
+    [kept] = box.kept_files()
+    box.cloud.partner_center_down(False)
+    box.check(box.invoke("store-token", "--from-file", str(kept)), Expect(0, vault="new"), before)
+    assert not kept.exists()
