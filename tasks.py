@@ -95,7 +95,7 @@ CONSENT_HELP = {
     "app_id": "CPV app client id (env CPV_APP_ID); its secret: env CPV_APP_SECRET or a prompt",
     "store": "keyvault (default) or manual",
     "vault_url": "vault URL (env KEY_VAULT_URL; default stack output vaultUri)",
-    "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",  # nosec B105
+    "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",
     "redirect_port": "loopback redirect port (default 8400; register http://localhost:PORT)",
     "no_browser": "print the sign-in URL on stderr instead of opening a browser",
     "paste": "paste the final redirected URL back (remote shell)",
@@ -155,7 +155,7 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
 
 
 @cli(help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
-            "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})  # nosec B105
+            "secret_name": "override secret name", "cloud": CONSENT_HELP["cloud"]})
 @reported
 def store_token(c: Context, from_file: str, vault_url: str | None = None,
                 secret_name: str | None = None, cloud: str | None = None) -> None:

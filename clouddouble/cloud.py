@@ -149,7 +149,7 @@ class CloudDouble:
             "GRAPH_ENDPOINT": self.graph_endpoint,
             "REQUESTS_CA_BUNDLE": self.ca_pem_path,
             "SSL_CERT_FILE": self.ca_pem_path,
-            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",  # nosec B105
+            "AZURE_TOKEN_CREDENTIALS": "EnvironmentCredential",
         }
 
     # -- directory administration ----------------------------------------------------------------

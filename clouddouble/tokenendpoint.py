@@ -163,7 +163,7 @@ class TokenEndpoint:
             Subject(tenant.id, sp.object_id), _audience(entry), app.app_id, roles=roles
         )
         return {
-            "token_type": "Bearer",  # nosec B105
+            "token_type": "Bearer",
             "expires_in": life,
             "ext_expires_in": life,
             "access_token": token,
@@ -217,7 +217,7 @@ class TokenEndpoint:
             subject, _audience(entry), app.app_id, scopes=granted
         )
         body: dict[str, Any] = {
-            "token_type": "Bearer",  # nosec B105
+            "token_type": "Bearer",
             "scope": wire_scopes(entry, granted),
             "expires_in": life,
             "ext_expires_in": life,

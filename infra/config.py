@@ -34,7 +34,7 @@ AccessMode = Literal["accessPolicy", "rbac"]
 CloudName = Literal["public", "usgov", "china"]
 
 DEFAULT_RESOURCE_GROUP = "rg-csp-secure-app"
-DEFAULT_SECRET_NAME = "PartnerCenterRefreshToken"  # noqa: S105 - a name, not a secret # nosec B105
+DEFAULT_SECRET_NAME = "PartnerCenterRefreshToken"  # noqa: S105 - a name, not a secret
 DEFAULT_RETENTION_DAYS = 90
 DEFAULT_SECRET_LIFETIME_DAYS = 365
 #: Microsoft's recommended ceiling for client secrets (the portal offers at most 24 months).
@@ -63,7 +63,7 @@ OPTIONAL_KEYS = (
 )
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 #: Stands in for a value that is stored encrypted, so it is never parsed or printed.
-SECRET_MARKER = "\x00stored-as-secret\x00"  # noqa: S105 - a marker, not a secret # nosec B105
+SECRET_MARKER = "\x00stored-as-secret\x00"  # noqa: S105 - a marker, not a secret
 
 
 @dataclass(frozen=True)

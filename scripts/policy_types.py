@@ -15,11 +15,11 @@ from typing import Any, Protocol
 
 VAULT = "azure-native:keyvault:Vault"
 ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
-SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token # nosec B105
+SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
-APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105 # nosec B105
+APPLICATION_PASSWORD = "azuread:index/applicationPassword:ApplicationPassword"  # noqa: S105
 FEDERATED_CREDENTIAL = (
     "azuread:index/applicationFederatedIdentityCredential:ApplicationFederatedIdentityCredential"
 )

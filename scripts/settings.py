@@ -41,11 +41,11 @@ LABELS = {
     "csp_domain": "CSP Domain",
     "csp_account_id": "CSP MS ID / Account ID",
     "app_id": "App ID",
-    "app_secret": "App Secret",  # nosec B105
+    "app_secret": "App Secret",
     "mfa_method": "MFA Method",
-    "refresh_token": "Refresh Token",  # nosec B105
+    "refresh_token": "Refresh Token",
     "key_vault_client_app_id": "Key Vault Client App ID",
-    "key_vault_client_app_secret": "Key Vault Client App Secret",  # nosec B105
+    "key_vault_client_app_secret": "Key Vault Client App Secret",
     "key_vault_client_csp_domain": "Key Vault Client CSP Domain",
     "key_vault_url": "Key Vault URL",
 }
