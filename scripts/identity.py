@@ -18,7 +18,7 @@ from scripts import http
 from scripts.advice import to_error
 from scripts.claims import GUID_RE, TokenClaims, read_claims, require_partner_token
 from scripts.clouds import Endpoints
-from scripts.errors import ServiceError, SignInError
+from scripts.errors import ServiceError, SignInError, StorageError
 from scripts.inputs import PartnerApp
 from scripts.network_errors import TLS_FIX, unreachable
 from scripts.partner_center import OrganizationProfile, organization_profile
@@ -158,6 +158,13 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
             fix=f"once Partner Center answers, run 'invoke store-token --from-file {path}' "
             "(or run consent again)",
         ) from None
+    except KeyboardInterrupt:
+        if keep is None:
+            raise
+        path = keep(refresh_token, claims)
+        raise StorageError(f"interrupted before the token was stored; it is kept in {path}",
+                           fix=f"run 'invoke store-token --from-file {path}'",
+                           fallback_path=str(path)) from None
     if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
         raise SignInError(
             f"Partner Center answered for tenant {profile.tenant_id}, not {claims.tenant_id}",

@@ -151,6 +151,23 @@ def test_ctrl_c_while_storing_keeps_the_token_and_store_token_recovers_it(box: S
     assert str(kept) in recovered.stderr and "deleted" in recovered.stderr
 
 
+def test_ctrl_c_while_partner_center_confirms_keeps_the_token(box: Sandbox) -> None:
+    # The token is redeemed and its claims checked; Partner Center's confirmation hangs and the
+    # person presses Ctrl-C: the MFA sign-in must not be lost.
+    hung = box.cloud.inject_fault(r"/v1/profiles/organization", hang=10, count=1,
+                                  service="partnercenter")
+
+    def sign_in_then_interrupt(box: Sandbox, url: str, proc: subprocess.Popen[str]) -> None:
+        deliver(sign_in(box, url))
+        wait_until(lambda: hung.remaining == 0, "the Partner Center call to hang")
+        interrupt(proc)
+
+    before = box.snapshot()
+    run = box.consent(play=sign_in_then_interrupt)
+    box.check(run, Expect(4, ("interrupted before the token was stored", "kept in"),
+                          ("store-token",), kept=True), before)
+
+
 def test_ctrl_c_while_rotate_stores_keeps_the_new_token(box: Sandbox) -> None:
     """rotate redeemed the stored token (a new one came back) and is writing it when Ctrl-C
     arrives: the new token is kept, the old version is untouched and still works."""
