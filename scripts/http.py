@@ -39,6 +39,9 @@ def session() -> requests.Session:
         connect=RETRIES,
         read=RETRIES,
         status=RETRIES,
+        # Anything else (an untrusted certificate, above all) will not heal in seconds: say so
+        # at once instead of after the backoff.
+        other=0,
         backoff_factor=0.5,
         backoff_max=8,
         status_forcelist=(429, 500, 502, 503, 504),
