@@ -17,7 +17,7 @@ from azure.keyvault.secrets._shared.challenge_auth_policy import ChallengeCache
 from clouddouble import CloudDouble, RequestRecord
 from scripts import consent, discovery, rotate, verify
 from scripts.clouds import resolve_endpoints
-from scripts.demo import _played_ui
+from scripts.demo import _free_port, _played_ui
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
 from scripts.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
 
@@ -104,13 +104,6 @@ def count_requests() -> dict[str, tuple[Counter[str], Counter[str]]]:
         }
         return {flow: (counted, MINIMUM[flow]) for flow, counted in results.items()}
 
-
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 if __name__ == "__main__":
