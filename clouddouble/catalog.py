@@ -2,8 +2,8 @@
 
 The identity platform needs this to turn scopes (``https://graph.microsoft.com/User.Read``)
 and ``requiredResourceAccess`` ids into permission names for the consent page and the
-``scp``/``roles`` claims. Ids come from ``scripts.wellknown`` where the product already names
-them; the few extra Graph permissions the product's reports and policies need are listed here
+``scp``/``roles`` claims. Ids come from the double's own ``msids`` (never from the product); the
+few extra Graph permissions the product's reports and policies need are listed here
 (checked against the Microsoft Graph permissions reference).
 
 Graph exposes hundreds of permissions, so its catalog is *incomplete*: an unknown Graph id in an
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scripts import wellknown as wk
+from . import msids as wk
 
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 
@@ -75,7 +75,7 @@ def default_resources() -> list[Resource]:
     return [
         Resource(
             wk.PARTNER_CENTER_APP_ID,
-            wk.NAMES[wk.PARTNER_CENTER_APP_ID],
+            wk.PARTNER_CENTER_NAME,
             (wk.PARTNER_CENTER_RESOURCE,),
             [
                 _scope(
@@ -88,7 +88,7 @@ def default_resources() -> list[Resource]:
         ),
         Resource(
             wk.MICROSOFT_GRAPH_APP_ID,
-            wk.NAMES[wk.MICROSOFT_GRAPH_APP_ID],
+            wk.MICROSOFT_GRAPH_NAME,
             (
                 GRAPH_RESOURCE,
                 "https://graph.microsoft.us",
@@ -170,7 +170,7 @@ def default_resources() -> list[Resource]:
         ),
         Resource(
             wk.AZURE_SERVICE_MANAGEMENT_APP_ID,
-            wk.NAMES[wk.AZURE_SERVICE_MANAGEMENT_APP_ID],
+            wk.AZURE_SERVICE_MANAGEMENT_NAME,
             ("https://management.azure.com", "https://management.core.windows.net"),
             [
                 _scope(

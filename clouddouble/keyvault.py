@@ -15,8 +15,7 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from scripts import wellknown as wk
-
+from . import msids as wk
 from .catalog import KEY_VAULT_RESOURCE
 from .clock import Clock
 from .server import (

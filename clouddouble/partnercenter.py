@@ -11,8 +11,7 @@ import hashlib
 import uuid
 from typing import Any
 
-from scripts import wellknown as wk
-
+from . import msids as wk
 from .directory import Directory
 from .server import Request, Response, json_response
 from .tokens import TokenIssuer, TokenRejected, bearer_token

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from scripts import wellknown as wk
-
+from . import msids as wk
 from .aad import AadError
 from .catalog import OIDC_SCOPES, Catalog, Resource
 from .directory import App, Directory
