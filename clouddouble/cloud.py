@@ -286,13 +286,16 @@ class CloudDouble:
         reset: bool = False,
         service: str | None = None,
         skip: int = 0,
+        body: bytes | None = None,
+        content_type: str = "application/json; charset=utf-8",
     ) -> Fault:
         """The next ``count`` requests whose path matches fail, after ``skip`` matching ones
         went through. ``service`` limits it to one listener: "identity", "partnercenter",
-        "graph" or "vault:<name>"."""
+        "graph" or "vault:<name>". ``body``/``content_type`` give the reply a real service's
+        own shape (``clouddouble.shapes``)."""
         return self._faults.add(
             Fault(re.compile(path_regex), count, status, retry_after, method, hang, reset, service,
-                  skip)
+                  skip, body, content_type)
         )
 
     def clear_faults(self) -> None:

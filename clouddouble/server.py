@@ -134,6 +134,10 @@ class Fault:
     reset: bool = False
     service: str | None = None
     skip: int = 0
+    #: The reply's body and type, for the real services' own shapes (e.g. Entra's plain-text 429,
+    #: Key Vault's ``Throttled``); None gives a generic JSON error.
+    body: bytes | None = None
+    content_type: str = "application/json; charset=utf-8"
 
     def matches(self, method: str, service: str, path: str) -> bool:
         if self.remaining <= 0:
@@ -262,10 +266,11 @@ class _Handler(BaseHTTPRequestHandler):
             listener.stopping.wait(fault.hang)
             fault = None
         if fault:
-            headers = [("Content-Type", "application/json; charset=utf-8")]
+            headers = [("Content-Type", fault.content_type)]
             if fault.retry_after is not None:
                 headers.append(("Retry-After", str(int(fault.retry_after))))
-            response = Response(fault.status, _fault_body(fault.status), headers)
+            payload = fault.body if fault.body is not None else _fault_body(fault.status)
+            response = Response(fault.status, payload, headers)
         else:
             try:
                 response = listener.route(request)
