@@ -7,13 +7,29 @@
 * ``GET /v1.0/applications(appId='...')`` and ``/v1.0/applications/{id}`` (Application.Read.All,
   Directory.Read.All, or a delegated Directory.AccessAsUser.All);
 * ``GET/POST /v1.0/identity/conditionalAccess/policies`` (Policy.Read.All /
-  Policy.ReadWrite.ConditionalAccess; refused while security defaults are on, as in Entra).
+  Policy.ReadWrite.ConditionalAccess).
 
-Delegated calls to reports and policies also need an admin user, like Entra's role checks.
+Delegated calls to policies also need an admin user, like Entra's role checks.
+
+The registration report is a "usage and insights" report: it needs a Microsoft Entra ID P1 or P2
+licence in the tenant and, for a delegated caller, one of the roles Reports Reader, Security
+Reader or Security Administrator (Learn, "Get userRegistrationDetails" and the Entra monitoring
+licence table; Global Administrator, higher-privileged, also passes). ``premium`` (tenant ids
+with P1/P2; every tenant has it unless ``set_premium(tid, False)``) and ``directory_roles``
+(user object id -> role names) are those tenant facts.
+
+Security defaults and Conditional Access (Learn, "Security defaults in Microsoft Entra ID"):
+organisations that implement Conditional Access policies that replace security defaults "must
+disable security defaults", and the admin center refuses to switch a policy on while they are
+on ("You must first disable Security defaults before enabling a Conditional Access policy");
+report-only and off policies can be created. Conversely, "if you have Conditional Access
+policies enabled ... security defaults won't be available" (the article's earlier text,
+MicrosoftDocs/azure-docs#41233). Graph's own wording for either refusal is not documented.
 """
 
 from __future__ import annotations
 
+import json
 import re
 import uuid
 from datetime import UTC, datetime
@@ -39,6 +55,37 @@ class GraphError(Exception):
         super().__init__(message)
 
 
+#: Graph's refusals for the registration report, as Graph returns them (error codes and messages
+#: quoted in microsoftgraph/microsoft-graph-docs-contrib#8777 and #3808 for the licence,
+#: microsoftgraph/microsoft-graph-docs#10705 and microsoft/zerotrustassessment#1395 for the role).
+NO_PREMIUM = (
+    "Authentication_RequestFromNonPremiumTenantOrB2CTenant",
+    "Neither tenant is B2C or tenant doesn't have premium license",
+)
+UNSUPPORTED_ROLE = (
+    "Authentication_RequestFromUnsupportedUserRole",
+    "User is not in the allowed roles",
+)
+#: The built-in roles Learn lists for delegated access to userRegistrationDetails.
+REPORT_ROLES = frozenset({"Reports Reader", "Security Reader", "Security Administrator"})
+SECURITY_DEFAULTS_ON = (
+    "You must first disable security defaults before enabling a Conditional Access policy."
+)
+CA_POLICIES_ON = (
+    "Security defaults cannot be enabled while Conditional Access policies are enabled."
+)
+
+
+def graph_error_body(code: str, message: str) -> tuple[bytes, str]:
+    """Graph's error shape (Learn, "Microsoft Graph error responses and resource types"), for
+    ``CloudDouble.inject_fault(body=...)``: e.g. ``graph_error_body(*UNSUPPORTED_ROLE)``."""
+    body = {"error": {"code": code, "message": message,
+                      "innerError": {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
+                                     "request-id": str(uuid.uuid4()),
+                                     "client-request-id": str(uuid.uuid4())}}}
+    return json.dumps(body).encode(), "application/json; charset=utf-8"
+
+
 def _denied() -> GraphError:
     return GraphError(
         403, "Authorization_RequestDenied", "Insufficient privileges to complete the operation."
@@ -51,6 +98,18 @@ class Graph:
         self.issuer = issuer
         #: Small on purpose: tests and the product must page through @odata.nextLink.
         self.page_size = 2
+        #: Tenants without Microsoft Entra ID P1/P2 (the default tenant has a licence).
+        self.without_premium: set[str] = set()
+        #: Directory roles other than Global Administrator (``User.admin``), by user object id.
+        self.directory_roles: dict[str, set[str]] = {}
+
+    def set_premium(self, tenant_id: str, licensed: bool = True) -> None:
+        with self.directory.lock:
+            (self.without_premium.discard if licensed else self.without_premium.add)(tenant_id)
+
+    def assign_role(self, user_object_id: str, role: str) -> None:
+        with self.directory.lock:
+            self.directory_roles.setdefault(user_object_id, set()).add(role)
 
     def route(self, request: Request) -> Response:
         try:
@@ -79,7 +138,8 @@ class Graph:
         path = request.path.rstrip("/")
         lowered, method = path.lower(), request.method
         if lowered == _URD and method == "GET":
-            self._require(claims, {"AuditLog.Read.All"}, {"AuditLog.Read.All"}, admin=True)
+            self._require(claims, {"AuditLog.Read.All"}, {"AuditLog.Read.All"}, admin=False)
+            self._require_report_access(claims, tenant)
             return self._registration_details(request, tenant)
         if lowered == _SD:
             return self._security_defaults(request, claims, tenant)
@@ -127,6 +187,18 @@ class Graph:
             return
         if not set(claims.get("roles", [])) & application:
             raise _denied()
+
+    def _require_report_access(self, claims: dict[str, Any], tenant: Tenant) -> None:
+        """The licence (app-only callers too), then a delegated caller's role."""
+        with self.directory.lock:
+            if tenant.id in self.without_premium:
+                raise GraphError(403, *NO_PREMIUM)
+            if "scp" not in claims:
+                return
+            user = self.directory.user_by_id(str(claims.get("oid")))
+            roles = self.directory_roles.get(user.object_id, set()) if user else set()
+            if user is None or not (user.admin or roles & REPORT_ROLES):
+                raise GraphError(403, *UNSUPPORTED_ROLE)
 
     # -- endpoints -------------------------------------------------------------------------------
     def _registration_details(self, request: Request, tenant: Tenant) -> Response:
@@ -198,6 +270,9 @@ class Graph:
             if not isinstance(body.get("isEnabled"), bool):
                 raise GraphError(400, "BadRequest", "Property 'isEnabled' must be a boolean.")
             with self.directory.lock:
+                if body["isEnabled"] and any(p.get("state") == "enabled"
+                                             for p in tenant.ca_policies):
+                    raise GraphError(400, "BadRequest", CA_POLICIES_ON)
                 tenant.security_defaults = body["isEnabled"]
             return empty(204)
         raise GraphError(405, "Request_BadRequest", "Method not allowed.")
@@ -229,14 +304,10 @@ class Graph:
         if not isinstance(body.get("conditions"), dict):
             raise GraphError(400, "BadRequest", "Property 'conditions' is required.")
         with self.directory.lock:
-            if tenant.security_defaults:
-                raise GraphError(
-                    400,
-                    "BadRequest",
-                    "Conditional Access policies cannot be "
-                    "created while security defaults are enabled. Disable security "
-                    "defaults first.",
-                )
+            # Report-only and off policies enforce nothing and may coexist with security
+            # defaults; only switching one on needs them off (see the module docstring).
+            if tenant.security_defaults and body["state"] == "enabled":
+                raise GraphError(400, "BadRequest", SECURITY_DEFAULTS_ON)
             now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
             policy = {
                 **body,

@@ -3,7 +3,11 @@
 ``securityDefaults`` switches Entra's security defaults on (``infra.mfa_enforcement``).
 ``conditionalAccess`` declares one Conditional Access policy requiring MFA for all users and all
 cloud apps, except the configured break-glass accounts. The two are mutually exclusive in Entra:
-a Conditional Access policy can only be switched on while security defaults are off. So when the
+a Conditional Access policy can only be switched on while security defaults are off (Learn,
+"Security defaults in Microsoft Entra ID": organisations implementing Conditional Access "must
+disable security defaults"; the admin center says "You must first disable Security defaults
+before enabling a Conditional Access policy"), while a report-only one may be created with them
+on, and security defaults cannot be switched back on while a policy is enabled. So when the
 policy is ``enabled`` this component also declares security defaults *off*, and the policy
 depends on that; ``pulumi destroy`` removes the policy first and then restores the previous
 security defaults setting, so the tenant is never left without both. A report-only policy

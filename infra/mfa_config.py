@@ -8,7 +8,8 @@ ways to require it, both tenant-wide:
   legacy authentication blocked). No exclusions are possible.
 * ``conditionalAccess``: a Conditional Access policy requiring MFA for all users except named
   break-glass accounts. Needs Entra ID P1. While security defaults are on, Entra refuses to turn
-  on a Conditional Access policy.
+  on a Conditional Access policy; a report-only one (the default state here) can be created
+  (Learn, "Security defaults in Microsoft Entra ID"; see ``infra.mfa``).
 
 The default is ``none`` (this program leaves the tenant's setting alone): many partners already
 enforce MFA with their own Conditional Access policies, and switching security defaults on in such

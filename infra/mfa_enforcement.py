@@ -96,7 +96,9 @@ class GraphPolicyClient:
                 error="forbidden",
             )
         if 400 <= response.status_code < 500:
-            # Not transient: Graph says why (e.g. Conditional Access policies are in force).
+            # Not transient: Graph says why. The documented case: security defaults "won't be
+            # available" while Conditional Access policies are enabled (Learn, "Security
+            # defaults in Microsoft Entra ID"; see infra.mfa), so switching them on fails.
             raise ConfigError(
                 f"Microsoft Graph refused {method} security defaults ({response.status_code}: "
                 f"{_graph_message(response)})",

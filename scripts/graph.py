@@ -73,9 +73,35 @@ def _origin(url: str) -> tuple[str, str]:
     return parts.scheme.lower(), parts.netloc.lower()
 
 
+#: Graph's 403 codes for the two refusals a granted permission does not cure (the codes Graph
+#: returns for reports; quoted in microsoftgraph/microsoft-graph-docs-contrib#8777 and
+#: microsoftgraph/microsoft-graph-docs#10705). Learn, "Get userRegistrationDetails": delegated
+#: callers need Reports Reader, Security Reader or Security Administrator; the report is an
+#: Entra "usage and insights" report, which needs Microsoft Entra ID P1 or P2.
+NO_PREMIUM_LICENCE = "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+UNSUPPORTED_USER_ROLE = "Authentication_RequestFromUnsupportedUserRole"
+LICENCE_FIX = (
+    "this report needs a Microsoft Entra ID P1 or P2 licence in the tenant; "
+    "until then, see each user's methods in the Entra admin center"
+)
+ROLE_FIX = (
+    "give the signed-in account the Reports Reader, Security Reader or Security Administrator "
+    "role, or run the task as an app identity with AuditLog.Read.All"
+)
+
+
 def _raise_for(status: int, body: Any, path: str) -> None:
     what = path.split("?")[0]
     if status in (401, 403):
+        code = _graph_code(body)
+        if code == NO_PREMIUM_LICENCE:
+            raise SignInError(
+                f"Microsoft Graph refused {what} ({status} {code}): the tenant has no "
+                "Microsoft Entra ID P1 or P2 licence", fix=LICENCE_FIX, error="licence_required")
+        if code == UNSUPPORTED_USER_ROLE:
+            raise SignInError(
+                f"Microsoft Graph refused {what} ({status} {code}): the signed-in account has "
+                "no role that may read it", fix=ROLE_FIX, error="role_required")
         raise SignInError(f"Microsoft Graph refused {what} ({status})", fix=PERMISSIONS_FIX,
                           error="forbidden")
     if status == 404:
@@ -84,3 +110,10 @@ def _raise_for(status: int, body: Any, path: str) -> None:
     if status >= 400 or not isinstance(body, dict):
         raise ServiceError(f"Microsoft Graph answered {status} to {what}",
                            fix="check GRAPH_ENDPOINT and try again later")
+
+
+def _graph_code(body: Any) -> str:
+    """``error.code`` of Graph's error shape; only known codes are ever printed."""
+    error = body.get("error") if isinstance(body, dict) else None
+    code = error.get("code") if isinstance(error, dict) else None
+    return code if isinstance(code, str) else ""

@@ -2,7 +2,10 @@
 so an admin without a registered method is one sign-in away from a broken integration.
 
 Source: Graph's authentication-method registration report (``userRegistrationDetails``,
-application permission AuditLog.Read.All), read page by page.
+application permission AuditLog.Read.All), read page by page. Graph serves it only to tenants with
+Microsoft Entra ID P1 or P2 and, to a signed-in user, only with the Reports Reader, Security Reader
+or Security Administrator role (Learn, "Get userRegistrationDetails"); each refusal is its own
+error with its own fix (``scripts.graph``), all exit 3: a human must act, retrying cannot help.
 """
 
 from __future__ import annotations

@@ -93,25 +93,87 @@ def test_report_needs_audit_log_permission(cloud: CloudDouble) -> None:
     assert graph(cloud, "garbage", path).status_code == 401
 
 
-def test_security_defaults_and_conditional_access(cloud: CloudDouble, partner: Partner) -> None:
-    token = app_token(cloud, partner)
-    path = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
-    assert graph(cloud, token, path).json()["isEnabled"] is True
-    policy = {
-        "displayName": "Require MFA for admins",
-        "state": "enabledForReportingButNotEnforced",
+CA = "/v1.0/identity/conditionalAccess/policies"
+SD = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+
+
+def ca_policy(state: str) -> dict[str, Any]:
+    return {
+        "displayName": f"Require MFA for admins ({state})",
+        "state": state,
         "conditions": {"users": {"includeRoles": ["62e90394-69f5-4237-9190-012177145e10"]}},
         "grantControls": {"operator": "OR", "builtInControls": ["mfa"]},
     }
-    ca = "/v1.0/identity/conditionalAccess/policies"
-    refused = graph(cloud, token, ca, "POST", json=policy)
-    assert refused.status_code == 400 and "security defaults" in refused.json()["error"]["message"]
-    assert graph(cloud, token, path, "PATCH", json={"isEnabled": False}).status_code == 204
-    assert graph(cloud, token, path).json()["isEnabled"] is False
-    created = graph(cloud, token, ca, "POST", json=policy)
+
+
+def test_report_only_policy_coexists_with_security_defaults_an_enabled_one_does_not(
+    cloud: CloudDouble, partner: Partner
+) -> None:
+    """Learn, "Security defaults in Microsoft Entra ID": a policy can only be switched on once
+    security defaults are off; report-only (what the program creates by default) can be made
+    while they are on."""
+    token = app_token(cloud, partner)
+    assert graph(cloud, token, SD).json()["isEnabled"] is True
+    report_only_policy = ca_policy("enabledForReportingButNotEnforced")
+    report_only = graph(cloud, token, CA, "POST", json=report_only_policy)
+    assert report_only.status_code == 201 and report_only.json()["id"]
+    refused = graph(cloud, token, CA, "POST", json=ca_policy("enabled"))
+    assert refused.status_code == 400
+    assert "disable security defaults" in refused.json()["error"]["message"]
+    assert partner.tenant.security_defaults is True
+    assert graph(cloud, token, SD, "PATCH", json={"isEnabled": False}).status_code == 204
+    assert graph(cloud, token, SD).json()["isEnabled"] is False
+    created = graph(cloud, token, CA, "POST", json=ca_policy("enabled"))
     assert created.status_code == 201 and created.json()["id"]
-    listed = graph(cloud, token, ca).json()["value"]
-    assert [p["displayName"] for p in listed] == ["Require MFA for admins"]
+    listed = graph(cloud, token, CA).json()["value"]
+    assert [p["state"] for p in listed] == ["enabledForReportingButNotEnforced", "enabled"]
+
+
+def test_security_defaults_cannot_come_back_while_a_policy_is_enabled(
+    cloud: CloudDouble, partner: Partner
+) -> None:
+    token = app_token(cloud, partner)
+    assert graph(cloud, token, SD, "PATCH", json={"isEnabled": False}).status_code == 204
+    assert graph(cloud, token, CA, "POST", json=ca_policy("enabled")).status_code == 201
+    refused = graph(cloud, token, SD, "PATCH", json={"isEnabled": True})
+    assert refused.status_code == 400
+    assert "Conditional Access policies are enabled" in refused.json()["error"]["message"]
+    assert partner.tenant.security_defaults is False
+
+
+URD = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+
+
+def test_report_without_an_entra_premium_licence_is_refused_as_graph_does(
+    cloud: CloudDouble, partner: Partner
+) -> None:
+    token = app_token(cloud, partner)
+    cloud.graph.set_premium(partner.tenant.id, False)
+    refused = graph(cloud, token, URD)
+    assert refused.status_code == 403
+    error = refused.json()["error"]
+    assert error["code"] == "Authentication_RequestFromNonPremiumTenantOrB2CTenant"
+    assert error["message"] == "Neither tenant is B2C or tenant doesn't have premium license"
+    cloud.graph.set_premium(partner.tenant.id)
+    assert graph(cloud, token, URD).status_code == 200
+
+
+AUDIT_LOG_READ_ALL_SCOPE = "e4c9e354-4dc5-45b8-9e7c-e1393b0b1a20"
+
+
+def test_delegated_report_needs_a_reporting_role(cloud: CloudDouble) -> None:
+    partner = make_partner(
+        cloud, access=[(wk.MICROSOFT_GRAPH_APP_ID, [(AUDIT_LOG_READ_ALL_SCOPE, "Scope")])]
+    )
+    cloud.grant_admin_consent(partner.tenant.id, partner.app.app_id)
+    member = partner.add_user("member", mfa=True, admin=False)
+    scopes = ["https://graph.microsoft.com/AuditLog.Read.All"]
+    token = sign_in_with_msal(partner, scopes=scopes, user=member)["access_token"]
+    refused = graph(cloud, token, URD)
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "Authentication_RequestFromUnsupportedUserRole"
+    cloud.graph.assign_role(member.object_id, "Reports Reader")
+    assert graph(cloud, token, URD).status_code == 200
 
 
 def test_application_secrets_show_hint_and_expiry_never_the_value(

@@ -10,6 +10,8 @@ import sys
 from typing import Any
 
 import pytest
+import requests
+from azure.identity import ClientSecretCredential
 from pulumi.dynamic.dynamic import serialize_provider
 
 from clouddouble import CloudDouble
@@ -23,6 +25,7 @@ POLICY_WRITER = (
     [(wk.GRAPH_POLICY_READ_WRITE_CONDITIONAL_ACCESS_ROLE, "Role")],
 )
 GRAPH_POLICY_PATH = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
+CA_PATH = "/v1.0/identity/conditionalAccess/policies"
 
 
 def deployer(cloud: CloudDouble, monkeypatch: pytest.MonkeyPatch, *, allowed: bool) -> Partner:
@@ -178,3 +181,53 @@ def test_a_refusal_graph_explains_is_passed_on_with_its_reason(
     assert "refused PATCH security defaults (400" in message
     assert "choose mfaEnforcement conditionalAccess" in message
     assert partner.tenant.security_defaults is False
+
+
+def test_security_defaults_cannot_be_switched_on_over_an_enabled_policy(
+    partner: Partner, cloud: CloudDouble
+) -> None:
+    """The tenant already enforces MFA with its own Conditional Access policy: Entra refuses
+    security defaults (the double as Learn documents it), and the user learns which choice to
+    make instead of a retry that cannot work."""
+    partner.tenant.security_defaults = False
+    partner.tenant.ca_policies.append(
+        {"id": "existing", "displayName": "Partner's own MFA policy", "state": "enabled"}
+    )
+    with pytest.raises(ConfigError) as caught:
+        SecurityDefaultsProvider().create({"enabled": True, "cloud": "public"})
+    message = caught.value.one_line()
+    assert "refused PATCH security defaults (400" in message
+    assert "Conditional Access policies are enabled" in message
+    assert "choose mfaEnforcement conditionalAccess" in message
+    assert partner.tenant.security_defaults is False
+
+
+def test_the_program_order_report_only_then_defaults_off_then_enabled_is_what_entra_allows(
+    partner: Partner, cloud: CloudDouble
+) -> None:
+    """infra.mfa's order against the double's Entra rules: the default report-only policy is
+    created with security defaults still on; switching it to `enabled` first turns them off
+    (SecurityDefaults(enabled=False), which the policy depends on). Without that step Entra
+    refuses the enabled policy."""
+    token = ClientSecretCredential(
+        partner.tenant.id, partner.app.app_id, partner.secret,
+        authority=cloud.authority_host, disable_instance_discovery=True,
+    ).get_token("https://graph.microsoft.com/.default").token
+
+    def create_policy(state: str) -> requests.Response:
+        body = {"displayName": f"require MFA ({state})", "state": state,
+                "conditions": {"users": {"includeUsers": ["All"]}},
+                "grantControls": {"operator": "OR", "builtInControls": ["mfa"]}}
+        return requests.post(f"{cloud.graph_endpoint}{CA_PATH}", json=body, timeout=10,
+                             headers={"Authorization": f"Bearer {token}"})
+
+    assert partner.tenant.security_defaults is True
+    assert create_policy("enabledForReportingButNotEnforced").status_code == 201
+    assert create_policy("enabled").status_code == 400
+    created = SecurityDefaultsProvider().create({"enabled": False, "cloud": "public"})
+    assert partner.tenant.security_defaults is False
+    assert create_policy("enabled").status_code == 201
+    # pulumi destroy removes the policies first, then restores what was there before.
+    partner.tenant.ca_policies.clear()
+    SecurityDefaultsProvider().delete(created.id, state(created.outs or {}))
+    assert partner.tenant.security_defaults is True

@@ -13,6 +13,7 @@ from urllib.parse import unquote
 import pytest
 
 from clouddouble import CloudDouble
+from clouddouble.graph import UNSUPPORTED_ROLE, graph_error_body
 from tests.lifecycle import grant_graph_roles, graph_reader
 from tests.partner_world import PartnerWorld, assert_no_secret
 
@@ -112,3 +113,36 @@ def test_throttled_page_is_retried_and_the_report_is_complete(world: PartnerWorl
     assert len(json.loads(result.stdout)["users"]) == 4
     statuses = [r.status for r in world.cloud.requests if r.service == "graph"]
     assert 429 in statuses
+
+
+def test_tenant_without_an_entra_premium_licence_is_told_so_not_sent_for_permissions(
+        world: PartnerWorld) -> None:
+    world.cloud.graph.set_premium(world.tenant.id, False)
+    try:
+        result = report(world)
+    finally:
+        world.cloud.graph.set_premium(world.tenant.id)
+    assert result.returncode == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    cause, _, fix = line.partition(" Fix: ")
+    assert "Authentication_RequestFromNonPremiumTenantOrB2CTenant" in cause
+    assert "Microsoft Entra ID P1 or P2" in cause and "P1 or P2" in fix
+    assert "AuditLog.Read.All" not in line, "the permission is granted; it is the licence"
+    assert result.stdout == ""
+
+
+def test_signed_in_account_without_a_reporting_role_is_told_which_roles(
+        world: PartnerWorld) -> None:
+    """What Graph answers a delegated caller (e.g. `az login` as a member) without a reporting
+    role; the double's own role check is in tests/test_double_graph.py."""
+    body, content_type = graph_error_body(*UNSUPPORTED_ROLE)
+    world.cloud.inject_fault(URD, status=403, count=1, retry_after=None, service="graph",
+                             body=body, content_type=content_type)
+    result = report(world)
+    assert result.returncode == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    cause, _, fix = line.partition(" Fix: ")
+    assert "Authentication_RequestFromUnsupportedUserRole" in cause
+    assert all(role in fix for role in ("Reports Reader", "Security Reader",
+                                        "Security Administrator"))
+    assert result.stdout == ""
