@@ -70,8 +70,12 @@ def reported(func: F) -> F:
 def _endpoints(cloud: str | None) -> Any:
     from scripts.clouds import resolve_endpoints
     from scripts.timeouts import http_timeouts
+    from scripts.vault import rbac_wait_seconds
 
-    http_timeouts()  # a bad SECURE_APP_HTTP_TIMEOUT is refused before any work starts
+    # Bad SECURE_APP_HTTP_TIMEOUT / SECURE_APP_RBAC_WAIT are refused before any work starts (for
+    # consent: before the sign-in, so a typo never costs a human's MFA sign-in).
+    http_timeouts()
+    rbac_wait_seconds()
     return resolve_endpoints(cloud, os.environ)
 
 

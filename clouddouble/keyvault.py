@@ -3,19 +3,21 @@
 
 Request checks run in the real service's order: ``api-version``, then the bearer token (401 with
 the ``WWW-Authenticate`` challenge azure-keyvault-secrets parses to learn tenant and resource),
-then the secret name, then authorization (access policies, or role assignments for RBAC vaults),
-then the operation.
+then throttling (429 ``Throttled`` with ``Retry-After``), then the firewall (``networkAcls``: 403
+``ForbiddenByFirewall``; the real message names the caller, so it comes after authentication),
+then the secret name, then authorization (access policies, or role assignments for RBAC vaults,
+each effective only after its propagation delay), then the operation.
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from . import msids as wk
+from . import shapes, vaultguard
 from .catalog import KEY_VAULT_RESOURCE
 from .clock import Clock
 from .server import (
@@ -28,34 +30,19 @@ from .server import (
     json_response,
 )
 from .tokens import TokenIssuer, TokenRejected, bearer_token
+from .vaultguard import ALL_SECRET_PERMISSIONS, RoleAssignment, Throttle
 from .vaultstore import SecretStore, SecretVersion, VaultError, check_name
 
 SUPPORTED_API_VERSIONS = frozenset(
     {"2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"}
 )
-KEY_VAULT_ADMINISTRATOR_ROLE = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
-ALL_SECRET_PERMISSIONS = frozenset(
-    {"get", "list", "set", "delete", "recover", "backup", "restore", "purge"}
-)
-ROLE_PERMISSIONS: dict[str, frozenset[str]] = {
-    wk.KEY_VAULT_SECRETS_USER_ROLE: frozenset({"get", "list"}),
-    wk.KEY_VAULT_SECRETS_OFFICER_ROLE: ALL_SECRET_PERMISSIONS,
-    KEY_VAULT_ADMINISTRATOR_ROLE: ALL_SECRET_PERMISSIONS,
-}
-_RBAC_ACTIONS = {
-    "get": "secrets/getSecret/action",
-    "list": "secrets/readMetadata/action",
-    "set": "secrets/setSecret/action",
-    "delete": "secrets/delete",
-    "recover": "secrets/recover/action",
-    "purge": "secrets/purge/action",
-}
 PAGE_SIZE = 25
 
 
 class Vault:
-    """One vault. Admin methods (``set_access_policy``, ``grant_role``, ``secret_versions``,
-    ``soft_delete``, ``purge``, ``set_secret``) act in-process, for fixtures and demo mocks."""
+    """One vault. Admin methods (``set_access_policy``, ``grant_role`` (with a propagation
+    delay), ``set_network_rules``, ``throttle``, ``secret_versions``, ``soft_delete``, ``purge``,
+    ``set_secret``) act in-process, for fixtures and demo mocks."""
 
     def __init__(
         self,
@@ -78,7 +65,10 @@ class Vault:
         self._clock = clock
         self._lock = threading.RLock()
         self._policies: dict[str, set[str]] = {}
-        self._roles: list[tuple[str, str, str | None]] = []
+        self._roles: list[RoleAssignment] = []
+        #: ARM's ``properties.networkAcls`` shape; None = open to every network (the default).
+        self.network_acls: dict[str, Any] | None = None
+        self._throttle: Throttle | None = None
         self.listener = Listener(f"vault:{name}", self.route, ssl_context, log, faults)
         self.uri = self.listener.base_url + "/"
         self.host_port = self.listener.host_port
@@ -97,16 +87,49 @@ class Vault:
         with self._lock:
             self._policies.pop(object_id, None)
 
-    def grant_role(self, object_id: str, role_definition_id: str, scope: str | None = None) -> None:
+    def grant_role(
+        self,
+        object_id: str,
+        role_definition_id: str,
+        scope: str | None = None,
+        effective_after: timedelta = timedelta(0),
+    ) -> None:
         """Assign a built-in role; ``scope`` may be a subscription/resource group/vault scope or
-        ``.../vaults/{name}/secrets/{secret}`` for one secret (None = this vault)."""
+        ``.../vaults/{name}/secrets/{secret}`` for one secret (None = this vault).
+        ``effective_after``: the propagation delay, on the double's clock (real time + offset)."""
+        role = role_definition_id.rsplit("/", 1)[-1].lower()
+        effective_at = self._clock.now() + effective_after
         with self._lock:
-            self._roles.append((object_id, role_definition_id.rsplit("/", 1)[-1].lower(), scope))
+            self._roles.append(RoleAssignment(object_id, role, scope, effective_at))
 
     def revoke_role(self, object_id: str, role_definition_id: str) -> None:
         role = role_definition_id.rsplit("/", 1)[-1].lower()
         with self._lock:
-            self._roles = [r for r in self._roles if (r[0], r[1]) != (object_id, role)]
+            self._roles = [r for r in self._roles if (r.object_id, r.role) != (object_id, role)]
+
+    def set_network_rules(
+        self,
+        ip_rules: list[str] | tuple[str, ...] = (),
+        default_action: str = "Deny",
+        bypass: str = "AzureServices",
+    ) -> None:
+        """The vault firewall, as ARM's ``networkAcls`` (Learn, "Configure Azure Key Vault
+        networking settings"): ``ipRules`` are IPv4 addresses or CIDR ranges. ``bypass`` is kept
+        for fidelity only: no caller of the double is a trusted Azure service."""
+        acls = vaultguard.network_acls(ip_rules, default_action, bypass)
+        with self._lock:
+            self.network_acls = acls
+
+    def clear_network_rules(self) -> None:
+        with self._lock:
+            self.network_acls = None
+
+    def throttle(self, count: int = 1, retry_after: int = 1,
+                 reason: str = shapes.KEY_VAULT_THROTTLE_REASON) -> None:
+        """Refuse the next ``count`` authenticated requests with 429 ``Throttled`` (Learn, "Azure
+        Key Vault throttling guidance") and hold the caller to the ``Retry-After`` it was told."""
+        with self._lock:
+            self._throttle = Throttle(count, retry_after, reason)
 
     def secret_versions(self, name: str) -> list[SecretVersion]:
         """All versions of a live secret, oldest first (empty if absent or soft-deleted)."""
@@ -161,6 +184,12 @@ class Vault:
         claims = self._authenticate(request)
         if isinstance(claims, Response):
             return claims
+        throttled = self._throttle.refusal() if self._throttle else None
+        if throttled is not None:
+            return throttled
+        with self._lock:
+            acls = self.network_acls
+        vaultguard.check_firewall(acls, claims, self.name)
         parts = [p for p in request.path.split("/") if p]
         method = request.method
         if not parts or parts[0] not in ("secrets", "deletedsecrets"):
@@ -270,49 +299,12 @@ class Vault:
         return claims
 
     def _authorize(self, claims: dict[str, Any], permission: str, secret: str | None) -> None:
-        oid = str(claims.get("oid"))
-        caller = f"appid={claims.get('appid')};oid={oid};iss={claims.get('iss')}"
         with self._lock:
             if self.rbac:
-                allowed: set[str] = set()
-                for r_oid, role, scope in self._roles:
-                    if r_oid == oid and self._scope_covers(scope, secret):
-                        allowed |= ROLE_PERMISSIONS.get(role, frozenset())
-                if permission in allowed:
-                    return
-                raise VaultError(
-                    403,
-                    "Forbidden",
-                    "Caller is not authorized to perform action on resource.\r\n"
-                    "If role assignments, deny assignments or role definitions were changed "
-                    "recently, please observe propagation time.\r\n"
-                    f"Caller: {caller}\r\n"
-                    f"Action: 'Microsoft.KeyVault/vaults/{_RBAC_ACTIONS.get(permission)}'"
-                    f"\r\nAssignment: (not found)\r\nDecisionReason: 'DeniedWithNoValidRBAC'\r\n"
-                    f"Vault: {self.name};location=westeurope\r\n",
-                    "ForbiddenByRbac",
-                )
-            if permission in self._policies.get(oid, set()):
-                return
-        raise VaultError(
-            403,
-            "Forbidden",
-            f"The user, group or application '{caller}' does not have secrets {permission} "
-            f"permission on key vault '{self.name};location=westeurope'. For help resolving this "
-            "issue, please see https://go.microsoft.com/fwlink/?linkid=2125287",
-            "ForbiddenByPolicy",
-        )
-
-    def _scope_covers(self, scope: str | None, secret: str | None) -> bool:
-        if not scope or scope == "/":
-            return True
-        lowered = scope.rstrip("/").lower()
-        marker = f"/vaults/{self.name.lower()}"
-        if "/vaults/" not in lowered:
-            return True  # subscription or resource group scope
-        if lowered.endswith(marker):
-            return True
-        return secret is not None and lowered.endswith(f"{marker}/secrets/{secret.lower()}")
+                vaultguard.check_roles(self._roles, claims, permission, secret, self.name,
+                                       self._clock.now())
+            else:
+                vaultguard.check_policies(self._policies, claims, permission, self.name)
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -1,17 +1,27 @@
 """Reading and writing the refresh token in Key Vault with the real azure-keyvault-secrets client.
 
 Retries (429 with Retry-After, 5xx, connection resets) are azure-core's RetryPolicy, tuned here to
-give up within about a minute. Every SDK error is translated into one typed error that says what
-is wrong and who must do what; none carries a secret.
+give up within about a minute; it sleeps for the ``Retry-After`` the vault advertised. Every SDK
+error is translated into one typed error that says what is wrong and who must do what; none
+carries a secret. Key Vault answers every refusal 403 ``Forbidden``; the inner code of its body
+tells them apart (Learn, "Azure Key Vault REST API error codes"): ``ForbiddenByFirewall`` (the
+vault's network rules do not allow this machine's address), ``ForbiddenByRbac`` (no effective
+role assignment; also while a new one propagates) and ``AccessDenied`` (no access policy).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from scripts import vault_refusals as refusals
 from scripts.claims import GUID_RE
 from scripts.clouds import Endpoints, is_loopback_host
 from scripts.discovery import azure_transport
@@ -22,7 +32,7 @@ from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
-    from azure.keyvault.secrets import SecretClient
+    from azure.keyvault.secrets import KeyVaultSecret, SecretClient
 
 #: Bounded retries: a pipeline should fail within a minute, not azure-core's default ten tries.
 RETRY_OPTIONS: dict[str, Any] = {
@@ -30,6 +40,34 @@ RETRY_OPTIONS: dict[str, Any] = {
     "retry_backoff_factor": 0.5,
     "retry_backoff_max": 8,
 }
+
+
+#: How long a write refused with ``ForbiddenByRbac`` is retried: a role assigned just now takes
+#: "up to 10 minutes (600 seconds)" to apply (Learn, "Provide access to Key Vault keys,
+#: certificates, and secrets with Azure role-based access control", role assignment latency).
+RBAC_WAIT_ENV: Final = "SECURE_APP_RBAC_WAIT"
+RBAC_WAIT_DEFAULT: Final = 600.0
+RBAC_WAIT_LIMITS: Final = (0.0, 3600.0)
+#: First pause between retries while a role propagates; doubled each time, at most the second.
+RBAC_RETRY_PAUSES: Final = (2.0, 15.0)
+def rbac_wait_seconds() -> float:
+    """``SECURE_APP_RBAC_WAIT`` (seconds, 0 = never wait), else 600. Read at each use, like
+    ``SECURE_APP_HTTP_TIMEOUT``, so it is the value of the process that makes the call."""
+    raw = os.environ.get(RBAC_WAIT_ENV, "").strip()
+    if not raw:
+        return RBAC_WAIT_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    low, high = RBAC_WAIT_LIMITS
+    if not low <= value <= high:  # also refuses nan and inf
+        raise ConfigError(
+            f"{RBAC_WAIT_ENV}={raw!r} is not a number of seconds from {low:g} to {high:g}",
+            fix=f"set {RBAC_WAIT_ENV} to e.g. 120 (0: do not wait for a new role assignment), or "
+            "unset it for the default (600 s)",
+        )
+    return value
 
 
 def client_options() -> dict[str, Any]:
@@ -88,6 +126,7 @@ def secret_client(vault_url: str, credential: TokenCredential) -> SecretClient:
     # The SDK accepts a bearer challenge only when its resource is a parent domain of the vault's
     # host. A loopback vault (the local cloud double) has no such domain; a real vault host always
     # keeps the check on.
+    rbac_wait_seconds()  # a bad SECURE_APP_RBAC_WAIT is refused before the vault is touched
     return SecretClient(vault_url, credential,
                         verify_challenge_resource=not is_loopback_host(vault_url),
                         **client_options())
@@ -101,26 +140,61 @@ def token_tags(*, source: str, user: str, tenant_id: str, app_id: str) -> dict[s
     return {k: v[:256] for k, v in tags.items() if v}
 
 
-def store_token(client: SecretClient, name: str, refresh_token: str,
-                tags: dict[str, str]) -> StoredToken:
+def _progress(line: str) -> None:
+    """Progress goes to stderr (stdout carries only a task's result); never an ``error:`` line."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def store_token(client: SecretClient, name: str, refresh_token: str, tags: dict[str, str],
+                tell: Callable[[str], None] = _progress) -> StoredToken:
     """Write the token as a new version with a 90-day expiry (its lifetime). A soft-deleted
-    secret of that name is recovered first when the writer may; otherwise the error says how."""
+    secret of that name is recovered first when the writer may; otherwise the error says how.
+
+    Refused with ``ForbiddenByRbac``, the write is retried for up to ``SECURE_APP_RBAC_WAIT``
+    seconds: right after ``pulumi up`` assigned the writer its role, Key Vault keeps answering 403
+    until the assignment propagates, and the token in hand cost a human an MFA sign-in."""
     from azure.core.exceptions import HttpResponseError
 
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
-    try:
+    deadline: float | None = None
+    pause, max_pause = RBAC_RETRY_PAUSES
+    while True:
         try:
-            secret = client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
-                                       tags=tags, expires_on=expires, enabled=True)
+            secret = _set_or_recover(client, name, refresh_token, tags, expires)
+            return _stored(secret)
         except HttpResponseError as exc:
-            if exc.status_code != 409:
-                raise
-            _recover_deleted(client, name)
-            secret = client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
-                                       tags=tags, expires_on=expires, enabled=True)
-    except Exception as exc:
-        raise translate(exc, client.vault_url, name, "set") from None
-    return _stored(secret)
+            if not (exc.status_code == 403 and refusals.codes(exc)[1] == "ForbiddenByRbac"):
+                raise translate(exc, client.vault_url, name, "set") from None
+            bound = rbac_wait_seconds()
+            if deadline is None:
+                if bound <= 0:
+                    raise translate(exc, client.vault_url, name, "set") from None
+                deadline = time.monotonic() + bound
+                tell(f"waiting for the role assignment to take effect (Azure RBAC can take a few "
+                     f"minutes); retrying for up to {bound:g} s")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                vault = _vault_name(client.vault_url)
+                raise refusals.role_not_effective(vault, bound, RBAC_WAIT_ENV) from None
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, max_pause)
+        except Exception as exc:
+            raise translate(exc, client.vault_url, name, "set") from None
+
+
+def _set_or_recover(client: SecretClient, name: str, refresh_token: str, tags: dict[str, str],
+                    expires: dt.datetime) -> KeyVaultSecret:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        return client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
+                                 tags=tags, expires_on=expires, enabled=True)
+    except HttpResponseError as exc:
+        if exc.status_code != 409:
+            raise
+    _recover_deleted(client, name)
+    return client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
+                             tags=tags, expires_on=expires, enabled=True)
 
 
 def _recover_deleted(client: SecretClient, name: str) -> None:
@@ -199,11 +273,25 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
             f"secret {name} does not exist in {vault}",
             fix=f"check --secret-name (KEY_VAULT_SECRET_NAME); if it was deleted, recover it "
             f"with '{recover}'; if it never existed, run 'pulumi up' or 'invoke consent'")
+    if isinstance(exc, HttpResponseError) and exc.status_code == 429:
+        return refusals.throttled(exc, vault)
     if isinstance(exc, HttpResponseError) and exc.status_code in (401, 403):
         text = str(exc.message or "")
+        inner = refusals.codes(exc)[1]
+        if inner == "ForbiddenByFirewall" or "Client address is not authorized" in text:
+            return refusals.firewall(exc, vault)
         if "disabled" in text.lower():
             return ConfigError(f"the current version of secret {name} in {vault} is disabled",
                                fix="enable it in the portal, or store a new token with consent")
+        if inner == "ForbiddenByRbac":
+            return SignInError(
+                f"this identity has no secrets '{permission}' permission on {vault} "
+                f"({exc.status_code} ForbiddenByRbac: the vault uses Azure RBAC)",
+                fix="assign it 'Key Vault Secrets Officer' on the token secret (add its object id "
+                "to writerObjectIds with accessMode rbac) and run 'pulumi up'; access policies "
+                "do nothing on an RBAC vault, and a new assignment can take a few minutes",
+                error="forbidden",
+            )
         return SignInError(
             f"this identity has no secrets '{permission}' permission on {vault} "
             f"({exc.status_code})",

@@ -4,6 +4,7 @@ its challenge authentication) and with raw requests for the wire details."""
 from __future__ import annotations
 
 import re
+import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,7 +15,7 @@ from azure.core.exceptions import HttpResponseError, ResourceExistsError, Resour
 from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
-from clouddouble import CloudDouble, Vault
+from clouddouble import CloudDouble, Vault, shapes
 from scripts import wellknown as wk
 from tests.helpers import unique_domain
 
@@ -127,7 +128,7 @@ def test_missing_secret_is_404(vault: Vault, caller: Caller) -> None:
         caller.client(vault).get_secret("nope")
 
 
-def test_no_access_policy_is_403_forbidden_by_policy(
+def test_no_access_policy_is_403_access_denied(
     cloud: CloudDouble, tenant_id: str, vault: Vault
 ) -> None:
     stranger = make_caller(cloud, tenant_id)
@@ -140,7 +141,7 @@ def test_no_access_policy_is_403_forbidden_by_policy(
         headers={"Authorization": f"Bearer {stranger.token()}"},
         timeout=10,
     )
-    assert response.json()["error"]["innererror"]["code"] == "ForbiddenByPolicy"
+    assert response.json()["error"]["innererror"]["code"] == "AccessDenied"
 
 
 def test_access_policy_permissions_are_replaced(vault: Vault, caller: Caller) -> None:
@@ -281,3 +282,127 @@ def test_expired_token_is_401(cloud: CloudDouble, vault: Vault, caller: Caller) 
         timeout=10,
     )
     assert response.status_code == 401 and "expired" in response.json()["error"]["message"]
+
+
+# -- the refusals of a real vault: firewall, RBAC (and its propagation delay), throttling -------
+
+def raw_get(vault: Vault, caller: Caller, name: str = "token") -> requests.Response:
+    return requests.get(
+        f"{vault.uri}secrets/{name}?api-version=7.6",
+        headers={"Authorization": f"Bearer {caller.token()}"},
+        timeout=10,
+    )
+
+
+def test_firewall_refuses_an_address_outside_the_network_rules(
+    vault: Vault, caller: Caller
+) -> None:
+    vault.set_secret("token", "v")
+    vault.set_network_rules(["203.0.113.0/24"])
+    response = raw_get(vault, caller)
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "Forbidden"
+    assert error["innererror"] == {"code": "ForbiddenByFirewall"}
+    assert error["message"].startswith(
+        "Client address is not authorized and caller is not a trusted service.\r\n"
+        "Client address: 127.0.0.1\r\nCaller: appid="
+    )
+    assert error["message"].endswith(f"\r\nVault: {vault.name};location=westeurope")
+    with pytest.raises(HttpResponseError) as err:
+        caller.client(vault).get_secret("token")
+    assert err.value.status_code == 403
+    assert [v.value for v in vault.secret_versions("token")] == ["v"]
+
+
+def test_firewall_lets_in_an_allowed_address_and_still_challenges_first(
+    vault: Vault, caller: Caller
+) -> None:
+    vault.set_secret("token", "v")
+    vault.set_network_rules(["198.51.100.7", "127.0.0.0/8"])
+    assert caller.client(vault).get_secret("token").value == "v"
+    vault.set_network_rules([])
+    challenge = requests.get(f"{vault.uri}secrets/token?api-version=7.6", timeout=10)
+    assert challenge.status_code == 401  # the bearer challenge comes before the firewall
+    vault.set_network_rules([], default_action="Allow")
+    assert raw_get(vault, caller).status_code == 200
+    with pytest.raises(ValueError):
+        vault.set_network_rules(["office"])
+
+
+def test_rbac_refusal_is_forbidden_by_rbac_with_the_action(
+    cloud: CloudDouble, tenant_id: str
+) -> None:
+    vault = new_vault(cloud, tenant_id, rbac=True)
+    reader = make_caller(cloud, tenant_id)
+    vault.grant_role(reader.sp, wk.KEY_VAULT_SECRETS_USER_ROLE)
+    response = requests.put(
+        f"{vault.uri}secrets/token?api-version=7.6",
+        headers={"Authorization": f"Bearer {reader.token()}"},
+        json={"value": "v"},
+        timeout=10,
+    )
+    assert response.status_code == 403
+    error = response.json()["error"]
+    assert error["code"] == "Forbidden" and error["innererror"] == {"code": "ForbiddenByRbac"}
+    message = error["message"]
+    assert message.startswith("Caller is not authorized to perform action on resource.\r\n")
+    assert "please observe propagation time" in message
+    assert "Action: 'Microsoft.KeyVault/vaults/secrets/setSecret/action'" in message
+    assert f"/vaults/{vault.name}/secrets/token'" in message
+    assert "Assignment: (not found)" in message
+
+
+def test_a_new_role_assignment_takes_effect_only_after_its_delay(
+    cloud: CloudDouble, tenant_id: str
+) -> None:
+    vault = new_vault(cloud, tenant_id, rbac=True)
+    writer = make_caller(cloud, tenant_id)
+    vault.grant_role(writer.sp, wk.KEY_VAULT_SECRETS_OFFICER_ROLE,
+                     effective_after=timedelta(minutes=5))
+    client = writer.client(vault)
+    with pytest.raises(HttpResponseError) as err:
+        client.set_secret("token", "v")
+    assert err.value.status_code == 403 and "ForbiddenByRbac" in str(err.value)
+    assert vault.secret_versions("token") == []
+    cloud.advance_clock(timedelta(minutes=6))
+    assert client.set_secret("token", "v").value == "v"
+
+
+def test_throttled_is_key_vaults_shape_and_holds_the_caller_to_retry_after(
+    cloud: CloudDouble, vault: Vault, caller: Caller
+) -> None:
+    vault.throttle(count=1, retry_after=2)
+    first = raw_get(vault, caller)
+    again = raw_get(vault, caller)  # too soon: refused again, told the time that is left
+    assert first.status_code == 429 and first.headers["Retry-After"] == "2"
+    assert first.json() == {"error": {"code": "Throttled", "message": (
+        "Request was not processed because too many requests were received. "
+        "Reason: VaultRequestTypeLimitReached")}}
+    assert again.status_code == 429 and int(again.headers["Retry-After"]) in (1, 2)
+
+
+def test_sdk_waits_the_advertised_retry_after_then_succeeds(
+    cloud: CloudDouble, vault: Vault, caller: Caller
+) -> None:
+    client = caller.client(vault)
+    client.set_secret("warmup", "v")  # challenge and token out of the way
+    cloud.clear_requests()
+    vault.throttle(count=1, retry_after=2)
+    started = time.monotonic()
+    assert client.set_secret("token", "v").value == "v"
+    assert time.monotonic() - started >= 2
+    # An early retry would have been refused again: exactly one 429, then the write.
+    assert [r.status for r in cloud.requests if r.method == "PUT"] == [429, 200]
+
+
+def test_firewall_shape_for_injected_faults_parses_as_the_sdk_sees_it(
+    cloud: CloudDouble, vault: Vault, caller: Caller
+) -> None:
+    body, content_type = shapes.key_vault_firewall("203.0.113.9", vault.name)
+    cloud.inject_fault(r"^/secrets/token", status=403, retry_after=None, body=body, count=5,
+                       content_type=content_type, service=f"vault:{vault.name}")
+    with pytest.raises(HttpResponseError) as err:
+        caller.client(vault).get_secret("token")
+    assert err.value.status_code == 403
+    assert "Client address: 203.0.113.9" in str(err.value.message)

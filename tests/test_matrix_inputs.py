@@ -1,5 +1,5 @@
 """Matrix, bad input: malformed tenant, domain, GUID, vault URL, secret name, cloud, format and
-timeout override; an unknown stack; no Pulumi CLI (flags still work, and the line names the
+timeout and RBAC-wait overrides; an unknown stack; no Pulumi CLI (flags still work, and the line names the
 output that was wanted). Every task refuses with exit 2 and one line before it touches a
 service, so the vault stays exactly as it was.
 
@@ -37,6 +37,8 @@ BAD_INPUT = [
     ("cloud", ["--cloud", "mars"], {}, ("mars", "not a known cloud"), ("public, usgov",)),
     ("timeout-override", [], {"SECURE_APP_HTTP_TIMEOUT": "soon"},
      ("SECURE_APP_HTTP_TIMEOUT='soon'",), ("unset it",)),
+    ("rbac-wait-override", [], {"SECURE_APP_RBAC_WAIT": "soon"},
+     ("SECURE_APP_RBAC_WAIT='soon'",), ("unset it",)),
     ("format", ["--format", "yaml"], {}, ("--format 'yaml'",), ("json",)),
 ]
 

@@ -254,6 +254,20 @@ def test_azure_devops_triggers_oidc_and_secret_mapping() -> None:
 # --- the exit codes, executed ---------------------------------------------------------------
 
 
+def test_temporary_firewall_rule_is_opt_in_and_always_removed() -> None:
+    """A GitHub-hosted runner's address changes: the sample may allow it for one run only, and
+    must remove the rule whatever happened (before the issue step, which stays last)."""
+    steps = _steps(_gh("token-health")["jobs"]["rotate-and-verify"])
+    ids = [s.get("id") for s in steps]
+    add = steps[ids.index("temporary-rule")]
+    assert add["if"] == "vars.VAULT_TEMPORARY_RULE == 'true'"
+    assert "az keyvault network-rule add" in add["run"]
+    [remove] = [s for s in steps if "az keyvault network-rule remove" in str(s.get("run"))]
+    assert "always()" in remove["if"] and "steps.temporary-rule.outputs.address" in remove["if"]
+    assert ids.index("temporary-rule") < ids.index("rotate")
+    assert ids.index("verify") < steps.index(remove) < len(steps) - 1
+
+
 def _fake_bin(tmp_path: Path, invoke_exit: int) -> Path:
     """``invoke`` exits with ``invoke_exit`` and records whether it got the CPV secret;
     ``az`` prints a fake CPV app secret, as ``az keyvault secret show`` would."""
@@ -297,8 +311,9 @@ def _gh_step(step_id: str) -> str:
 
 @pytest.mark.parametrize(
     ("rc", "job_rc", "annotation"),
-    [(0, 0, "rotated"), (3, 3, "::error title=Re-consent needed::"), (4, 4, "Token not stored"),
-     (5, 5, "Service unavailable"), (1, 1, "::error title=Rotation failed::")],
+    [(0, 0, "rotated"), (3, 3, "::error title=Sign-in or vault access refused::"),
+     (4, 4, "Token not stored"), (5, 5, "Service unavailable"),
+     (1, 1, "::error title=Rotation failed::")],
 )  # fmt: skip
 def test_github_rotate_step_fails_loudly(
     tmp_path: Path, rc: int, job_rc: int, annotation: str
@@ -316,7 +331,8 @@ def test_github_rotate_step_fails_loudly(
 @pytest.mark.parametrize(
     ("rc", "job_rc", "health", "annotation"),
     [(0, 0, "healthy", ""), (8, 0, "warning", "::warning title=Expiring soon::"),
-     (9, 9, "broken", "::error title=Token broken::"), (3, 3, "broken", "Re-consent needed"),
+     (9, 9, "broken", "::error title=Token broken::"),
+     (3, 3, "broken", "Sign-in or vault access refused"),
      (5, 5, "unavailable", "::error title=Service unavailable::"),
      (1, 1, None, "::error title=Verify failed::")],
 )  # fmt: skip
@@ -338,7 +354,7 @@ def _ado_step(name: str) -> str:
 
 @pytest.mark.parametrize(
     ("name", "rc", "job_rc", "annotation"),
-    [("rotate", 3, 3, "##vso[task.logissue type=error]Re-consent needed"),
+    [("rotate", 3, 3, "##vso[task.logissue type=error]Sign-in or vault access refused"),
      ("rotate", 0, 0, "rotated"),
      ("verify", 8, 0, "##vso[task.complete result=SucceededWithIssues;]"),
      ("verify", 9, 9, "##vso[task.logissue type=error]Token broken"),
