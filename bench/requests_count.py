@@ -1,7 +1,8 @@
 """Round trips per consent / rotate / verify, counted at the local cloud double.
 
 Only the tool's own requests count: the pages the admin's browser loads (authorize, login, MFA,
-consent) are the user's, not ours. Each flow is compared with its protocol minimum.
+consent) are the user's, not ours. Each flow is compared with its protocol minimum, with the CSP
+tenant named by its domain and by its GUID (``FORMS``).
 """
 
 from __future__ import annotations
@@ -53,12 +54,23 @@ def classify(record: RequestRecord, vault_host: str) -> str | None:
     return f"other {record.method} {path}"
 
 
-def count_requests() -> dict[str, tuple[Counter[str], Counter[str]]]:
+#: How a user names the CSP tenant: the README's own usage passes the partner's domain
+#: (``--csp-domain contoso.onmicrosoft.com``), a pipeline often its GUID. Both must stay at the
+#: minimum: discovery is fetched once per tenant, whichever name came first.
+FORMS = ("domain", "guid")
+
+
+def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[str]]]:
+    """Requests per flow with the CSP tenant (CPV app and Key Vault client app) named by
+    ``form``: its domain or its GUID."""
+    if form not in FORMS:
+        raise ValueError(f"form must be one of {FORMS}, not {form!r}")
     with CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
         os.environ.update(cloud.env())
         os.environ["SECURE_APP_HOME"] = home
         endpoints = resolve_endpoints(None, os.environ)
         tenant = cloud.add_tenant(domain="contoso-bench.onmicrosoft.com")
+        csp_name = tenant.initial_domain if form == "domain" else tenant.id
         password = secrets.token_urlsafe(12)
         admin = cloud.add_user(tenant.id, "admin@contoso-bench.onmicrosoft.com",
                                password=password, mfa=True, admin=True)
@@ -70,7 +82,7 @@ def count_requests() -> dict[str, tuple[Counter[str], Counter[str]]]:
         kv_sp = cloud.add_service_principal(tenant.id, kv_app.app_id)
         kv_client = KeyVaultClientApp(app_id=kv_app.app_id,
                                       app_secret=cloud.add_password(kv_app.app_id),
-                                      csp_domain=tenant.id)
+                                      csp_domain=csp_name)
         vault = cloud.create_vault("kv-bench", tenant.id)
         vault.set_access_policy(writer_sp, secrets=["get", "list", "set"])
         vault.set_access_policy(kv_sp, secrets=["get"])
@@ -80,7 +92,7 @@ def count_requests() -> dict[str, tuple[Counter[str], Counter[str]]]:
                                  redirect_uris=[f"http://localhost:{port}"],
                                  required_resource_access=[(PARTNER_CENTER_APP_ID, [(
                                      PARTNER_CENTER_USER_IMPERSONATION, "Scope")])])
-        app = PartnerApp(csp_domain=tenant.id, app_id=cpv.app_id,
+        app = PartnerApp(csp_domain=csp_name, app_id=cpv.app_id,
                          app_secret=cloud.add_password(cpv.app_id))
         target = VaultTarget(vault_url=vault.uri, secret_name="PartnerCenterRefreshToken")
         vault_host = vault.uri.split("//", 1)[1].rstrip("/")
@@ -105,7 +117,7 @@ def count_requests() -> dict[str, tuple[Counter[str], Counter[str]]]:
         return {flow: (counted, MINIMUM[flow]) for flow, counted in results.items()}
 
 
-
 if __name__ == "__main__":
-    for name, (got, minimum) in count_requests().items():
-        print(name, dict(got), "minimum", sum(minimum.values()))
+    for csp_form in FORMS:
+        for name, (got, minimum) in count_requests(csp_form).items():
+            print(f"{name} ({csp_form})", dict(got), "minimum", sum(minimum.values()))

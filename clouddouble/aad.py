@@ -43,11 +43,23 @@ ERRORS: dict[int, tuple[str, int, str]] = {
         400,
         "Error validating credentials due to invalid username or password.",
     ),
+    # A PKCE mismatch is an invalid_grant (RFC 7636 §4.6; Entra's answer as reported in
+    # django-allauth#2916: {"error":"invalid_grant","error_description":"AADSTS50148: The
+    # code_verifier does not match the code_challenge supplied in the authorization request for
+    # PKCE."}, and microsoft-authentication-library-for-js#5044). Entra also answers it as
+    # AADSTS501481 (Learn "Microsoft Entra authentication and authorization error codes";
+    # microsoft-authentication-library-for-js#2694, #7425).
     50148: (
-        "invalid_request",
+        "invalid_grant",
         400,
         "The code_verifier does not match the code_challenge supplied in the authorization "
         "request for PKCE.",
+    ),
+    501481: (
+        "invalid_grant",
+        400,
+        "The Code_Verifier does not match the code_challenge supplied in the authorization "
+        "request.",
     ),
     50173: (
         "invalid_grant",

@@ -8,6 +8,7 @@ meaning (client, user, tenant, MFA time, expiry).
 
 from __future__ import annotations
 
+import dataclasses
 import secrets
 import string
 import threading
@@ -109,6 +110,16 @@ class AuthState:
             if tx is None or now - tx.created > TRANSACTION_LIFETIME:
                 return None
             return tx
+
+    def bind_to_another_challenge(self, code: str) -> None:
+        """Make ``code`` one that a different sign-in attempt asked for: its PKCE challenge is
+        no longer the redeemer's, so redeeming it gets Entra's PKCE refusal (AADSTS50148) with
+        a valid state. What a redirect from an older or parallel sign-in looks like."""
+        with self.lock:
+            record = self.codes[code]
+            record.request = dataclasses.replace(
+                record.request, code_challenge=secrets.token_urlsafe(32),
+                code_challenge_method="S256")
 
     def issue_code(self, request: AuthRequest, sign_in: SignIn, now: datetime) -> str:
         with self.lock:

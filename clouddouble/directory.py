@@ -12,6 +12,7 @@ import secrets
 import threading
 import uuid
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit, urlunsplit
 
 from .catalog import Catalog
 from .clock import Clock
@@ -40,7 +41,22 @@ __all__ = [
     "User",
     "new_mfa_code",
     "new_secret_text",
+    "stored_redirect_uri",
 ]
+
+
+def stored_redirect_uri(uri: str) -> str:
+    """A redirect URI as Entra keeps and answers it: one with no path gets a trailing slash
+    (Learn, "Redirect URI (reply URL) outline and restrictions": "Redirect URIs not configured
+    with a path segment are returned with a trailing slash ('/') in the response", e.g.
+    ``http://localhost:7071`` is returned as ``http://localhost:7071/``; one with a path is kept
+    as it is). Registrations, authorize requests and code redemptions are compared in this
+    form, so ``http://localhost:8400`` and ``http://localhost:8400/`` are the same URI and
+    ``http://localhost:8400/cb`` is another."""
+    parts = urlsplit(uri)
+    if parts.scheme and parts.netloc and not parts.path:
+        return urlunsplit(parts._replace(path="/"))
+    return uri
 
 
 class Directory:
@@ -171,7 +187,7 @@ class Directory:
                 tenant_id=tenant.id,
                 display_name=name,
                 multi_tenant=multi_tenant,
-                redirect_uris=list(redirect_uris or []),
+                redirect_uris=[stored_redirect_uri(u) for u in redirect_uris or []],
                 required_resource_access=[(r, list(p)) for r, p in required_resource_access or []],
                 public_client=public_client,
             )
@@ -203,6 +219,8 @@ class Directory:
             for key, value in changes.items():
                 if key not in allowed:
                     raise DirectoryError(f"cannot change {key}")
+                if key == "redirect_uris" and isinstance(value, list):
+                    value = [stored_redirect_uri(str(u)) for u in value]
                 setattr(app, key, value)
             return app
 

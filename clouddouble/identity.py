@@ -12,7 +12,7 @@ from . import pages
 from .aad import AadError
 from .authstate import AuthRequest
 from .context import IdentityContext
-from .directory import PermissionDrift
+from .directory import PermissionDrift, stored_redirect_uri
 from .scopes import expand, parse_scopes
 from .server import Request, Response, html_response, json_response
 from .signin import SignInFlow
@@ -134,8 +134,14 @@ class IdentityPlatform:
         redirect_uri = q.get("redirect_uri", "")
         if not redirect_uri:
             return self._page_error(AadError(900144, field="redirect_uri"))
-        if redirect_uri not in app.redirect_uris:
+        if stored_redirect_uri(redirect_uri) not in app.redirect_uris:
             return self._page_error(AadError(50011, redirect_uri=redirect_uri, client_id=client_id))
+        # The answer goes to the URI as Entra keeps it, a path-less one with its trailing slash,
+        # for the query response mode; a form_post goes to the URI as asked (Learn, "Redirect
+        # URI (reply URL) outline and restrictions": "This applies only when the response mode
+        # is query or fragment").
+        if (q.get("response_mode") or "query") != "form_post":
+            redirect_uri = stored_redirect_uri(redirect_uri)
         auth = AuthRequest(
             path_tenant=tenant_ref,
             tenant=tenant,

@@ -16,7 +16,7 @@ from urllib.parse import unquote
 from .aad import AadError
 from .authstate import CODE_LIFETIME, AuthRequest, SignIn
 from .context import IdentityContext
-from .directory import App, PermissionDrift
+from .directory import App, PermissionDrift, stored_redirect_uri
 from .scopes import ResourceScopes, ScopeRequest, expand, parse_scopes, wire_scopes
 from .server import Request, Response, json_response
 from .tokens import Subject, b64url, client_info
@@ -96,10 +96,13 @@ class TokenEndpoint:
         if now - record.issued > CODE_LIFETIME:
             raise AadError(70008)
         req = record.request
-        if form.get("redirect_uri", "") != req.redirect_uri:
+        # Compared as Entra keeps redirect URIs (directory.stored_redirect_uri): the slash a
+        # path-less URI gained at authorize does not make the redemption's URI another one.
+        asked = stored_redirect_uri(form.get("redirect_uri", ""))
+        if asked != stored_redirect_uri(req.redirect_uri or ""):
             raise AadError(500112, redirect_uri=form.get("redirect_uri", ""))
         if req.code_challenge and not _pkce_ok(req, form.get("code_verifier", "")):
-            raise AadError(50148)
+            raise AadError(50148)  # invalid_grant, Entra's own text (aad.ERRORS)
         record.redeemed = True
         scopes = req.scopes
         entry = (

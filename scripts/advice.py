@@ -47,6 +47,11 @@ class Advice:
 _RECONSENT = "re-run `invoke consent` as a partner admin agent and complete MFA"
 
 
+def _pkce(table: Mapping[str, Advice]) -> tuple[str, str]:
+    """AADSTS501481 is the same PKCE mismatch as AADSTS50148, in Entra's newer wording."""
+    return table["AADSTS50148"].cause, table["AADSTS50148"].fix
+
+
 def _entries() -> dict[str, Advice]:
     rows: list[tuple[str, str, str]] = [
         # --- redirect / account / tenant -------------------------------------------------------
@@ -144,6 +149,16 @@ def _entries() -> dict[str, Advice]:
             "the authorization code was already redeemed (each code works once)",
             "start `invoke consent` again; do not replay a finished sign-in",
         ),
+        # PKCE mismatch: invalid_grant with AADSTS50148 ("The code_verifier does not match the
+        # code_challenge supplied in the authorization request for PKCE.") or AADSTS501481
+        # ("The Code_Verifier does not match the code_challenge ..."; reference-error-codes.md).
+        (
+            "AADSTS50148",
+            "the sign-in's PKCE proof did not match its code (the code came from another sign-in "
+            "attempt, or the redirect was replayed)",
+            "run `invoke consent` again and finish that sign-in; do not reuse an older sign-in "
+            "link or redirect",
+        ),
         (
             "AADSTS50173",
             "the grant was revoked (a password change or an admin revoked the user's sessions)",
@@ -195,6 +210,7 @@ def _entries() -> dict[str, Advice]:
         ),
     ]
     table = {code: Advice(code, cause, fix) for code, cause, fix in rows}
+    table["AADSTS501481"] = Advice("AADSTS501481", *_pkce(table))
     table[PARTNER_CENTER_MFA_REQUIRED] = Advice(
         PARTNER_CENTER_MFA_REQUIRED,
         "Partner Center refused the App+User token because it carries no MFA claim",

@@ -53,7 +53,7 @@ MICROSOFT_AUTHORITY_HOSTS: Final = frozenset(
         "login.microsoft.com",
         "login.windows.net",
         "sts.windows.net",
-        "login.chinacloudapi.cn",
+        "login.chinacloudapi.cn",  # deprecated alias (msal.authority.DEPRECATED_AZURE_CHINA)
         "login.partner.microsoftonline.cn",
         "login-us.microsoftonline.com",
         "login.microsoftonline.us",
@@ -113,9 +113,13 @@ PRESETS: Final[Mapping[str, Endpoints]] = {
         "vault.usgovcloudapi.net",
         "https://graph.microsoft.us",
     ),
+    # China's sign-in host as Microsoft Learn's "National clouds" page lists it (Microsoft Entra
+    # authentication endpoints: https://login.partner.microsoftonline.cn). MSAL Python calls the
+    # older login.chinacloudapi.cn DEPRECATED_AZURE_CHINA (msal/authority.py); it stays in
+    # MICROSOFT_AUTHORITY_HOSTS, so an AZURE_AUTHORITY_HOST naming it still works.
     "china": _preset(
         "china",
-        "https://login.chinacloudapi.cn",
+        "https://login.partner.microsoftonline.cn",
         "https://partner.partnercenterapi.microsoftonline.cn",
         "vault.azure.cn",
         "https://microsoftgraph.chinacloudapi.cn",

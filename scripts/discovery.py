@@ -18,6 +18,24 @@ import requests
 _SUFFIX = "/.well-known/openid-configuration"
 _cache: dict[str, requests.Response] = {}
 _lock = threading.Lock()
+#: The last token-endpoint answer azure-identity's transport received: (status, Retry-After,
+#: origin). azure-identity reports a persistent 429 or a plain-text body as a
+#: ``ClientAuthenticationError`` with no status; this is how the failure is told apart from bad
+#: credentials (``scripts.network_errors.credential_error``).
+_last_token_reply: tuple[int, str | None, str] | None = None
+
+
+def last_token_reply() -> tuple[int, str | None, str] | None:
+    with _lock:
+        return _last_token_reply
+
+
+def _note_token_reply(url: str, status: int, retry_after: str | None) -> None:
+    global _last_token_reply
+    if urlsplit(url).path.endswith("/token"):
+        parts = urlsplit(url)
+        with _lock:
+            _last_token_reply = (status, retry_after, f"{parts.scheme}://{parts.netloc}")
 
 
 def _cached(url: str) -> requests.Response | None:
@@ -82,6 +100,9 @@ def azure_transport() -> Any:
             response = super().send(request, **kwargs)
             if request.method == "GET":
                 _remember(request.url, response.internal_response)
+            else:
+                _note_token_reply(request.url, response.status_code,
+                                  response.headers.get("Retry-After"))
             return response
 
     connect, read = http_timeouts()
@@ -90,5 +111,7 @@ def azure_transport() -> Any:
 
 def clear() -> None:
     """Forget every document (a new process starts empty; benchmarks emulate that)."""
+    global _last_token_reply
     with _lock:
         _cache.clear()
+        _last_token_reply = None

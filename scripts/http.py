@@ -7,18 +7,40 @@ connection resets, so a transient fault is not reported as a broken setup.
 
 from __future__ import annotations
 
-from typing import Any
+from types import TracebackType
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
+from urllib3.exceptions import MaxRetryError, ResponseError
+from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
 from scripts.discovery import DiscoverySession
 from scripts.errors import ServiceError
-from scripts.network_errors import TLS_FIX, unreachable
+from scripts.network_errors import TLS_FIX, throttled, unreachable
 from scripts.timeouts import http_timeouts
 
 RETRIES = 3
+#: The longest ``Retry-After`` we wait out before a retry. A service asking for longer is told
+#: to the user ("wait N s and run again") instead of holding a pipeline for minutes.
+MAX_RETRY_AFTER = 10.0
+
+
+class BoundedRetry(Retry):
+    """urllib3's retry, honouring ``Retry-After`` only up to ``MAX_RETRY_AFTER``: a longer
+    advertised wait ends the retries at once, and the last answer goes back to the caller."""
+
+    def increment(self, method: str | None = None, url: str | None = None,
+                  response: BaseHTTPResponse | None = None, error: Exception | None = None,
+                  _pool: ConnectionPool | None = None,
+                  _stacktrace: TracebackType | None = None) -> Self:
+        wait = self.get_retry_after(response) if response is not None else None
+        if wait is not None and wait > MAX_RETRY_AFTER:
+            raise MaxRetryError(_pool, url or "",  # type: ignore[arg-type]  # as urllib3 does
+                                ResponseError(f"Retry-After {wait:.0f} s is too long to wait"))
+        return super().increment(method, url, response, error, _pool, _stacktrace)
 
 
 class Session(DiscoverySession):
@@ -32,9 +54,52 @@ class Session(DiscoverySession):
         return super().request(method, url, *args, **kwargs)
 
 
+class IdentitySession(Session):
+    """MSAL's ``http_client``. MSAL parses every token-endpoint answer as JSON and raises a bare
+    ``ValueError`` when it is not (Entra's throttling front door answers ``429 Too Many
+    Requests`` in plain text), and a 429 on the discovery document reads to MSAL as "no such
+    tenant". So a 429 that outlived the retries, or an error status without a JSON body, is
+    told here, while the answer (its status, ``Retry-After`` and the grant it refused) is still
+    at hand: one typed error whatever the flow."""
+
+    def request(self, method: str | bytes, url: str | bytes,
+                *args: Any, **kwargs: Any) -> requests.Response:
+        response = super().request(method, url, *args, **kwargs)
+        status = response.status_code
+        token_call = str(method).upper() == "POST"
+        if status == 429 or (status >= (400 if token_call else 500) and not _is_json(response)):
+            data = kwargs.get("data")
+            grant = data.get("grant_type") if isinstance(data, dict) else None
+            cause, fix = throttled(response.status_code, response.headers.get("Retry-After"),
+                                   _origin(str(response.url or url)), grant)
+            raise ServiceError(cause, fix=fix)
+        return response
+
+
+def _is_json(response: requests.Response) -> bool:
+    try:
+        response.json()
+    except ValueError:
+        return False
+    return True
+
+
+def identity_session() -> requests.Session:
+    """The retries and timeouts of ``session()``, and throttling told as a service problem."""
+    sess = IdentitySession()
+    sess.mount("https://", HTTPAdapter(max_retries=_retry()))
+    return sess
+
+
 def session() -> requests.Session:
-    """Retries, timeouts and the shared discovery cache: for our REST calls and for MSAL."""
-    retry = Retry(
+    """Retries, timeouts and the shared discovery cache: for our REST calls."""
+    sess = Session()
+    sess.mount("https://", HTTPAdapter(max_retries=_retry()))
+    return sess
+
+
+def _retry() -> Retry:
+    return BoundedRetry(
         total=RETRIES,
         connect=RETRIES,
         read=RETRIES,
@@ -49,9 +114,6 @@ def session() -> requests.Session:
         respect_retry_after_header=True,
         raise_on_status=False,
     )
-    sess = Session()
-    sess.mount("https://", HTTPAdapter(max_retries=retry))
-    return sess
 
 
 def get_json(sess: requests.Session, url: str, *, token: str,

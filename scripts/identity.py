@@ -46,7 +46,13 @@ class PartnerTokens:
 def confidential_client(
     app: PartnerApp, endpoints: Endpoints
 ) -> msal.ConfidentialClientApplication:
-    """The CPV app, with its secret: consent's code redemption, rotate and verify."""
+    """The CPV app, with its secret: consent's code redemption, rotate and verify.
+
+    Building it fetches the tenant's discovery document under ``--csp-domain``. Rotate and
+    verify build it *before* reading the vault: a document fetched under the domain is also
+    filed under the tenant's GUID, which the vault's challenge names (``scripts.discovery``),
+    while one fetched under the GUID first cannot be matched to a domain. So the tenant's
+    metadata is fetched once per run, whether the partner is named by domain or by GUID."""
     import msal
 
     with _building(app, endpoints):
@@ -68,8 +74,9 @@ def _options(app: PartnerApp, endpoints: Endpoints) -> dict[str, Any]:
         # Only Microsoft's own clouds have an instance-discovery endpoint; for any other host
         # (a national cloud override, the local double) discovery would call the public cloud.
         "instance_discovery": endpoints.instance_discovery,
-        # Retries 429/5xx, bounded timeouts, one discovery fetch per process (scripts.http).
-        "http_client": http.session(),
+        # Retries 429/5xx, bounded timeouts, one discovery fetch per process, and a throttled
+        # or non-JSON answer told as a service problem, not MSAL's bare ValueError (scripts.http).
+        "http_client": http.identity_session(),
     }
 
 
@@ -176,11 +183,15 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
 
 
 def redeem(app: PartnerApp, endpoints: Endpoints, refresh_token: str,
-           expected_tenant: str) -> PartnerTokens:
+           expected_tenant: str, *,
+           client: msal.ConfidentialClientApplication | None = None) -> PartnerTokens:
     """Redeem ``refresh_token`` for Partner Center and run every check consent runs (MFA in
     ``amr``, the partner tenant, the organization profile). The redeemed token stays valid: a
-    refresh token rolls, it is not consumed."""
-    client = confidential_client(app, endpoints)
+    refresh token rolls, it is not consumed.
+
+    ``client``: built beforehand by a caller that reads the vault first (see
+    ``confidential_client``'s note on discovery)."""
+    client = client or confidential_client(app, endpoints)
     with identity_errors(endpoints):
         result = client.acquire_token_by_refresh_token(
             refresh_token, scopes=[endpoints.partner_center_scope])

@@ -9,7 +9,11 @@ Three kinds of failure look alike from far away and need different people to act
 
 azure-identity folds all three into ``ClientAuthenticationError`` whose text quotes the cause, so
 for its credentials the text is all there is to go on; requests and azure-core keep the original
-exception in the chain.
+exception in the chain. A 429 or 5xx that outlived azure-core's retries comes back the same way,
+with no status at all (and a plain-text body as a JSON parse error): the last token reply its
+transport saw (``scripts.discovery.last_token_reply``) tells it from a refusal. MSAL's own
+throttled or non-JSON answers are told where they arrive (``scripts.http.IdentitySession``); both
+use :func:`throttled` for the line.
 """
 
 from __future__ import annotations
@@ -66,6 +70,66 @@ def unreachable(exc: BaseException, what: str,
             f"check the network and {endpoint}, then try again later")
 
 
+#: What each grant is, in the words of the one line that reports it.
+_GRANTS = {
+    "authorization_code": "sign-in's code redemption",
+    "refresh_token": "token redemption",
+    "client_credentials": "token request",
+    "urn:ietf:params:oauth:grant-type:device_code": "device code sign-in",
+}
+
+
+def _seconds(retry_after: str | None) -> int | None:
+    """``Retry-After`` in seconds (Entra sends an integer); an HTTP date or junk counts as
+    absent."""
+    text = (retry_after or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def throttled(status: int, retry_after: str | None, where: str, grant: str | None,
+              service: str | None = None) -> tuple[str, str]:
+    """(cause, fix) for an identity-platform answer that is not an OAuth reply: a 429 that
+    outlived the retries (Entra's front door says "Too Many Requests" in plain text), or an
+    error status whose body is not JSON. A service problem, never the user's credentials.
+
+    A throttled code redemption loses the code (single use, minutes long): the sign-in was not
+    completed and there is no token to keep, so the fix is to sign in again."""
+    what = _GRANTS.get(grant or "", "token request" if grant else "tenant metadata request")
+    if service:
+        what += f" for {service}"
+    seconds = _seconds(retry_after)
+    wait = f"wait {seconds} s" if seconds else "wait a minute"
+    if status == 429:
+        cause = f"the identity platform (Entra ID) at {where} throttled the {what} " \
+                "(429 Too Many Requests)"
+    else:
+        answer = f"HTTP {status} and a body" if status else "a body"
+        cause = f"the identity platform (Entra ID) at {where} answered the {what} with " \
+                f"{answer} that is not an OAuth reply"
+        wait = "wait a few minutes (if it persists, check AZURE_AUTHORITY_HOST: something " \
+               "other than Entra ID may be answering)" if not seconds else wait
+    if grant == "authorization_code":
+        return (f"{cause}; the sign-in was not completed and nothing was stored",
+                f"{wait}, then run consent and sign in again")
+    return f"{cause}; nothing was changed", f"{wait} and run again"
+
+
+def _non_oauth_reply(exc: BaseException) -> tuple[int, str | None, str] | None:
+    """(status, Retry-After, origin) when azure-identity failed on a token-endpoint answer that was
+    throttling or an outage, not a refusal. Its ``ClientAuthenticationError`` carries no status:
+    the last token reply its transport saw says what happened (``scripts.discovery``), and a
+    JSON parse error in the chain means the body was not OAuth JSON (RFC 6749 §5.2: every OAuth
+    error is JSON)."""
+    from scripts.discovery import last_token_reply
+
+    reply = last_token_reply()
+    if reply is not None and (reply[0] == 429 or reply[0] >= 500):
+        return reply
+    if any(isinstance(e, ValueError) and "Expecting value" in str(e) for e in chain(exc)):
+        return reply or (0, None, "AZURE_AUTHORITY_HOST")
+    return None
+
+
 def is_tls(exc: BaseException) -> bool:
     return _TLS.search(_text(exc)) is not None
 
@@ -87,6 +151,11 @@ def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureApp
     if is_network(exc):
         cause, fix = unreachable(exc, "the identity platform", "AZURE_AUTHORITY_HOST")
         return ServiceError(f"{cause} (while getting a token for {service})", fix=fix)
+    reply = _non_oauth_reply(exc)
+    if reply is not None:
+        status, retry_after, origin = reply
+        cause, fix = throttled(status, retry_after, origin, "client_credentials", service)
+        return ServiceError(cause, fix=fix)
     codes = parse_aadsts_codes(str(exc))
     found = advise(None, str(exc), codes)
     why = f": {found.cause} (AADSTS{codes[0]})" if found and codes else (

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING
 from scripts import consent, vault
 from scripts.clouds import Endpoints
 from scripts.errors import ConfigError
-from scripts.identity import redeem
+from scripts.identity import confidential_client, redeem
 from scripts.inputs import PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
@@ -38,10 +38,12 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
     if keep is not None and keep < 1:
         raise ConfigError(f"--keep {keep} would disable every version",
                           fix="use --keep 1 or more (or leave it out to keep all)")
+    # Built first: one discovery fetch serves it and the vault's credential (confidential_client).
+    partner_client = confidential_client(app, endpoints)
     client = vault.secret_client(target.vault_url, vault.writer_credential(endpoints))
     current = vault.read_token(client, target.secret_name)
     expected = current.tags.get("tenantId") or app.csp_domain
-    tokens = redeem(app, endpoints, current.value, expected)
+    tokens = redeem(app, endpoints, current.value, expected, client=partner_client)
     stored = consent.store(tokens, app, target, endpoints, source="rotate", client=client)
     disabled = disable_older(client, target.secret_name, keep, stored) if keep else ()
     return Rotation(previous_version=current.version, stored=stored, disabled_versions=disabled)

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import asdict, dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from scripts import graph, vault
 from scripts.clouds import Endpoints
@@ -27,9 +27,12 @@ from scripts.errors import (
     SecureAppError,
     ServiceError,
 )
-from scripts.identity import redeem
+from scripts.identity import confidential_client, redeem
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
 from scripts.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
+
+if TYPE_CHECKING:
+    import msal
 
 Status = Literal["ok", "warning", "unavailable", "broken"]
 _RANK: dict[Status, int] = {"ok": 0, "warning": 1, "unavailable": 2, "broken": 3}
@@ -109,6 +112,7 @@ def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
            app_secret_expires: dt.datetime | None = None) -> HealthReport:
     report = HealthReport()
     now = dt.datetime.now(dt.UTC)
+    partner_client = _partner_client(app, endpoints)
     cred = vault.platform_credential(endpoints, kv_client.csp_domain, kv_client.app_id,
                                      kv_client.app_secret)
     try:
@@ -128,8 +132,10 @@ def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
         "refresh token expiry", report.token_days_to_expiry, warn_days,
         "run 'invoke rotate' (or consent again if it already expired)"))
     try:
+        if isinstance(partner_client, SecureAppError):
+            raise partner_client
         tokens = redeem(app, endpoints, stored.value,
-                        stored.tags.get("tenantId") or app.csp_domain)
+                        stored.tags.get("tenantId") or app.csp_domain, client=partner_client)
         report.checks.append(Check("token redemption + MFA claim", "ok",
                                    f"amr={','.join(tokens.claims.amr)}"))
         report.checks.append(Check("Partner Center", "ok",
@@ -138,6 +144,17 @@ def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
         report.checks.append(_failed("token redemption + Partner Center", exc))
     _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
     return report
+
+
+def _partner_client(app: PartnerApp,
+                    endpoints: Endpoints) -> msal.ConfidentialClientApplication | SecureAppError:
+    """The CPV app's client, built before the vault is read so the tenant's metadata is fetched
+    once (``scripts.identity.confidential_client``). A failure is reported by the redemption
+    check it belongs to, after the vault's."""
+    try:
+        return confidential_client(app, endpoints)
+    except SecureAppError as exc:
+        return exc
 
 
 def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datetime,

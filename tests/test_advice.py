@@ -19,7 +19,7 @@ from scripts.errors import EXIT_SERVICE, EXIT_SIGN_IN, ServiceError, SignInError
 # The codes partners actually meet (facts.md, issue 4). Each must have its own advice.
 REQUIRED = [
     50011, 50020, 50076, 50078, 50173, 53003, 65001, 65004, 650051, 700007, 700082,
-    7000215, 7000222, 90038, 900144, 54005, 700016, 7000218, 50126,
+    7000215, 7000222, 90038, 900144, 54005, 700016, 7000218, 50126, 50148, 501481,
 ]  # fmt: skip
 OAUTH_FALLBACKS = ["access_denied", "invalid_client", "interaction_required", "invalid_grant"]
 
@@ -181,3 +181,18 @@ def test_parse_aadsts_codes(text: str | None, expected: tuple[int, ...]) -> None
 def test_parse_finds_each_code_once_in_order(codes: list[int], junk: list[str]) -> None:
     text = junk[0] + "".join(f" AADSTS{c}{j}" for c, j in zip(codes, junk[1:], strict=False))
     assert parse_aadsts_codes(text) == tuple(dict.fromkeys(codes))
+
+
+@pytest.mark.parametrize(("code", "text"), [
+    (50148, "The code_verifier does not match the code_challenge supplied in the authorization "
+            "request for PKCE."),
+    (501481, "The Code_Verifier does not match the code_challenge supplied in the authorization "
+             "request."),
+])  # fmt: skip
+def test_pkce_mismatch_in_entras_shape_is_a_sign_in_error_naming_pkce(code: int,
+                                                                       text: str) -> None:
+    err = to_error("invalid_grant", f"AADSTS{code}: {text}{TRACE}", [code],
+                   context="token redemption")
+    line = _line(err)
+    assert isinstance(err, SignInError) and err.exit_code == EXIT_SIGN_IN
+    assert f"AADSTS{code}" in line and "PKCE" in line and "Fix: run `invoke consent` again" in line

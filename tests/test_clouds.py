@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from urllib.parse import urlsplit
 
 import pytest
 from hypothesis import given
@@ -41,7 +42,7 @@ PUBLIC = resolve_endpoints("public", {})
         ),
         (
             "china",
-            "https://login.chinacloudapi.cn",
+            "https://login.partner.microsoftonline.cn",
             "https://partner.partnercenterapi.microsoftonline.cn",
             "vault.azure.cn",
             "https://microsoftgraph.chinacloudapi.cn",
@@ -63,6 +64,23 @@ def test_each_preset_resolves_to_its_clouds_hosts(
         graph_scope=f"{graph}/.default",
         instance_discovery=True,
     )
+
+
+def test_china_signs_in_at_the_host_msal_does_not_mark_deprecated() -> None:
+    """Learn "National clouds" lists https://login.partner.microsoftonline.cn for China; MSAL
+    Python keeps login.chinacloudapi.cn only as DEPRECATED_AZURE_CHINA."""
+    from msal import authority
+
+    host = urlsplit(resolve_endpoints("china", {}).authority_host).hostname
+    assert host == "login.partner.microsoftonline.cn"
+    assert host in authority.WELL_KNOWN_AUTHORITY_HOSTS
+    assert host != authority.DEPRECATED_AZURE_CHINA
+
+
+def test_the_deprecated_china_alias_is_still_accepted_as_an_override() -> None:
+    e = resolve_endpoints("china", {"AZURE_AUTHORITY_HOST": "https://login.chinacloudapi.cn"})
+    assert e.authority_host == "https://login.chinacloudapi.cn"
+    assert e.instance_discovery  # still a Microsoft host: MSAL may validate it as usual
 
 
 def test_default_is_the_public_cloud() -> None:

@@ -13,7 +13,7 @@ import requests
 from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ClientSecretCredential
 
-from clouddouble import CloudDouble, PageError
+from clouddouble import CloudDouble, PageError, shapes
 from scripts import wellknown as wk
 from tests.helpers import (
     REDIRECT_URI,
@@ -462,3 +462,53 @@ def test_organizations_endpoint_needs_a_multi_tenant_app(cloud: CloudDouble) -> 
     )
     result = sign_in_with_msal(multi, cca=cca)
     assert claims(result["access_token"])["tid"] == multi.tenant.id
+
+
+def test_a_redirect_uri_without_a_path_is_kept_and_answered_with_a_trailing_slash(
+    cloud: CloudDouble,
+) -> None:
+    """Learn, "Redirect URI (reply URL) outline and restrictions": a redirect URI with no path
+    is returned with a trailing slash; the same URI with or without it matches the
+    registration, and the code is redeemed with either form. Another path is another URI."""
+    partner = make_partner(cloud, redirect_uris=["http://localhost:8765"])
+    assert cloud.directory.require_app(partner.app.app_id).redirect_uris == [
+        "http://localhost:8765/"]
+    for asked, redeemed in [("http://localhost:8765", "http://localhost:8765/"),
+                            ("http://localhost:8765/", "http://localhost:8765")]:
+        cca = partner.msal_app()
+        flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE], redirect_uri=asked)
+        redirect = cloud.sign_in(flow["auth_uri"], partner.admin.upn, partner.password)
+        assert redirect.startswith("http://localhost:8765/?")
+        result = _token_request(partner, grant_type="authorization_code",
+                                code=query_params(redirect)["code"], redirect_uri=redeemed,
+                                code_verifier=flow["code_verifier"])
+        assert result.status_code == 200, result.text
+    cca = partner.msal_app()
+    flow = cca.initiate_auth_code_flow(scopes=[wk.PARTNER_CENTER_SCOPE],
+                                       redirect_uri="http://localhost:8765/callback")
+    with pytest.raises(PageError) as refused:
+        cloud.sign_in(flow["auth_uri"], partner.admin.upn, partner.password)
+    assert refused.value.code == 50011
+
+
+def test_pkce_mismatch_is_entras_invalid_grant_50148(partner: Partner) -> None:
+    _flow, code = _raw_code(partner)
+    refused = _token_request(partner, grant_type="authorization_code", code=code,
+                             redirect_uri=REDIRECT_URI, code_verifier="y" * 43)
+    body = refused.json()
+    assert refused.status_code == 400 and body["error"] == "invalid_grant"
+    assert body["error_codes"] == [50148]
+    assert body["error_description"].startswith(
+        "AADSTS50148: The code_verifier does not match the code_challenge supplied in the "
+        "authorization request for PKCE.\r\nTrace ID: ")
+
+
+def test_the_token_endpoint_can_answer_entras_plain_text_429(partner: Partner) -> None:
+    body, content_type = shapes.entra_plain_text_429()
+    partner.cloud.inject_fault(r"/oauth2/v2\.0/token$", status=429, count=1, retry_after=7,
+                               service="identity", body=body, content_type=content_type)
+    reply = _token_request(partner, grant_type="refresh_token", refresh_token="x",
+                           scope=wk.PARTNER_CENTER_SCOPE)
+    assert reply.status_code == 429 and reply.text == "Too Many Requests"
+    assert reply.headers["Content-Type"].startswith("text/plain")
+    assert reply.headers["Retry-After"] == "7"

@@ -1,6 +1,6 @@
-"""Matrix, bad input: malformed tenant, domain, GUID, vault URL, secret name, cloud, format and
-timeout and RBAC-wait overrides; an unknown stack; no Pulumi CLI (flags still work, and the line names the
-output that was wanted). Every task refuses with exit 2 and one line before it touches a
+"""Matrix, bad input: malformed tenant, domain, GUID, vault URL, secret name, cloud, format,
+timeout and RBAC-wait overrides; an unknown stack; no Pulumi CLI (flags still work, and the line
+names the output that was wanted). Every task refuses with exit 2 and one line before it touches a
 service, so the vault stays exactly as it was.
 
 Unit-level twins: tests/test_properties.py (the validators never accept what Azure rejects),

@@ -1,8 +1,10 @@
 """Matrix, the services: the identity platform, the vault, Partner Center and Graph down (503 or
 500 that outlive the retries), slow beyond our timeouts (the double hangs;
 SECURE_APP_HTTP_TIMEOUT=1 keeps each row to seconds), throttled once (429 with Retry-After:
-retried, then success), a connection reset, and TLS that this machine does not trust (a proxy's
-certificate on one endpoint, or a CA bundle without the double's CA).
+retried, then success), throttled for good (Entra's plain-text 429 on MSAL's token calls and on
+azure-identity's: exit 5 saying how long to wait, never "bad credentials"), a connection reset,
+and TLS that this machine does not trust (a proxy's certificate on one endpoint, or a CA bundle
+without the double's CA).
 
 Exit 5 says "a service, try later" and never blames the setup; when the vault fails after
 consent's sign-in, the token is kept (exit 4) and nothing is half-written; rotate touches the
@@ -21,7 +23,7 @@ from pathlib import Path
 import certifi
 import pytest
 
-from clouddouble import CloudDouble
+from clouddouble import CloudDouble, shapes
 from tests.lifecycle import grant_graph_roles
 from tests.matrix import Expect, Sandbox, kept_token, seed, untrusted_https
 
@@ -57,6 +59,18 @@ def fault(service: str, path: str = r".", *, status: int = 503, count: int = 100
         box.cloud.inject_fault(path, status=status, count=count, retry_after=retry_after,
                                method=method, hang=hang, reset=reset, service=where)
         return dict(env or {})
+    return arrange
+
+
+def entra_plain_429(skip: int = 0) -> Arrange:
+    """The token endpoint keeps answering Entra's plain-text ``429 Too Many Requests``
+    (clouddouble.shapes.entra_plain_text_429) with ``Retry-After: 1``. ``skip``: token calls
+    let through first (rotate and verify get the vault's token before MSAL redeems)."""
+    def arrange(box: Sandbox, _proxy: str) -> dict[str, str]:
+        body, content_type = shapes.entra_plain_text_429()
+        box.cloud.inject_fault(TOKEN, status=429, count=100, retry_after=1, service="identity",
+                               skip=skip, body=body, content_type=content_type)
+        return {}
     return arrange
 
 
@@ -109,6 +123,18 @@ def unavailable(expect: Expect) -> Expect:
     return Expect(5, expect.cause, expect.fix, prefix="unavailable: ")
 
 
+#: A throttled identity platform is a service problem (5), never the setup's credentials, and
+#: says how long to wait (Retry-After). A throttled code redemption loses the single-use code:
+#: the sign-in did not complete, there is no token to keep, so the fix is to sign in again.
+THROTTLED = Expect(5, ("identity platform", "throttled", "429 Too Many Requests",
+                       "nothing was changed"), ("wait 1 s and run again",))
+THROTTLED_SIGN_IN = Expect(5, ("throttled", "code redemption", "429 Too Many Requests",
+                               "sign-in was not completed", "nothing was stored"),
+                           ("wait 1 s", "sign in again"))
+THROTTLED_VAULT_TOKEN = Expect(5, ("throttled", "token request for Key Vault",
+                                   "429 Too Many Requests"), ("wait 1 s and run again",))
+THROTTLED_ANY = Expect(5, ("throttled", "429 Too Many Requests"), ("wait 1 s and run again",))
+
 MFA_REPORT_OK = Expect(9, ("admin(s) without an MFA method",), ("aka.ms/mfasetup",))
 
 #: (id, task, arrange, expect). Tasks other than consent and mfa-report start from a stored token.
@@ -122,6 +148,19 @@ ROWS: list[tuple[str, str, Arrange, Expect]] = [
     ("identity-500", "rotate", fault("identity", TOKEN, status=500, retry_after=None),
      IDENTITY_DOWN),
     ("identity-429-once", "consent", fault("identity", TOKEN, status=429, count=1), RETRIED),
+    ("entra-plain-429", "consent", entra_plain_429(), THROTTLED_SIGN_IN),
+    ("entra-plain-429", "rotate", entra_plain_429(skip=1), THROTTLED),
+    ("entra-plain-429", "verify", entra_plain_429(skip=1), unavailable(THROTTLED)),
+    ("entra-plain-429", "mfa-report", entra_plain_429(), THROTTLED_ANY),
+    # azure-identity's token call (the vault's credential) throttled for good: not bad
+    # credentials (was 3 for rotate, 9 for verify), in the double's JSON shape and Entra's text.
+    ("identity-429-persistent", "rotate", fault("identity", TOKEN, status=429),
+     THROTTLED_VAULT_TOKEN),
+    ("identity-429-persistent", "verify", fault("identity", TOKEN, status=429),
+     unavailable(THROTTLED_VAULT_TOKEN)),
+    ("entra-plain-429-vault-token", "rotate", entra_plain_429(), THROTTLED_VAULT_TOKEN),
+    ("entra-plain-429-vault-token", "verify", entra_plain_429(),
+     unavailable(THROTTLED_VAULT_TOKEN)),
     ("identity-slow", "consent", slow("identity", TOKEN), too_slow("identity platform")),
     ("identity-tls", "consent", untrusted("AZURE_AUTHORITY_HOST"), IDENTITY_TLS),
     ("identity-tls", "settings", untrusted("AZURE_AUTHORITY_HOST"), IDENTITY_TLS),

@@ -1,7 +1,8 @@
 """Matrix, the sign-in and the people in it: consent cancelled, a user without MFA, a forged,
-duplicated, junk-laden or late redirect, a busy port, a browser that never returns, Ctrl-C
-while waiting, while reading the vault and while storing (consent and rotate); the CPV secret
-wrong, expired or another app's; the token for another tenant. Each row: exit code, one line
+duplicated, junk-laden or late redirect, a code another sign-in asked for (PKCE), a busy port,
+a browser that never returns, Ctrl-C while waiting, while reading the vault and while storing
+(consent and rotate); the CPV secret wrong, expired or another app's; the token for another
+tenant. Each row: exit code, one line
 with cause and fix, the vault unchanged (or one new version), the token kept only when it could
 not be stored.
 
@@ -87,6 +88,14 @@ def ctrl_c(_box: Sandbox, _url: str, proc: subprocess.Popen[str]) -> None:
     interrupt(proc)
 
 
+def pkce_mismatch(box: Sandbox, url: str, _proc: subprocess.Popen[str]) -> None:
+    """The redirect carries this run's state but a code another sign-in attempt asked for: Entra
+    refuses the redemption with invalid_grant AADSTS50148 (clouddouble/aad.py quotes the shape)."""
+    redirect = sign_in(box, url)
+    box.cloud.auth_state.bind_to_another_challenge(dict(parse_qsl(urlsplit(redirect).query))["code"])
+    deliver(redirect)
+
+
 SIGN_IN_ROWS: list[tuple[str, Play, list[str], Expect]] = [
     ("consent-cancelled", returning(lambda r: r, accept=False), [],
      Expect(3, ("declined", "AADSTS65004"), ("accept the permissions",))),
@@ -105,6 +114,8 @@ SIGN_IN_ROWS: list[tuple[str, Play, list[str], Expect]] = [
      Expect(3, ("no sign-in redirect arrived within 2 s",), ("--timeout", "--paste"))),
     ("redirect-after-timeout", after_the_listener_gave_up, ["--timeout", "2"],
      Expect(3, ("no sign-in redirect arrived",), ("run consent again",))),
+    ("pkce-mismatch", pkce_mismatch, [],
+     Expect(3, ("PKCE proof did not match", "AADSTS50148"), ("run `invoke consent` again",))),
     ("ctrl-c-while-waiting", ctrl_c, [],
      Expect(130, ("interrupted", "nothing was stored"), ("run the task again",))),
 ]

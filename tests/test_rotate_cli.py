@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from clouddouble import CloudDouble
+from clouddouble import CloudDouble, shapes
 from tests.lifecycle import redeems, seed, snapshot
 from tests.partner_world import ROOT, PartnerWorld, assert_no_secret
 
@@ -167,6 +167,27 @@ def test_throttling_and_outages_are_retried(world: PartnerWorld, where: str, sta
     assert len(world.vault.secret_versions(world.secret_name)) == 2
     assert redeems(world, world.vault.secret_versions(world.secret_name)[-1].value)
     quiet(world, result)
+
+
+def test_a_retry_after_too_long_to_wait_is_told_not_waited_out(world: PartnerWorld) -> None:
+    """Entra's plain-text 429 asking for 60 s: more than scripts.http.MAX_RETRY_AFTER, so no
+    retry sits through it; the one line says how long to wait, and the vault is untouched."""
+    body, content_type = shapes.entra_plain_text_429()
+    world.cloud.inject_fault(_token_path(world), status=429, count=100, retry_after=60,
+                             service="identity", skip=REDEMPTION, body=body,
+                             content_type=content_type)
+    world.cloud.clear_requests()
+    started = time.monotonic()
+    result = world.invoke("rotate")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 5, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "throttled" in line and "429 Too Many Requests" in line
+    assert "Fix: wait 60 s and run again." in line and "Traceback" not in result.stderr
+    throttled = [r for r in world.cloud.requests
+                 if r.service == "identity" and r.status == 429 and r.method == "POST"]
+    assert len(throttled) == 1, "a 60 s Retry-After must not be retried"
+    assert len(world.vault.secret_versions(world.secret_name)) == 1
 
 
 @pytest.mark.parametrize("keep", [[], ["--keep", "1"]], ids=["keep-all", "keep-1"])
