@@ -10,12 +10,20 @@ from __future__ import annotations
 
 import difflib
 import json
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
 from infra import validators as check
+from infra.access_config import (
+    DeployerPrincipalType,
+    Writer,
+    check_deployer_principal_type,
+    default_deployer_principal_type,
+    parse_writers,
+)
 from infra.mfa_config import MfaSettings, parse_mfa
 from infra.permissions import (
     DEFAULT_REQUIRED_RESOURCE_ACCESS,
@@ -60,6 +68,8 @@ OPTIONAL_KEYS = (
     "mfaPolicyState",
     "mfaExcludedObjectIds",
     "pipelineIdentity",
+    "deployerPrincipalType",
+    "importSubscriptionId",
 )
 KNOWN_KEYS = REQUIRED_KEYS + OPTIONAL_KEYS
 #: Stands in for a value that is stored encrypted, so it is never parsed or printed.
@@ -78,11 +88,19 @@ class StackConfig:
     existing_resource_group: bool = False
     secret_name: str = DEFAULT_SECRET_NAME
     tenant_id: str | None = None
-    access_mode: AccessMode = "accessPolicy"
+    #: RBAC by default, as control-plane API 2026-02-01 creates vaults; accessPolicy is the
+    #: partner guides' (legacy) model.
+    access_mode: AccessMode = "rbac"
     soft_delete_retention_days: int = DEFAULT_RETENTION_DAYS
     allowed_ip_ranges: tuple[str, ...] = ()
     writer_ip_ranges: tuple[str, ...] = ()
-    writer_object_ids: tuple[str, ...] = ()
+    #: Identities besides the deployer that may write the token, each with its principal type.
+    writers: tuple[Writer, ...] = ()
+    #: The deployer's principal type, named in its role assignment (RBAC mode).
+    deployer_principal_type: DeployerPrincipalType = "User"
+    #: Set while migrating a stack of the previous program: the vault and the token secret are
+    #: imported from this subscription instead of created (README "Upgrading").
+    import_subscription_id: str | None = None
     client_secret_lifetime_days: int = DEFAULT_SECRET_LIFETIME_DAYS
     required_resource_access: tuple[RequiredResourceAccess, ...] = DEFAULT_REQUIRED_RESOURCE_ACCESS
     in_house_app: bool = False
@@ -104,10 +122,21 @@ class StackConfig:
     def network_restricted(self) -> bool:
         return bool(self.allowed_ip_ranges)
 
+    @property
+    def writer_object_ids(self) -> tuple[str, ...]:
+        return tuple(writer.object_id for writer in self.writers)
 
-def parse_config(values: Mapping[str, str], *, today: date | None = None) -> StackConfig:
+
+def parse_config(
+    values: Mapping[str, str],
+    *,
+    today: date | None = None,
+    provider_client_id: str | None = None,
+) -> StackConfig:
     """Validate ``values`` (bare keys) and return the typed config, or raise ``InvalidConfig``
-    listing every problem. ``today`` is for the secret expiry checks (default: today, UTC)."""
+    listing every problem. ``today`` is for the secret expiry checks (default: today, UTC);
+    ``provider_client_id`` (the azure-native provider's configured client id, if any) sets the
+    default ``deployerPrincipalType``."""
     today = today or datetime.now(UTC).date()
     problems: list[str] = []
     parsed: dict[str, Any] = {}
@@ -165,6 +194,14 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
             parsed["access_mode"] = mode
         else:
             bad("accessMode", f"{mode!r} is not an access mode (rule: accessPolicy or rbac)")
+    parsed["deployer_principal_type"] = default_deployer_principal_type(provider_client_id)
+    single("deployerPrincipalType", check_deployer_principal_type, "deployer_principal_type")
+    single("importSubscriptionId", check.check_guid, "import_subscription_id")
+    writers, writer_errors = parse_writers(_text(values.get("writerObjectIds")))
+    for writer_error in writer_errors:
+        bad("writerObjectIds", writer_error)
+    if not writer_errors:
+        parsed["writers"] = writers
 
     for key, target, low, high in (
         ("softDeleteRetentionDays", "soft_delete_retention_days", 7, 90),
@@ -181,7 +218,6 @@ def parse_config(values: Mapping[str, str], *, today: date | None = None) -> Sta
     for key, target, item_check in (
         ("allowedIpRanges", "allowed_ip_ranges", check.check_ipv4_range),
         ("writerIpRanges", "writer_ip_ranges", check.check_ipv4_range),
-        ("writerObjectIds", "writer_object_ids", check.check_guid),
         ("mfaExcludedObjectIds", "mfa_excluded", check.check_guid),
     ):
         items, error = _parse_list(values.get(key))
@@ -355,4 +391,5 @@ def read_config() -> StackConfig:
         for key in keys
         if (text := stack_config.get(key)) is not None
     }
-    return parse_config(values)
+    client_id = pulumi.Config("azure-native").get("clientId") or os.environ.get("ARM_CLIENT_ID")
+    return parse_config(values, provider_client_id=client_id)

@@ -2,8 +2,12 @@
 
 Partners who do not use a platform's app register their own: multi-tenant, requesting Partner
 Center ``user_impersonation`` (delegated), with the loopback redirect URIs the consent sign-in
-listens on. Both spellings of the redirect URI are registered because Entra compares redirect
-URIs literally (AADSTS50011) and tools differ on the trailing slash.
+listens on: ``http://localhost:8400/``, with the trailing slash. Entra treats a URI without a
+path as one with the slash (Learn, "Redirect URI (reply URL) restrictions": such URIs "are
+returned with a trailing slash"), and the provider behind pulumi-azuread refuses the spelling
+without it before any call ("URI must have a trailing slash when there is no path segment",
+hashicorp/terraform-provider-azuread ``internal/helpers/tf/validation/uri.go``), so
+``http://localhost:8400`` cannot be registered through Pulumi at all.
 """
 
 from __future__ import annotations
@@ -17,7 +21,7 @@ from infra.permissions import RequiredResourceAccess, ResourceAccess
 from scripts import wellknown
 
 REDIRECT_BASE = f"http://localhost:{wellknown.DEFAULT_REDIRECT_PORT}"
-REDIRECT_URIS = (REDIRECT_BASE, f"{REDIRECT_BASE}/")
+REDIRECT_URIS = (f"{REDIRECT_BASE}/",)
 PARTNER_CENTER_ACCESS = RequiredResourceAccess(
     resource_app_id=wellknown.PARTNER_CENTER_APP_ID,
     resource_accesses=(

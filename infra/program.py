@@ -15,7 +15,7 @@ from infra.keyvault_client_app import KeyVaultClientApp
 from infra.mfa import MfaEnforcement
 from infra.pipeline_identity import GitOpsPipelineIdentity
 from infra.token_vault import TokenVault
-from infra.vault_access import VaultAccess
+from infra.vault_access import Grantee, VaultRoleAssignments, access_policy_entries
 
 #: Outputs whose values are credentials; always exported as Pulumi secrets.
 SECRET_OUTPUTS = ("keyVaultClientAppSecret", "inHouseAppSecret")
@@ -35,7 +35,6 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
     client_app = KeyVaultClientApp(
         "keyvault-client", cfg, owner_object_id=directory_identity.object_id
     )
-    vault = TokenVault("token-vault", cfg, tenant_id=tenant_id, today=today)
     pipeline = (
         GitOpsPipelineIdentity(
             "pipeline", cfg.pipeline_identity, owner_object_id=directory_identity.object_id
@@ -43,20 +42,34 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         if cfg.pipeline_identity
         else None
     )
-    VaultAccess(
-        "token-vault-access",
-        mode=cfg.access_mode,
+    reader = Grantee("reader", client_app.service_principal_object_id, "ServicePrincipal")
+    # The deploying identity must be able to write the token (`invoke consent` runs as it);
+    # writerObjectIds adds people, groups or pipelines that run consent too.
+    writers = [Grantee("deployer", arm_identity.object_id, cfg.deployer_principal_type)]
+    writers += [Grantee(w.object_id, w.object_id, w.principal_type) for w in cfg.writers]
+    if pipeline is not None:
+        pipeline_sp = pipeline.service_principal_object_id
+        writers.append(Grantee("pipeline", pipeline_sp, "ServicePrincipal"))
+    vault = TokenVault(
+        "token-vault",
+        cfg,
         tenant_id=tenant_id,
-        subscription_id=arm_identity.subscription_id,
-        resource_group_name=vault.resource_group_name,
-        vault_name=vault.vault.name,
-        vault_id=vault.vault.id,
-        secret_id=vault.secret.id,
-        reader_object_id=client_app.service_principal_object_id,
-        deployer_object_id=arm_identity.object_id,
-        writer_object_ids=cfg.writer_object_ids,
-        pipeline_object_id=pipeline.service_principal_object_id if pipeline else None,
+        today=today,
+        access_policies=(
+            access_policy_entries(tenant_id, reader, writers)
+            if cfg.access_mode == "accessPolicy"
+            else []
+        ),
     )
+    if cfg.access_mode == "rbac":
+        VaultRoleAssignments(
+            "token-vault-access",
+            subscription_id=arm_identity.subscription_id,
+            secret_id=vault.secret.id,
+            reader=reader,
+            writers=writers,
+            after=vault.secret,
+        )
     if cfg.mfa.mode != "none":
         MfaEnforcement("mfa", cfg)
 

@@ -3,11 +3,23 @@
 Pulumi owns the vault and the secret's *existence*; the secret's *value* belongs to
 ``invoke consent``, which writes new versions through the data plane. Hence the unusual options on
 the secret (see ``TokenVault._token_secret``).
+
+Both are azure-native's generic ``resources.Resource`` at Key Vault control-plane API
+``wellknown.KEY_VAULT_CONTROL_PLANE_API_VERSION`` (2026-02-01): the typed ``keyvault`` module of
+pulumi-azure-native 3.x is generated for 2024-11-01, which Azure stops serving on 2027-02-27, and
+a newer typed module needs the Pulumi CLI to generate code. The bodies are the ARM JSON as
+published (camelCase; ``tests/test_infra_spec.py`` checks them against azure-mgmt-keyvault).
+
+Key Vault refuses parallel control-plane operations on one vault (409 ``ConflictError``, "serialize
+the operations"; pulumi/pulumi-azure-native#1013), so every write to the vault depends on the one
+before: the vault (with its access policies inline), then the secret, then the role assignments.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
@@ -22,16 +34,25 @@ from scripts import wellknown
 TOKEN_CONTENT_TYPE = wellknown.TOKEN_CONTENT_TYPE
 #: Not a token: marks the secret as "created by Pulumi, consent not run yet".
 PLACEHOLDER_VALUE = "placeholder: run `invoke consent` to store the Partner Center refresh token"
+API_VERSION = wellknown.KEY_VAULT_CONTROL_PLANE_API_VERSION
+NAMESPACE = "Microsoft.KeyVault"
 
 
 def _epoch_seconds(day: date) -> int:
     return int(datetime(day.year, day.month, day.day, tzinfo=UTC).timestamp())
 
 
+def vault_arm_id(subscription_id: str, resource_group: str, vault_name: str) -> str:
+    return (
+        f"/subscriptions/{subscription_id}/resourceGroups/{resource_group}"
+        f"/providers/{NAMESPACE}/vaults/{vault_name}"
+    )
+
+
 class TokenVault(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
-    vault: azure_native.keyvault.Vault
-    secret: azure_native.keyvault.Secret
+    vault: azure_native.resources.Resource
+    secret: azure_native.resources.Resource
     vault_uri: pulumi.Output[str]
     secret_uri: pulumi.Output[str]
 
@@ -41,6 +62,7 @@ class TokenVault(pulumi.ComponentResource):
         cfg: StackConfig,
         tenant_id: pulumi.Input[str],
         today: date,
+        access_policies: pulumi.Input[Sequence[pulumi.Input[dict[str, Any]]]] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("csp-secure-app:index:TokenVault", name, None, opts)
@@ -60,93 +82,99 @@ class TokenVault(pulumi.ComponentResource):
             )
             self.resource_group_name = group.name
 
-        self.vault = azure_native.keyvault.Vault(
+        importing = cfg.import_subscription_id
+        vault_id = (
+            vault_arm_id(importing, cfg.resource_group_name, cfg.vault_name) if importing else None
+        )
+        self.vault = azure_native.resources.Resource(
             f"{name}-vault",
-            vault_name=cfg.vault_name,
+            api_version=API_VERSION,
+            resource_provider_namespace=NAMESPACE,
+            resource_type="vaults",
+            parent_resource_path="",
             resource_group_name=self.resource_group_name,
+            resource_name_=cfg.vault_name,
             location=cfg.location,
             tags=tags,
-            properties=azure_native.keyvault.VaultPropertiesArgs(
-                tenant_id=tenant_id,
-                sku=azure_native.keyvault.SkuArgs(
-                    family=azure_native.keyvault.SkuFamily.A,
-                    name=azure_native.keyvault.SkuName.STANDARD,
-                ),
-                # Always explicit: control-plane API 2026-02-01 creates vaults with RBAC on by
-                # default, and an RBAC vault silently ignores every access policy.
-                enable_rbac_authorization=cfg.access_mode == "rbac",
-                enable_soft_delete=True,
-                soft_delete_retention_in_days=cfg.soft_delete_retention_days,
-                # Irreversible by design: nobody, including a compromised deployer, can purge
-                # the token (or the vault) before the retention period ends.
-                enable_purge_protection=True,
-                enabled_for_deployment=False,
-                enabled_for_disk_encryption=False,
-                enabled_for_template_deployment=False,
-                network_acls=self._network_rules(cfg),
-                # access_policies deliberately unset. The ARM API requires the property on
-                # create; azure-native (since v2.25, pulumi-azure-native#2951) sends [] on create
-                # when it is unset and keeps it out of state for exactly this case, so later
-                # updates do not carry a list that would replace the standalone AccessPolicy
-                # entries (infra/vault_access.py). Setting it here, even to [], would.
-            ),
+            properties=self._vault_properties(cfg, tenant_id, access_policies),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=True,
-                # After a refresh the vault's state lists the entries the standalone policies
-                # added; without this, the next update would try to remove them again.
-                ignore_changes=["properties.accessPolicies"],
+                import_=vault_id,
+                # Importing a vault of the previous program: adopt it as it is; the next
+                # `pulumi up` (without importSubscriptionId) writes the declared settings.
+                ignore_changes=["properties", "tags"] if importing else None,
             ),
         )
-        self.secret = self._token_secret(name, cfg, tags, today)
+        self.secret = self._token_secret(name, cfg, tags, today, vault_id)
 
-        self.vault_uri = self.vault.properties.apply(lambda p: p.vault_uri or "")
-        self.secret_uri = pulumi.Output.all(self.vault_uri, self.secret.name).apply(
-            lambda args: versionless_secret_uri(args[0], cfg.secret_name)
+        self.vault_uri = self.vault.properties.apply(_vault_uri)
+        self.secret_uri = self.vault_uri.apply(
+            lambda uri: versionless_secret_uri(uri, cfg.secret_name)
         )
         self.register_outputs({"vaultUri": self.vault_uri, "secretUri": self.secret_uri})
 
     @staticmethod
-    def _network_rules(cfg: StackConfig) -> azure_native.keyvault.NetworkRuleSetArgs:
-        if cfg.network_restricted:
-            ranges = list(dict.fromkeys([*cfg.allowed_ip_ranges, *cfg.writer_ip_ranges]))
-            return azure_native.keyvault.NetworkRuleSetArgs(
-                default_action="Deny",
-                # Lets trusted Azure services (e.g. ARM for this deployment) through.
-                bypass="AzureServices",
-                ip_rules=[azure_native.keyvault.IPRuleArgs(value=r) for r in ranges],
-            )
-        pulumi.log.warn(
-            "The token vault accepts connections from every network (allowedIpRanges is not "
-            "set). Set allowedIpRanges to your automation platform's egress addresses and "
-            "writerIpRanges to where you run `invoke consent`."
-        )
-        return azure_native.keyvault.NetworkRuleSetArgs(
-            default_action="Allow", bypass="AzureServices"
-        )
+    def _vault_properties(
+        cfg: StackConfig,
+        tenant_id: pulumi.Input[str],
+        access_policies: pulumi.Input[Sequence[pulumi.Input[dict[str, Any]]]],
+    ) -> dict[str, Any]:
+        """The ``properties`` of a PUT Microsoft.KeyVault/vaults (VaultProperties)."""
+        return {
+            "tenantId": tenant_id,
+            "sku": {"family": "A", "name": "standard"},
+            # Always explicit: API 2026-02-01 creates vaults with RBAC on unless told otherwise,
+            # and an RBAC vault silently ignores every access policy.
+            "enableRbacAuthorization": cfg.access_mode == "rbac",
+            # The vault's one and only access list (empty in RBAC mode): declared here, so no
+            # other resource writes it and no write can race this one.
+            "accessPolicies": access_policies,
+            "enableSoftDelete": True,
+            "softDeleteRetentionInDays": cfg.soft_delete_retention_days,
+            # Irreversible by design: nobody, including a compromised deployer, can purge the
+            # token (or the vault) before the retention period ends.
+            "enablePurgeProtection": True,
+            "enabledForDeployment": False,
+            "enabledForDiskEncryption": False,
+            "enabledForTemplateDeployment": False,
+            "networkAcls": _network_rules(cfg),
+        }
 
     def _token_secret(
-        self, name: str, cfg: StackConfig, tags: dict[str, str], today: date
-    ) -> azure_native.keyvault.Secret:
+        self,
+        name: str,
+        cfg: StackConfig,
+        tags: dict[str, str],
+        today: date,
+        vault_id: str | None,
+    ) -> azure_native.resources.Resource:
         expires = today + timedelta(days=wellknown.REFRESH_TOKEN_LIFETIME_DAYS)
-        return azure_native.keyvault.Secret(
-            f"{name}-token-secret",
-            secret_name=cfg.secret_name,
-            vault_name=self.vault.name,
-            resource_group_name=self.resource_group_name,
-            tags=tags,
-            properties=azure_native.keyvault.SecretPropertiesArgs(
-                # Not sensitive, but marked secret so no tooling learns to print this field.
-                value=pulumi.Output.secret(PLACEHOLDER_VALUE),
-                content_type=TOKEN_CONTENT_TYPE,
+        # SecretProperties of PUT Microsoft.KeyVault/vaults/secrets. The whole object is secret:
+        # the value is not sensitive, but no tooling should learn to print this field.
+        properties = pulumi.Output.secret(
+            {
+                "value": PLACEHOLDER_VALUE,
+                "contentType": TOKEN_CONTENT_TYPE,
                 # A refresh token lives 90 days (rolling); the placeholder gets the same horizon
-                # so expiry monitoring fires if consent is never run.
-                attributes=azure_native.keyvault.SecretAttributesArgs(
-                    enabled=True, expires=_epoch_seconds(expires)
-                ),
-            ),
+                # so expiry monitoring fires if consent is never run. ARM calls it `exp`.
+                "attributes": {"enabled": True, "exp": _epoch_seconds(expires)},
+            }
+        )
+        return azure_native.resources.Resource(
+            f"{name}-token-secret",
+            api_version=API_VERSION,
+            resource_provider_namespace=NAMESPACE,
+            resource_type="secrets",
+            parent_resource_path=f"vaults/{cfg.vault_name}",
+            resource_group_name=self.resource_group_name,
+            resource_name_=cfg.secret_name,
+            tags=tags,
+            properties=properties,
             opts=pulumi.ResourceOptions(
                 parent=self,
+                # A write to the vault: never at the same time as the vault's own.
+                depends_on=[self.vault],
                 protect=True,
                 # Deleting the stack must never take the partner's token with it.
                 retain_on_delete=True,
@@ -154,8 +182,32 @@ class TokenVault(pulumi.ComponentResource):
                 # update would PUT the placeholder back over the refresh token that
                 # `invoke consent` stored. Ignore every input that could cause an update.
                 ignore_changes=["properties", "tags"],
+                additional_secret_outputs=["properties"],
+                import_=f"{vault_id}/secrets/{cfg.secret_name}" if vault_id else None,
             ),
         )
+
+
+def _network_rules(cfg: StackConfig) -> dict[str, Any]:
+    """NetworkRuleSet: deny all but the configured ranges, or open with a warning."""
+    if cfg.network_restricted:
+        ranges = list(dict.fromkeys([*cfg.allowed_ip_ranges, *cfg.writer_ip_ranges]))
+        return {
+            "defaultAction": "Deny",
+            # Lets trusted Azure services (e.g. ARM for this deployment) through.
+            "bypass": "AzureServices",
+            "ipRules": [{"value": r} for r in ranges],
+        }
+    pulumi.log.warn(
+        "The token vault accepts connections from every network (allowedIpRanges is not "
+        "set). Set allowedIpRanges to your automation platform's egress addresses and "
+        "writerIpRanges to where you run `invoke consent`."
+    )
+    return {"defaultAction": "Allow", "bypass": "AzureServices"}
+
+
+def _vault_uri(properties: Any) -> str:
+    return str((properties or {}).get("vaultUri") or "")
 
 
 def versionless_secret_uri(vault_uri: str, secret_name: str) -> str:

@@ -1,12 +1,16 @@
-"""Who may do what with the token vault: the reader (the Key Vault client app) and the writers.
+"""Who may do what with the token: the reader (the Key Vault client app) and the writers.
 
 Two models, chosen by ``accessMode``:
 
-* ``accessPolicy`` (default, what partner guides and most platforms document): standalone
-  ``keyvault.AccessPolicy`` resources, one per identity. Never inline ``access_policies`` on the
-  Vault as well: the Vault would rewrite the list and drop the standalone entries.
-* ``rbac``: Azure role assignments. The reader gets "Key Vault Secrets User" on the token secret
-  only (not the vault), writers "Key Vault Secrets Officer" on the vault.
+* ``rbac`` (default, as Key Vault control-plane API 2026-02-01 creates vaults): Azure role
+  assignments scoped to the token secret alone, not the vault: the reader gets "Key Vault Secrets
+  User", each writer "Key Vault Secrets Officer". Every assignment names its principal type:
+  ARM refuses a mismatch (``UnmatchedPrincipalType``) and pulumi-azure-native sends ``User`` when
+  none is given. Each assignment waits for the one before (``depends_on``), after the secret.
+* ``accessPolicy`` (what partner guides and most platforms document; Microsoft calls it legacy):
+  access policy entries declared inline in the vault's own body (``access_policy_entries``), so
+  the vault is the list's only owner and no second write races it. An access policy grants every
+  secret in the vault, which is why RBAC is the default.
 
 Writers are the deploying identity, ``writerObjectIds`` and, when configured, the GitOps
 pipeline's service principal (``infra.pipeline_identity``): all through the same mechanism.
@@ -18,16 +22,27 @@ tokens it has no business with.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
 
 import pulumi
 import pulumi_azure_native as azure_native
 
-from infra.config import AccessMode
 from scripts import wellknown
 from scripts.policy_rules import READER_MARKER, WRITER_MARKER
 
 READER_SECRET_PERMISSIONS = ("get",)
 WRITER_SECRET_PERMISSIONS = ("get", "list", "set")
+
+
+@dataclass(frozen=True)
+class Grantee:
+    """One identity given vault access: a label for resource names, its object id and its
+    principal type (as a role assignment must name it)."""
+
+    label: str
+    object_id: pulumi.Input[str]
+    principal_type: str
 
 
 def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulumi.Output[str]:
@@ -39,114 +54,67 @@ def role_definition_id(subscription_id: pulumi.Input[str], role_id: str) -> pulu
     )
 
 
-class VaultAccess(pulumi.ComponentResource):
+def access_policy_entries(
+    tenant_id: pulumi.Input[str], reader: Grantee, writers: Sequence[Grantee]
+) -> list[dict[str, Any]]:
+    """AccessPolicyEntry objects for the vault body: the reader get-only, writers get/list/set.
+    The deploying identity must not be listed again in writerObjectIds: one identity, one
+    entry (ARM keeps one entry per object id; the policy rule one_grant_per_identity says so)."""
+    return [
+        _entry(tenant_id, reader.object_id, READER_SECRET_PERMISSIONS),
+        *(_entry(tenant_id, w.object_id, WRITER_SECRET_PERMISSIONS) for w in writers),
+    ]
+
+
+def _entry(
+    tenant_id: pulumi.Input[str], object_id: pulumi.Input[str], secrets: Sequence[str]
+) -> dict[str, Any]:
+    # No applicationId: with one, Key Vault grants a "compound identity" (that app acting for
+    # that user) and the service principal alone is refused.
+    return {
+        "tenantId": tenant_id,
+        "objectId": object_id,
+        "permissions": {"secrets": list(secrets)},
+    }
+
+
+class VaultRoleAssignments(pulumi.ComponentResource):
+    """RBAC mode: the reader's and the writers' role assignments on the token secret, one after
+    another, after ``after`` (the secret)."""
+
     def __init__(
         self,
         name: str,
         *,
-        mode: AccessMode,
-        tenant_id: pulumi.Input[str],
         subscription_id: pulumi.Input[str],
-        resource_group_name: pulumi.Input[str],
-        vault_name: pulumi.Input[str],
-        vault_id: pulumi.Input[str],
         secret_id: pulumi.Input[str],
-        reader_object_id: pulumi.Input[str],
-        deployer_object_id: pulumi.Input[str],
-        writer_object_ids: Sequence[str],
-        pipeline_object_id: pulumi.Input[str] | None = None,
+        reader: Grantee,
+        writers: Sequence[Grantee],
+        after: pulumi.Resource,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("csp-secure-app:index:VaultAccess", name, None, opts)
-        child = pulumi.ResourceOptions(parent=self)
-        # The deploying identity must be able to write the token (`invoke consent` runs as it);
-        # writerObjectIds adds people or pipelines that run consent too. The deploying identity
-        # must not be listed again there: one identity, one access policy.
-        # (label, object id, principal type when known). The pipeline's service principal is
-        # created in the same run, so its type is given: ARM then skips the directory lookup
-        # that fails until a new principal has replicated.
-        writers: list[tuple[str, pulumi.Input[str], str | None]] = [
-            ("deployer", deployer_object_id, None)
+        grants = [(f"{name}{READER_MARKER}", reader, wellknown.KEY_VAULT_SECRETS_USER_ROLE)]
+        grants += [
+            (f"{name}{WRITER_MARKER}{w.label}", w, wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE)
+            for w in writers
         ]
-        writers += [(object_id, object_id, None) for object_id in writer_object_ids]
-        if pipeline_object_id is not None:
-            writers.append(("pipeline", pipeline_object_id, "ServicePrincipal"))
         self.resources: list[pulumi.CustomResource] = []
-
-        if mode == "rbac":
-            self.resources.append(
-                azure_native.authorization.RoleAssignment(
-                    f"{name}{READER_MARKER}",
-                    principal_id=reader_object_id,
-                    # Set so ARM does not look the principal up in the directory: a service
-                    # principal created seconds ago may not have replicated yet.
-                    principal_type="ServicePrincipal",
-                    role_definition_id=role_definition_id(
-                        subscription_id, wellknown.KEY_VAULT_SECRETS_USER_ROLE
-                    ),
-                    scope=secret_id,
-                    opts=child,
-                )
+        previous: pulumi.Resource = after
+        for resource_name, grantee, role in grants:
+            assignment = azure_native.authorization.RoleAssignment(
+                resource_name,
+                principal_id=grantee.object_id,
+                # Always given: it must match the principal (UnmatchedPrincipalType otherwise),
+                # and with it ARM skips the directory lookup that fails until a service
+                # principal created seconds ago has replicated.
+                principal_type=grantee.principal_type,
+                role_definition_id=role_definition_id(subscription_id, role),
+                # The token secret alone: least privilege (a vault scope would cover every
+                # secret in it).
+                scope=secret_id,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=[previous]),
             )
-            for label, object_id, principal_type in writers:
-                self.resources.append(
-                    azure_native.authorization.RoleAssignment(
-                        f"{name}{WRITER_MARKER}{label}",
-                        principal_id=object_id,
-                        principal_type=principal_type,
-                        role_definition_id=role_definition_id(
-                            subscription_id, wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE
-                        ),
-                        scope=vault_id,
-                        opts=child,
-                    )
-                )
-        else:
-            self.resources.append(
-                self._policy(
-                    f"{name}{READER_MARKER}",
-                    tenant_id,
-                    resource_group_name,
-                    vault_name,
-                    reader_object_id,
-                    READER_SECRET_PERMISSIONS,
-                    child,
-                )
-            )
-            for label, object_id, _ in writers:
-                self.resources.append(
-                    self._policy(
-                        f"{name}{WRITER_MARKER}{label}",
-                        tenant_id,
-                        resource_group_name,
-                        vault_name,
-                        object_id,
-                        WRITER_SECRET_PERMISSIONS,
-                        child,
-                    )
-                )
+            self.resources.append(assignment)
+            previous = assignment
         self.register_outputs({})
-
-    @staticmethod
-    def _policy(
-        name: str,
-        tenant_id: pulumi.Input[str],
-        resource_group_name: pulumi.Input[str],
-        vault_name: pulumi.Input[str],
-        object_id: pulumi.Input[str],
-        secret_permissions: Sequence[str],
-        opts: pulumi.ResourceOptions,
-    ) -> azure_native.keyvault.AccessPolicy:
-        return azure_native.keyvault.AccessPolicy(
-            name,
-            resource_group_name=resource_group_name,
-            vault_name=vault_name,
-            policy=azure_native.keyvault.AccessPolicyEntryArgs(
-                tenant_id=tenant_id,
-                object_id=object_id,
-                # No application_id: with one, Key Vault grants a "compound identity" (that app
-                # acting for that user) and the service principal alone is refused.
-                permissions=azure_native.keyvault.PermissionsArgs(secrets=list(secret_permissions)),
-            ),
-            opts=opts,
-        )

@@ -61,12 +61,21 @@ def _deliver(redirect_url: str) -> None:
         answer.read()
 
 
+def loopback_redirect_uri(port: int) -> str:
+    """The CPV app's loopback redirect URI, with the slash: Entra stores a URI without a path that
+    way, and the provider behind pulumi-azuread refuses one without it."""
+    return f"http://localhost:{port}/"
+
+
 def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
              stack: str = "dev") -> DemoResult:
     config = load_stack_config(stack, project_dir)
     # A rehearsal is a fresh deployment: its client secrets are issued today, so the example
     # stack's rotation date can never make the rehearsal's secrets expired.
     config["clientSecretRotation"] = dt.date.today().isoformat()
+    # The rehearsal's deployer is a service principal (a pipeline), and its role assignment
+    # must say so: ARM refuses a mismatch (UnmatchedPrincipalType).
+    config["deployerPrincipalType"] = "ServicePrincipal"
     with CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
         # The rehearsal's fallback files (if any) go to a throwaway folder, not ~/.secure-app.
         os.environ["SECURE_APP_HOME"] = home
@@ -95,7 +104,12 @@ def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
             "each resource created in the double.")
         from scripts.demo_mocks import DoubleMocks
 
-        plan = run_program(config, DoubleMocks(cloud, tenant.id, deployer_sp), stack=stack)
+        mocks = DoubleMocks(cloud, tenant.id, deployer_sp)
+        plan = run_program(config, mocks, stack=stack)
+        if mocks.refusals:
+            refused = ", ".join(f"{name} ({code})" for name, code in mocks.refusals)
+            raise ServiceError(f"the control plane refused {refused} in the rehearsal",
+                               fix="this is a bug in the program; please report it")
         out = {k: v.value for k, v in plan.outputs.items()}
         for record in plan.resources:
             if record.custom:
@@ -105,7 +119,7 @@ def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
         vendor = cloud.add_tenant(domain="cpv-vendor.onmicrosoft.com")
         cpv = cloud.register_app(
             vendor.id, "CPV automation platform", multi_tenant=True,
-            redirect_uris=[f"http://localhost:{port}"],
+            redirect_uris=[loopback_redirect_uri(port)],
             required_resource_access=[(PARTNER_CENTER_APP_ID,
                                        [(PARTNER_CENTER_USER_IMPERSONATION, "Scope")])])
         cloud.add_service_principal(vendor.id, cpv.app_id)

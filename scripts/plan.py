@@ -53,8 +53,10 @@ class PlanResult:
     #: What the program logged as warnings (e.g. "the vault is open to every network").
     warnings: list[str] = field(default_factory=list)
 
-    def find(self, type_token: str) -> list[ResourceRecord]:
-        return [r for r in self.resources if r.type == type_token]
+    def find(self, kind: str) -> list[ResourceRecord]:
+        """The records of one kind (``policy_types.kind``: the type token, or VAULT / SECRET for
+        the generic ARM resources the vault and the secret are)."""
+        return [r for r in self.resources if policy_rules.kind(r) == kind]
 
 
 @dataclass
@@ -182,12 +184,13 @@ def run_plan(stack: str, project_dir: Path, *, today: date | None = None) -> Pla
 #: fields are metadata Azure returns in clear anyway, so the plan shows them.
 _CLEAR_METADATA = {
     (policy_rules.SECRET, "properties.contentType"),
+    (policy_rules.SECRET, "properties.attributes.exp"),
     (policy_rules.SECRET, "properties.attributes.expires"),
 }
 
 
 def _get(record: ResourceRecord, path: str) -> Any:
-    if record.is_secret(path) and (record.type, path) not in _CLEAR_METADATA:
+    if record.is_secret(path) and (policy_rules.kind(record), path) not in _CLEAR_METADATA:
         return MASK
     value: Any = record.inputs
     for part in path.split("."):
@@ -200,7 +203,7 @@ def _name(guid: str) -> str:
 
 
 def _settings(record: ResourceRecord) -> str:
-    kind = record.type
+    kind = policy_rules.kind(record)
     if kind == policy_rules.APPLICATION:
         permissions = [
             f"{_name(a.get('resourceAppId', ''))}: "
@@ -225,11 +228,13 @@ def _settings(record: ResourceRecord) -> str:
         ranges = [rule.get("value") for rule in acls.get("ipRules") or []]
         network = f"{acls.get('defaultAction')}" + (f" except {ranges}" if ranges else "")
         return (
-            f"{_get(record, 'vaultName')}; sku {_get(record, 'properties.sku.name')}; "
+            f"{policy_rules.arm_name(record)}; sku {_get(record, 'properties.sku.name')}; "
             f"rbac {_get(record, 'properties.enableRbacAuthorization')}; "
             f"purge protection {_get(record, 'properties.enablePurgeProtection')}; "
             f"soft delete {_get(record, 'properties.softDeleteRetentionInDays')} days; "
-            f"network {network}"
+            f"network {network}; access policies "
+            f"{len(_get(record, 'properties.accessPolicies') or [])}; api "
+            f"{_get(record, 'apiVersion') or 'typed'}"
         )
     if kind == policy_rules.ACCESS_POLICY:
         role = "reader" if policy_rules.READER_MARKER in record.name else "writer"
@@ -240,7 +245,10 @@ def _settings(record: ResourceRecord) -> str:
     if kind == policy_rules.ROLE_ASSIGNMENT:
         role = str(_get(record, "roleDefinitionId")).rsplit("/", 1)[-1]
         scope = str(_get(record, "scope")).split("/providers/", 1)[-1]
-        return f"{_name(role)} for {_get(record, 'principalId')} on {scope}"
+        return (
+            f"{_name(role)} for {_get(record, 'principalType')} {_get(record, 'principalId')} "
+            f"on {scope}"
+        )
     if kind == policy_rules.FEDERATED_CREDENTIAL:
         return (
             f"issuer {_get(record, 'issuer')}; subject {_get(record, 'subject')}; "
@@ -257,14 +265,16 @@ def _settings(record: ResourceRecord) -> str:
     if kind == policy_rules.SECURITY_DEFAULTS:
         return f"security defaults enabled {_get(record, 'enabled')}"
     if kind == policy_rules.SECRET:
-        expires = _get(record, "properties.attributes.expires")
+        expires = _get(record, "properties.attributes.exp") or _get(
+            record, "properties.attributes.expires"
+        )
         expiry = (
             datetime.fromtimestamp(expires, UTC).date().isoformat()
             if isinstance(expires, int)
             else expires
         )
         return (
-            f"{_get(record, 'secretName')}; value {MASK}; content type "
+            f"{policy_rules.arm_name(record)}; value {MASK}; content type "
             f"{_get(record, 'properties.contentType')}; expires {expiry}"
         )
     return ""
@@ -286,10 +296,11 @@ def format_plan(report: PlanReport) -> list[str]:
     """Printable lines: resources, outputs, warnings, then the policy verdict."""
     lines = [f"Offline plan for stack {report.stack!r} (no Azure calls were made):"]
     resources = sorted(
-        (r for r in report.result.resources if r.custom), key=lambda r: (r.type, r.name)
+        (r for r in report.result.resources if r.custom),
+        key=lambda r: (policy_rules.kind(r), r.name),
     )
     for record in resources:
-        kind = record.type.rsplit(":", 1)[-1]
+        kind = policy_rules.kind(record).rsplit(":", 1)[-1]
         lines.append(f"  + {kind:<22} {record.name:<40} {_settings(record)}{_flags(record)}")
     lines.append("Outputs:")
     for key, output in sorted(report.result.outputs.items()):

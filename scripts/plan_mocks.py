@@ -29,6 +29,7 @@ from pulumi.runtime.proto import resource_pb2
 from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from scripts import policy_rules as tokens
+from scripts import wellknown
 from scripts.clouds import PRESETS
 
 _NAMESPACE = uuid.UUID("9b6f7a3e-58a5-4c55-9d8a-2f1f6c0d7e11")
@@ -172,6 +173,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         group = f"/subscriptions/{self.subscription_id}/resourceGroups/"
         vaults = "/providers/Microsoft.KeyVault/vaults/"
         suffix = PRESETS[self.cloud_name].vault_suffix
+        if record.type == tokens.GENERIC_RESOURCE:
+            return self._generic_state(record)
         if record.type == tokens.APPLICATION:
             object_id = self.new_guid("application-object", name)
             client_id = self.new_guid("application-client", name)
@@ -230,6 +233,71 @@ class RecordingMocks(pulumi.runtime.Mocks):
             return f"{inputs.get('scope')}{role_path}{assignment}", {**inputs, "name": assignment}
         return f"{name}-id", dict(inputs)
 
+    def _generic_state(self, record: ResourceRecord) -> tuple[str, dict[str, Any]]:
+        """What azure-native's generic Resource returns: the ARM id, ``name`` and the
+        resource's ``properties`` as ARM answers them (a vault's URI; never a secret's value)."""
+        inputs = record.inputs
+        imported = record.options.get("importId")
+        parent = str(inputs.get("parentResourcePath") or "")
+        arm_id = "/".join(
+            part
+            for part in (
+                f"/subscriptions/{self.subscription_id}/resourceGroups",
+                str(inputs.get("resourceGroupName")),
+                "providers",
+                str(inputs.get("resourceProviderNamespace")),
+                parent,
+                str(inputs.get("resourceType")),
+                str(inputs.get("resourceName") or record.name),
+            )
+            if part
+        )
+        properties = dict(inputs.get("properties") or {})
+        suffix = PRESETS[self.cloud_name].vault_suffix
+        kind = tokens.kind(record)
+        if kind == tokens.VAULT:
+            properties["vaultUri"] = f"https://{inputs.get('resourceName')}.{suffix}/"
+        elif kind == tokens.SECRET:
+            properties.pop("value", None)
+            vault = parent.split("/", 1)[-1]
+            properties["secretUri"] = (
+                f"https://{vault}.{suffix}/secrets/{inputs.get('resourceName')}"
+            )
+        state = {**inputs, "name": inputs.get("resourceName"), "properties": properties}
+        return str(imported or arm_id), state
+
+
+#: Inputs of azure-native's generic Resource that go into the request URL, not the body.
+_GENERIC_URL_INPUTS = frozenset(
+    {
+        "apiVersion",
+        "resourceProviderNamespace",
+        "resourceType",
+        "parentResourcePath",
+        "resourceGroupName",
+        "resourceName",
+    }
+)
+#: RoleAssignment inputs that go into the URL ({scope}/providers/.../roleAssignments/{name}).
+_ROLE_ASSIGNMENT_URL_INPUTS = frozenset({"scope", "roleAssignmentName"})
+
+
+def arm_request(record: ResourceRecord) -> tuple[str, dict[str, Any]] | None:
+    """(api version, JSON body) of the PUT the azure-native provider sends for a generic ARM
+    resource or a role assignment, built from the registered inputs; None for other types.
+    Every input that is not part of the URL lands in the body, so a misspelled input shows up
+    as an unknown property when the body is checked against the API specification."""
+    inputs = record.inputs
+    if record.type == tokens.GENERIC_RESOURCE:
+        body = {k: v for k, v in inputs.items() if k not in _GENERIC_URL_INPUTS}
+        return str(inputs.get("apiVersion")), body
+    if record.type == tokens.ROLE_ASSIGNMENT:
+        properties = {k: v for k, v in inputs.items() if k not in _ROLE_ASSIGNMENT_URL_INPUTS}
+        # pulumi-azure-native sends principalType User when none is given.
+        properties.setdefault("principalType", "User")
+        return wellknown.ARM_ROLE_ASSIGNMENT_API_VERSION, {"properties": properties}
+    return None
+
 
 #: Event loops the mock engine made in its worker threads (Pulumi's mocks make one per thread and
 #: never close them). They stay usable for later runs in this process and are closed at exit:
@@ -286,6 +354,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 "replaceOnChanges": list(request.replaceOnChanges),
                 "additionalSecretOutputs": list(request.additionalSecretOutputs),
                 "dependencies": list(request.dependencies),
+                # Set when the resource is adopted (`import_`) rather than created.
+                "importId": request.importId or None,
             },
             secret_paths=frozenset(secrets),
         )

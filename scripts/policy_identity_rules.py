@@ -1,5 +1,5 @@
-"""Policy rules for the tenant-side resources: client secrets, MFA enforcement and the pipeline's
-federation.
+"""Policy rules for the tenant-side resources (client secrets, MFA enforcement, the pipeline's
+federation) and for how identities reach the vault (role assignments, the Key Vault API).
 
 Same contract as ``scripts.policy_rules`` (which lists these rules with the others): a rule takes
 what Pulumi sends (camelCase inputs) and returns ``"<resource>: <problem>. Fix: <fix>."`` lines.
@@ -7,26 +7,103 @@ what Pulumi sends (camelCase inputs) and returns ``"<resource>: <problem>. Fix: 
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import date
 from typing import Any
 
 from scripts import wellknown
 from scripts.policy_types import (
+    ACCESS_POLICY,
+    APPLICATION,
     APPLICATION_PASSWORD,
     CONDITIONAL_ACCESS_POLICY,
     FEDERATED_CREDENTIAL,
+    GENERIC_RESOURCE,
+    READER_MARKER,
+    READER_PERMISSIONS,
+    ROLE_ASSIGNMENT,
+    SECRET,
     SECURITY_DEFAULTS,
+    SERVICE_PRINCIPAL,
+    VAULT,
+    WRITER_MARKER,
     ResourceLike,
+    arm_name,
+    arm_properties,
+    kind,
     line,
     mapping,
+    output_of,
     parse_day,
+    vault_name_of,
 )
 
 #: The grant control that requires multifactor authentication.
 MFA_CONTROL = "mfa"
 REPORT_ONLY = "enabledForReportingButNotEnforced"
 MAX_PASSWORD_LIFETIME_DAYS = 730
+#: Microsoft.Authorization 2022-04-01 PrincipalType values a vault grant can name.
+PRINCIPAL_TYPES = ("User", "Group", "ServicePrincipal")
+
+
+def keyvault_api_current(resource: ResourceLike, today: date) -> list[str]:
+    """Key Vault resources use control-plane API 2026-02-01 or later.
+
+    Earlier versions stop being served on 2027-02-27 (no extension); pulumi-azure-native 3.x's
+    typed keyvault resources are generated for 2024-11-01."""
+    what = kind(resource)
+    if what not in (VAULT, SECRET, ACCESS_POLICY):
+        return []
+    wanted = wellknown.KEY_VAULT_CONTROL_PLANE_API_VERSION
+    if resource.type != GENERIC_RESOURCE:
+        return [
+            line(
+                resource,
+                f"is a typed {resource.type} resource (API 2024-11-01, which Azure stops "
+                "serving on 2027-02-27)",
+                f"declare it as resources.Resource with api_version {wanted} (README: "
+                "upgrading a stack)",
+            )
+        ]
+    version = str(resource.inputs.get("apiVersion") or "")
+    if version[:10] < wanted:
+        return [
+            line(
+                resource,
+                f"uses Key Vault API {version or 'none'}, which Azure stops serving on 2027-02-27",
+                f"set api_version {wanted}",
+            )
+        ]
+    return []
+
+
+def role_assignment_least_privilege(resource: ResourceLike, today: date) -> list[str]:
+    """Role assignments name their principal type; writers' reach the token secret only."""
+    if resource.type != ROLE_ASSIGNMENT:
+        return []
+    problems = []
+    principal_type = resource.inputs.get("principalType")
+    if principal_type not in PRINCIPAL_TYPES:
+        problems.append(
+            line(
+                resource,
+                f"names principal type {principal_type!r}; without the right one "
+                "pulumi-azure-native sends User and ARM refuses a service principal or group "
+                "(UnmatchedPrincipalType)",
+                f"set principal_type to one of {', '.join(PRINCIPAL_TYPES)}",
+            )
+        )
+    scope = str(resource.inputs.get("scope") or "")
+    if WRITER_MARKER in resource.name and "/secrets/" not in scope:
+        problems.append(
+            line(
+                resource,
+                "scopes a writer's role wider than the token secret (a vault scope covers "
+                "every secret in it)",
+                "scope the role assignment to the secret's resource id",
+            )
+        )
+    return problems
 
 
 def _strings(value: Any) -> list[str]:
@@ -211,3 +288,98 @@ def mfa_modes_exclusive(resources: Sequence[Any]) -> list[str]:
         for r in resources
         if r.type == CONDITIONAL_ACCESS_POLICY and mapping(r.inputs).get("state") == "enabled"
     ]
+
+
+# -- stack rules over every grant on a vault --------------------------------------------------
+
+
+def _grants(resources: Sequence[Any]) -> list[tuple[Any, str, str, bool, str]]:
+    """Every grant on a vault: (resource, vault, principal, is_reader, what). From the vault's
+    inline access policies (the reader's is the get-only one), role assignments (named with the
+    reader/writer marker; the vault read from the scope) and the previous program's standalone
+    access policies."""
+    found: list[tuple[Any, str, str, bool, str]] = []
+    for resource in resources:
+        what = kind(resource)
+        if what == VAULT:
+            vault = str(arm_name(resource))
+            for entry in arm_properties(resource).get("accessPolicies") or []:
+                if isinstance(entry, Mapping) and isinstance(entry.get("objectId"), str):
+                    secrets = sorted((entry.get("permissions") or {}).get("secrets") or [])
+                    reader = secrets == list(READER_PERMISSIONS)
+                    found.append((resource, vault, entry["objectId"], reader, "access policy"))
+        elif what == ACCESS_POLICY:
+            principal = (resource.inputs.get("policy") or {}).get("objectId")
+            if isinstance(principal, str):
+                reader = READER_MARKER in resource.name
+                vault = str(vault_name_of(resource))
+                found.append((resource, vault, principal, reader, "access policy"))
+        elif what == ROLE_ASSIGNMENT:
+            principal = resource.inputs.get("principalId")
+            scope = str(resource.inputs.get("scope") or "")
+            if isinstance(principal, str) and "/vaults/" in scope:
+                vault = scope.split("/vaults/", 1)[1].split("/", 1)[0]
+                role = str(resource.inputs.get("roleDefinitionId") or "").rsplit("/", 1)[-1]
+                reader = READER_MARKER in resource.name
+                found.append((resource, vault, principal, reader, f"role {role} on {scope}"))
+    return found
+
+
+def reader_is_service_principal(resources: Sequence[Any]) -> list[str]:
+    """Vault read access names the client app's service principal object id.
+
+    Stack rule: the reader's object id must be the service principal's object id. The
+    client id and the application object id are GUIDs too, and Key Vault accepts them without
+    complaint while granting nobody. Needs outputs; unknown values (a preview) are skipped."""
+    sp_ids = {
+        str(value)
+        for r in resources
+        if r.type == SERVICE_PRINCIPAL and (value := output_of(r, "objectId"))
+    }
+    app_ids = {
+        str(value)
+        for r in resources
+        if r.type in (APPLICATION, SERVICE_PRINCIPAL)
+        for key in (("clientId", "objectId") if r.type == APPLICATION else ("clientId",))
+        if (value := output_of(r, key))
+    }
+    if not sp_ids:
+        return []
+    problems = []
+    for resource, _, principal, reader, _ in _grants(resources):
+        if reader and (principal in app_ids or principal not in sp_ids):
+            problems.append(
+                line(
+                    resource,
+                    f"grants {principal}, which is not the Key Vault client app's service "
+                    "principal object id",
+                    "use the ServicePrincipal's object_id (not the client id or the "
+                    "application object id)",
+                )
+            )
+    return problems
+
+
+def one_grant_per_identity(resources: Sequence[Any]) -> list[str]:
+    """One grant per identity and vault.
+
+    Stack rule: a second access policy for the same object id on one vault (e.g. the deploying
+    identity listed again in writerObjectIds) fails on create or, inline, merges into one entry
+    with the wrong permissions; a second role assignment of the same role on the same scope
+    fails with RoleAssignmentExists."""
+    first_by_grant: dict[tuple[str, str, str], str] = {}
+    problems = []
+    for resource, vault, principal, _, what in _grants(resources):
+        key = (vault.lower(), principal.lower(), what.lower())
+        if key not in first_by_grant:
+            first_by_grant[key] = resource.name
+            continue
+        problems.append(
+            line(
+                resource,
+                f"grants {principal} on {vault} again (already granted by {first_by_grant[key]})",
+                "list each identity once; the deploying identity is always a writer, "
+                "so leave it out of writerObjectIds",
+            )
+        )
+    return problems

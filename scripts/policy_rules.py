@@ -12,7 +12,7 @@ Deliberately light: no provider SDK is imported here (``tasks.py`` imports lazil
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, date, datetime
 from typing import Any
 
@@ -24,20 +24,24 @@ from scripts.policy_types import (
     APPLICATION_PASSWORD,
     CONDITIONAL_ACCESS_POLICY,
     FEDERATED_CREDENTIAL,
+    GENERIC_RESOURCE,
     READER_MARKER,
+    READER_PERMISSIONS,
     ROLE_ASSIGNMENT,
     SECRET,
     SECURITY_DEFAULTS,
     SERVICE_PRINCIPAL,
     VAULT,
     WRITER_MARKER,
+    WRITER_PERMISSIONS,
     Registration,
     ResourceLike,
     Rule,
+    arm_name,
+    kind,
 )
 from scripts.policy_types import arm_properties as _props
 from scripts.policy_types import line as _line
-from scripts.policy_types import output_of as _out
 
 __all__ = [
     "ACCESS_POLICY",
@@ -45,6 +49,7 @@ __all__ = [
     "APPLICATION_PASSWORD",
     "CONDITIONAL_ACCESS_POLICY",
     "FEDERATED_CREDENTIAL",
+    "GENERIC_RESOURCE",
     "READER_MARKER",
     "RESOURCE_RULES",
     "ROLE_ASSIGNMENT",
@@ -58,18 +63,22 @@ __all__ = [
     "Registration",
     "ResourceLike",
     "Rule",
+    "arm_name",
     "check_all",
     "check_resource",
     "check_warnings",
+    "kind",
 ]
 
 MIN_RETENTION_DAYS = 7
 MAX_RETENTION_DAYS = 90
+#: Key Vault's limit of access policy entries per vault.
+MAX_ACCESS_POLICIES = 1024
 
 
 def vault_purge_protection(resource: ResourceLike, today: date) -> list[str]:
     """The token vault has purge protection on."""
-    if resource.type != VAULT or _props(resource).get("enablePurgeProtection") is True:
+    if kind(resource) != VAULT or _props(resource).get("enablePurgeProtection") is True:
         return []
     return [
         _line(
@@ -82,7 +91,7 @@ def vault_purge_protection(resource: ResourceLike, today: date) -> list[str]:
 
 def vault_retention(resource: ResourceLike, today: date) -> list[str]:
     """Soft delete stays on with 7-90 days of retention."""
-    if resource.type != VAULT:
+    if kind(resource) != VAULT:
         return []
     props = _props(resource)
     problems = []
@@ -103,7 +112,7 @@ def vault_retention(resource: ResourceLike, today: date) -> list[str]:
 
 def vault_rbac_flag_explicit(resource: ResourceLike, today: date) -> list[str]:
     """enable_rbac_authorization is set explicitly on the vault."""
-    if resource.type != VAULT or isinstance(_props(resource).get("enableRbacAuthorization"), bool):
+    if kind(resource) != VAULT or isinstance(_props(resource).get("enableRbacAuthorization"), bool):
         return []
     return [
         _line(
@@ -115,23 +124,66 @@ def vault_rbac_flag_explicit(resource: ResourceLike, today: date) -> list[str]:
     ]
 
 
-def vault_no_inline_access_policies(resource: ResourceLike, today: date) -> list[str]:
-    """No inline access policies on the vault."""
-    if resource.type != VAULT or not _props(resource).get("accessPolicies"):
+def vault_access_policies_least_privilege(resource: ResourceLike, today: date) -> list[str]:
+    """Inline access policies grant secrets only: get to the reader, get/list/set to writers.
+
+    The vault's own ``accessPolicies`` is the one list of grants (no standalone policies, so no
+    second writer of the list). An access policy covers every secret in the vault, hence the
+    tight permission sets; an RBAC vault ignores the list, so there it must be empty."""
+    if kind(resource) != VAULT:
         return []
-    return [
-        _line(
-            resource,
-            "declares inline access policies, which overwrite the standalone AccessPolicy "
-            "resources on every vault update",
-            "remove properties.access_policies and grant access with keyvault.AccessPolicy",
+    props = _props(resource)
+    entries = props.get("accessPolicies")
+    if not isinstance(entries, list) or not entries:
+        return []
+    if props.get("enableRbacAuthorization") is True:
+        return [
+            _line(
+                resource,
+                f"lists {len(entries)} access policies on an RBAC vault, which ignores them",
+                "leave accessPolicies empty in rbac mode (grant roles instead)",
+            )
+        ]
+    problems = []
+    if len(entries) > MAX_ACCESS_POLICIES:
+        problems.append(
+            _line(
+                resource,
+                f"lists {len(entries)} access policies; Key Vault allows {MAX_ACCESS_POLICIES}",
+                "use accessMode rbac or fewer writers",
+            )
         )
-    ]
+    for entry in entries:
+        entry = entry if isinstance(entry, Mapping) else {}
+        permissions = entry.get("permissions") or {}
+        secrets = sorted(permissions.get("secrets") or [])
+        who = entry.get("objectId")
+        if secrets not in (sorted(READER_PERMISSIONS), sorted(WRITER_PERMISSIONS)) or any(
+            permissions.get(other) for other in ("keys", "certificates", "storage")
+        ):
+            problems.append(
+                _line(
+                    resource,
+                    f"the access policy for {who} may {_describe(permissions)}",
+                    "grant secrets ['get'] to the reader and ['get', 'list', 'set'] to writers, "
+                    "nothing else",
+                )
+            )
+        if entry.get("applicationId"):
+            problems.append(
+                _line(
+                    resource,
+                    f"the access policy for {who} sets applicationId, which grants a compound "
+                    "identity and refuses the service principal on its own",
+                    "remove applicationId",
+                )
+            )
+    return problems
 
 
 def vault_network_deny_when_ranges(resource: ResourceLike, today: date) -> list[str]:
     """A vault with IP ranges denies everything else."""
-    if resource.type != VAULT:
+    if kind(resource) != VAULT:
         return []
     acls = _props(resource).get("networkAcls") or {}
     if acls.get("ipRules") and acls.get("defaultAction") != "Deny":
@@ -205,18 +257,20 @@ def _describe(permissions: Mapping[str, Any]) -> str:
 
 def token_secret_metadata(resource: ResourceLike, today: date) -> list[str]:
     """The token secret has a content type and an expiry."""
-    if resource.type != SECRET:
+    if kind(resource) != SECRET:
         return []
     props = _props(resource)
     problems = []
     if not props.get("contentType"):
         problems.append(_line(resource, "has no content type", "set properties.content_type"))
-    if not (props.get("attributes") or {}).get("expires"):
+    attributes = props.get("attributes") or {}
+    # ARM's SecretAttributes call it `exp`; the previous program's typed resource `expires`.
+    if not (attributes.get("exp") or attributes.get("expires")):
         problems.append(
             _line(
                 resource,
                 "has no expiry, so nothing warns before the token dies",
-                "set properties.attributes.expires",
+                "set properties.attributes.exp",
             )
         )
     return problems
@@ -227,7 +281,7 @@ def token_secret_write_once(resource: ResourceLike, today: date) -> list[str]:
 
     Its value belongs to ``invoke consent``: Pulumi must never write it again, and deleting the
     stack must not delete it. Options a source cannot report are not judged."""
-    if resource.type != SECRET:
+    if kind(resource) != SECRET:
         return []
     options = resource.options
     problems = []
@@ -257,9 +311,11 @@ RESOURCE_RULES: tuple[Rule, ...] = (
     vault_purge_protection,
     vault_retention,
     vault_rbac_flag_explicit,
-    vault_no_inline_access_policies,
+    vault_access_policies_least_privilege,
     vault_network_deny_when_ranges,
     reader_get_only,
+    identity.keyvault_api_current,
+    identity.role_assignment_least_privilege,
     identity.password_lifetime,
     token_secret_metadata,
     token_secret_write_once,
@@ -274,78 +330,14 @@ WARNING_RULES: tuple[Rule, ...] = (
 )
 
 
-def reader_is_service_principal(resources: Sequence[Any]) -> list[str]:
-    """Vault read access names the client app's service principal object id.
-
-    Stack rule: the reader's object id must be the service principal's object id. The
-    client id and the application object id are GUIDs too, and Key Vault accepts them without
-    complaint while granting nobody. Needs outputs; unknown values (a preview) are skipped."""
-    sp_ids = {
-        str(value)
-        for r in resources
-        if r.type == SERVICE_PRINCIPAL and (value := _out(r, "objectId"))
-    }
-    app_ids = {
-        str(value)
-        for r in resources
-        if r.type in (APPLICATION, SERVICE_PRINCIPAL)
-        for key in (("clientId", "objectId") if r.type == APPLICATION else ("clientId",))
-        if (value := _out(r, key))
-    }
-    problems = []
-    for resource in resources:
-        if READER_MARKER not in resource.name:
-            continue
-        if resource.type == ACCESS_POLICY:
-            principal = (resource.inputs.get("policy") or {}).get("objectId")
-        elif resource.type == ROLE_ASSIGNMENT:
-            principal = resource.inputs.get("principalId")
-        else:
-            continue
-        if not isinstance(principal, str) or not sp_ids:
-            continue
-        if principal in app_ids or principal not in sp_ids:
-            problems.append(
-                _line(
-                    resource,
-                    f"grants {principal}, which is not the Key Vault client app's service "
-                    "principal object id",
-                    "use the ServicePrincipal's object_id (not the client id or the "
-                    "application object id)",
-                )
-            )
-    return problems
-
-
-def one_grant_per_identity(resources: Sequence[Any]) -> list[str]:
-    """One access policy per identity and vault.
-
-    Stack rule: a second one for the same object
-    id (e.g. the deploying identity listed again in writerObjectIds) fails on create ("access
-    policy already exists") and, once created, the two would fight over one vault entry."""
-    seen: dict[tuple[str, str], str] = {}
-    problems = []
-    for resource in resources:
-        if resource.type != ACCESS_POLICY:
-            continue
-        vault = resource.inputs.get("vaultName")
-        principal = (resource.inputs.get("policy") or {}).get("objectId")
-        if not isinstance(vault, str) or not isinstance(principal, str):
-            continue
-        first = seen.setdefault((vault, principal), resource.name)
-        if first != resource.name:
-            problems.append(
-                _line(
-                    resource,
-                    f"grants {principal} on {vault} again (already granted by {first})",
-                    "list each identity once; the deploying identity is always a writer, "
-                    "so leave it out of writerObjectIds",
-                )
-            )
-    return problems
-
-
-STACK_RULES = (reader_is_service_principal, one_grant_per_identity, identity.mfa_modes_exclusive)
+STACK_RULES = (
+    identity.reader_is_service_principal,
+    identity.one_grant_per_identity,
+    identity.mfa_modes_exclusive,
+)
+# Kept importable from here, where the other rules live.
+reader_is_service_principal = identity.reader_is_service_principal
+one_grant_per_identity = identity.one_grant_per_identity
 
 
 def check_resource(resource: ResourceLike, today: date | None = None) -> list[str]:

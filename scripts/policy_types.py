@@ -13,9 +13,20 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any, Protocol
 
+#: What a resource *is*, for the rules. For most resources that is its type token. The vault and
+#: the token secret are azure-native's generic ``resources.Resource`` (one type token for any ARM
+#: resource), told apart by namespace and resource type (``kind``); VAULT and SECRET keep the
+#: typed tokens of the previous program as their kind names, so its stacks are judged alike.
 VAULT = "azure-native:keyvault:Vault"
+#: Standalone access policies: only the previous program declared them (now inline in the vault).
 ACCESS_POLICY = "azure-native:keyvault:AccessPolicy"
 SECRET = "azure-native:keyvault:Secret"  # noqa: S105 - a type token
+GENERIC_RESOURCE = "azure-native:resources:Resource"
+#: (resourceProviderNamespace, resourceType) of a generic resource -> its kind.
+_GENERIC_KINDS = {
+    ("microsoft.keyvault", "vaults"): VAULT,
+    ("microsoft.keyvault", "secrets"): SECRET,
+}
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 APPLICATION = "azuread:index/application:Application"
 SERVICE_PRINCIPAL = "azuread:index/servicePrincipal:ServicePrincipal"
@@ -31,6 +42,10 @@ SECURITY_DEFAULTS = "pulumi-python:dynamic/mfa:SecurityDefaults"
 #: app) from writers even during a preview, when object ids are not known yet.
 READER_MARKER = "-reader"
 WRITER_MARKER = "-writer-"
+#: The secret permissions an access policy may grant: the reader only gets, writers also list
+#: and set.
+READER_PERMISSIONS = ("get",)
+WRITER_PERMISSIONS = ("get", "list", "set")
 
 
 class ResourceLike(Protocol):
@@ -65,6 +80,37 @@ Rule = Callable[[ResourceLike, date], list[str]]
 def line(resource: ResourceLike, problem: str, fix: str) -> str:
     """One violation: ``"<resource>: <what is wrong>. Fix: <what to do>."``"""
     return f"{resource.name}: {problem}. Fix: {fix}."
+
+
+def kind(resource: ResourceLike) -> str:
+    """The resource's kind: its type token, or for a generic ARM resource the kind its
+    namespace and resource type name (VAULT, SECRET), else the type token."""
+    if resource.type != GENERIC_RESOURCE:
+        return resource.type
+    inputs = resource.inputs
+    key = (
+        str(inputs.get("resourceProviderNamespace") or "").lower(),
+        str(inputs.get("resourceType") or "").lower(),
+    )
+    return _GENERIC_KINDS.get(key, resource.type)
+
+
+def arm_name(resource: ResourceLike) -> Any:
+    """The Azure name of a vault or secret: ``resourceName`` (generic) or the typed inputs'."""
+    inputs = resource.inputs
+    typed = inputs.get("secretName") if kind(resource) == SECRET else inputs.get("vaultName")
+    return inputs.get("resourceName") or typed
+
+
+def vault_name_of(resource: ResourceLike) -> Any:
+    """The vault a vault, secret or (legacy) access policy belongs to."""
+    inputs = resource.inputs
+    if kind(resource) == VAULT:
+        return arm_name(resource)
+    parent = str(inputs.get("parentResourcePath") or "")
+    if parent.lower().startswith("vaults/"):
+        return parent.split("/", 1)[1]
+    return inputs.get("vaultName")
 
 
 def arm_properties(resource: ResourceLike) -> Mapping[str, Any]:

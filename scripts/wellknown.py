@@ -76,3 +76,9 @@ TOKEN_EXCHANGE_AUDIENCES: Final[dict[str, str]] = {
 #: Content type of the token secret's versions; the Pulumi placeholder uses it too, so the
 #: platform (and a human in the portal) can tell what the secret holds.
 TOKEN_CONTENT_TYPE: Final = "application/vnd.partnercenter.refresh-token"  # noqa: S105
+#: Key Vault control-plane API version for the vault, its access and the token secret. Versions
+#: before 2026-02-01 stop being served on 2027-02-27, with no extension (Microsoft Learn, "Key
+#: Vault: migrate API version"); the data plane (secret get/set) is not affected.
+KEY_VAULT_CONTROL_PLANE_API_VERSION: Final = "2026-02-01"
+#: The Microsoft.Authorization API pulumi-azure-native 3.x's RoleAssignment uses (its docstring).
+ARM_ROLE_ASSIGNMENT_API_VERSION: Final = "2022-04-01"

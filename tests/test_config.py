@@ -46,9 +46,39 @@ def problems(**overrides: str) -> list[str]:
     return caught.value.lines()
 
 
+def test_writers_carry_their_principal_type_and_each_object_id_counts_once() -> None:
+    group = "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+    entries = [WRITER, {"objectId": group, "principalType": "Group"}, WRITER.upper()]
+    cfg = parse(writerObjectIds=json.dumps(entries))
+    assert [(w.object_id, w.principal_type) for w in cfg.writers] == [
+        (WRITER, "User"),
+        (group, "Group"),
+    ]
+    assert cfg.writer_object_ids == (WRITER, group)
+
+
+def test_bad_writers_give_one_line_each() -> None:
+    lines = problems(writerObjectIds=json.dumps(["x", {"objectId": WRITER, "principalType": 1}]))
+    assert len(lines) == 2
+    assert all(line.startswith("csp-secure-app:writerObjectIds: ") for line in lines)
+
+
+def test_deployer_principal_type_defaults_from_the_provider_client_id() -> None:
+    assert parse_config(BASE, today=TODAY).deployer_principal_type == "User"
+    with_client = parse_config(BASE, today=TODAY, provider_client_id=WRITER)
+    assert with_client.deployer_principal_type == "ServicePrincipal"
+    explicit = parse_config(
+        {**BASE, "deployerPrincipalType": "User"}, today=TODAY, provider_client_id=WRITER
+    )
+    assert explicit.deployer_principal_type == "User"
+
+
 def test_minimal_config_gets_safe_defaults() -> None:
     cfg = parse()
-    assert cfg.access_mode == "accessPolicy"
+    # RBAC, as Key Vault API 2026-02-01 creates vaults (deliberately changed from accessPolicy).
+    assert cfg.access_mode == "rbac"
+    assert cfg.deployer_principal_type == "User"
+    assert cfg.writers == () and cfg.import_subscription_id is None
     assert cfg.soft_delete_retention_days == 90
     assert cfg.client_secret_lifetime_days == 365
     assert cfg.client_secret_end_date == date(2027, 11, 1)
@@ -73,6 +103,21 @@ RULES = [
     ("tenantId", "not-a-guid", "not a GUID", "11111111-2222-4333-8444-555555555555"),
     ("tenantId", "00000000-0000-0000-0000-000000000000", "placeholder", wellknown.GRAPH_OPENID),
     ("writerObjectIds", f"aaaa,{WRITER}", "not a GUID", WRITER),
+    (
+        "writerObjectIds",
+        json.dumps([{"objectId": WRITER, "principalType": "group"}]),
+        "exactly as ARM spells it",
+        json.dumps([{"objectId": WRITER, "principalType": "Group"}]),
+    ),
+    (
+        "writerObjectIds",
+        json.dumps([{"objectid": WRITER}]),
+        "unknown keys ['objectid']",
+        json.dumps([WRITER, {"objectId": wellknown.GRAPH_OPENID}]),
+    ),
+    ("writerObjectIds", "[1]", "is not a writer", json.dumps([WRITER])),
+    ("deployerPrincipalType", "Group", "not a deployer principal type", "ServicePrincipal"),
+    ("importSubscriptionId", "my-subscription", "not a GUID", wellknown.GRAPH_OPENID),
     ("cspDomain", "contoso", "not a domain", "contoso.onmicrosoft.com"),
     ("cspDomain", "-contoso.com", "not a domain", "contoso-it.com"),
     ("cspDomain", "contoso.c0m", "not a domain", "partner.contoso.co.uk"),

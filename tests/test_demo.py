@@ -23,3 +23,24 @@ def test_demo_completes_and_prints_masked_settings(tmp_path):
     for step in ("1/6", "2/6", "3/6", "4/6", "5/6", "6/6"):
         assert step in proc.stderr
     assert "overall: ok" in proc.stderr and "Traceback" not in proc.stderr
+
+
+def test_the_rehearsal_refuses_a_deployer_role_with_the_wrong_principal_type():
+    """The demo's deployer is a service principal; declared as a User, ARM's answer
+    (UnmatchedPrincipalType) is what the rehearsal reports, as a real deployment would."""
+    from clouddouble import CloudDouble
+    from scripts.demo_mocks import DoubleMocks
+    from scripts.plan import load_stack_config, run_program
+
+    config = load_stack_config("dev", ROOT)
+    results = {}
+    for kind in ("User", "ServicePrincipal"):
+        with CloudDouble() as cloud:
+            tenant = cloud.add_tenant(domain="contoso.onmicrosoft.com")
+            deployer = cloud.register_app(tenant.id, "deployment pipeline")
+            deployer_sp = cloud.add_service_principal(tenant.id, deployer.app_id)
+            mocks = DoubleMocks(cloud, tenant.id, deployer_sp)
+            run_program({**config, "deployerPrincipalType": kind}, mocks)
+            results[kind] = mocks.refusals
+    assert results["User"] == [("token-vault-access-writer-deployer", "UnmatchedPrincipalType")]
+    assert results["ServicePrincipal"] == []

@@ -53,6 +53,18 @@ def default_run() -> tuple[PlanResult, RecordingMocks]:
     return run(mocks), mocks
 
 
+@pytest.fixture(scope="module")
+def policy_run() -> tuple[PlanResult, RecordingMocks]:
+    """accessPolicy mode (the partner guides' model; no longer the default)."""
+    mocks = RecordingMocks()
+    return run(mocks, accessMode="accessPolicy"), mocks
+
+
+def access_policies(result: PlanResult) -> list[dict[str, Any]]:
+    entries: list[dict[str, Any]] = one(result, t.VAULT).inputs["properties"]["accessPolicies"]
+    return entries
+
+
 def test_client_app_requests_graph_user_read_and_is_owned_by_the_deployer(
     default_run: tuple[PlanResult, RecordingMocks],
 ) -> None:
@@ -86,46 +98,56 @@ def test_configured_permissions_replace_the_default(default_run: Any) -> None:
 
 
 def test_reader_access_policy_names_the_service_principal_object_id_with_get_only(
-    default_run: tuple[PlanResult, RecordingMocks],
+    policy_run: tuple[PlanResult, RecordingMocks],
 ) -> None:
-    result, _ = default_run
+    result, _ = policy_run
     app = one(result, t.APPLICATION)
     sp = one(result, t.SERVICE_PRINCIPAL)
     # The three ids are distinct, so a mix-up cannot pass by accident.
     assert len({app.outputs["clientId"], app.outputs["objectId"], sp.outputs["objectId"]}) == 3
-    reader = one(result, t.ACCESS_POLICY, t.READER_MARKER)
-    policy = reader.inputs["policy"]
+    # Inline in the vault's own body: no standalone AccessPolicy races the vault's writes.
+    assert result.find(t.ACCESS_POLICY) == []
+    (policy,) = [p for p in access_policies(result) if p["permissions"] == {"secrets": ["get"]}]
     assert policy["objectId"] == sp.outputs["objectId"]
     assert policy["objectId"] not in (app.outputs["clientId"], app.outputs["objectId"])
-    assert policy["permissions"] == {"secrets": ["get"]}
     assert policy["tenantId"] == TENANT
     assert "applicationId" not in policy
-    assert reader.inputs["vaultName"] == "kv-csp-token"
+    assert one(result, t.VAULT).inputs["resourceName"] == "kv-csp-token"
 
 
 def test_deployer_and_configured_writers_get_get_list_set(
-    default_run: tuple[PlanResult, RecordingMocks],
+    policy_run: tuple[PlanResult, RecordingMocks],
 ) -> None:
-    result, mocks = default_run
-    writers = [r for r in result.find(t.ACCESS_POLICY) if t.WRITER_MARKER in r.name]
-    assert {w.inputs["policy"]["objectId"] for w in writers} == {mocks.deployer_object_id, WRITER}
+    result, mocks = policy_run
+    writers = [p for p in access_policies(result) if p["permissions"]["secrets"] != ["get"]]
+    assert {w["objectId"] for w in writers} == {mocks.deployer_object_id, WRITER}
     for writer in writers:
-        assert writer.inputs["policy"]["permissions"] == {"secrets": ["get", "list", "set"]}
+        assert writer["permissions"] == {"secrets": ["get", "list", "set"]}
+    assert one(result, t.VAULT).inputs["properties"]["enableRbacAuthorization"] is False
+    assert result.find(t.ROLE_ASSIGNMENT) == []
 
 
 def test_vault_settings(default_run: tuple[PlanResult, RecordingMocks]) -> None:
     result, _ = default_run
     vault = one(result, t.VAULT)
     props = vault.inputs["properties"]
+    # The generic ARM resource at the control-plane API that outlives 2027-02-27.
+    assert vault.type == "azure-native:resources:Resource"
+    assert vault.inputs["apiVersion"] == "2026-02-01"
+    assert vault.inputs["resourceProviderNamespace"] == "Microsoft.KeyVault"
+    assert vault.inputs["resourceType"] == "vaults"
+    assert vault.inputs["parentResourcePath"] == ""
     assert props["sku"] == {"family": "A", "name": "standard"}
     assert props["enablePurgeProtection"] is True
     assert props["softDeleteRetentionInDays"] == 90
-    # Explicitly False, not merely absent: API 2026-02-01 would default to RBAC.
-    assert props["enableRbacAuthorization"] is False
+    # RBAC by default, and explicit (an RBAC vault ignores every access policy).
+    assert props["enableRbacAuthorization"] is True
     assert props["tenantId"] == TENANT
-    assert "accessPolicies" not in props
+    assert props["accessPolicies"] == []
     assert vault.options["protect"] is True
-    assert "properties.accessPolicies" in vault.options["ignoreChanges"]
+    # The vault owns its access list: nothing to ignore.
+    assert vault.options["ignoreChanges"] == []
+    assert vault.options["importId"] is None
     assert vault.inputs["location"] == "westeurope"
 
 
@@ -160,10 +182,11 @@ def test_tenant_defaults_to_the_deploying_identity() -> None:
     assert result.outputs["tenantId"].value == mocks.tenant_id
 
 
-def test_rbac_mode_uses_role_assignments_instead_of_access_policies() -> None:
+def test_rbac_mode_uses_role_assignments_on_the_secret_with_principal_types() -> None:
     mocks = RecordingMocks()
     result = run(mocks, accessMode="rbac")
     assert result.find(t.ACCESS_POLICY) == []
+    assert one(result, t.VAULT).inputs["properties"]["accessPolicies"] == []
     vault = one(result, t.VAULT)
     secret = one(result, t.SECRET)
     sp = one(result, t.SERVICE_PRINCIPAL)
@@ -185,7 +208,23 @@ def test_rbac_mode_uses_role_assignments_instead_of_access_policies() -> None:
         assert writer.inputs["roleDefinitionId"] == (
             f"{role_base}/roleDefinitions/{wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE}"
         )
-        assert writer.inputs["scope"] == vault.id
+        # The token secret alone, not the vault (which would cover every secret in it).
+        assert writer.inputs["scope"] == secret.id != vault.id
+        # Offline there is no provider client id: the deployer is taken to be a person.
+        assert writer.inputs["principalType"] == "User"
+
+
+def test_writers_declare_their_principal_type() -> None:
+    group = "bbbbbbbb-bbbb-4ccc-8ddd-eeeeeeeeeeee"
+    writers = json.dumps([WRITER, {"objectId": group, "principalType": "Group"}])
+    result = run(writerObjectIds=writers, deployerPrincipalType="ServicePrincipal")
+    types = {
+        r.inputs["principalId"]: r.inputs["principalType"]
+        for r in result.find(t.ROLE_ASSIGNMENT)
+        if t.WRITER_MARKER in r.name
+    }
+    assert sorted(types.values()) == ["Group", "ServicePrincipal", "User"]
+    assert types[WRITER] == "User" and types[group] == "Group"
 
 
 def test_token_secret_is_written_once_and_kept(
@@ -193,16 +232,23 @@ def test_token_secret_is_written_once_and_kept(
 ) -> None:
     result, _ = default_run
     secret = one(result, t.SECRET)
-    assert secret.inputs["secretName"] == "PartnerCenterRefreshToken"
+    assert secret.type == "azure-native:resources:Resource"
+    assert secret.inputs["apiVersion"] == "2026-02-01"
+    assert secret.inputs["resourceType"] == "secrets"
+    assert secret.inputs["parentResourcePath"] == "vaults/kv-csp-token"
+    assert secret.inputs["resourceName"] == "PartnerCenterRefreshToken"
     props = secret.inputs["properties"]
     assert props["value"] == PLACEHOLDER_VALUE
     assert secret.is_secret("properties.value")
+    # In state too: the provider's output of the properties is kept encrypted.
+    assert "properties" in secret.options["additionalSecretOutputs"]
     assert props["contentType"] == TOKEN_CONTENT_TYPE
-    expires = datetime.fromtimestamp(props["attributes"]["expires"], UTC).date()
+    expires = datetime.fromtimestamp(props["attributes"]["exp"], UTC).date()
     assert expires == TODAY + timedelta(days=wellknown.REFRESH_TOKEN_LIFETIME_DAYS)
     assert secret.options["protect"] is True
     assert secret.options["retainOnDelete"] is True
     assert {"properties", "tags"} <= set(secret.options["ignoreChanges"])
+    assert "value" not in secret.outputs["properties"]
 
 
 def test_client_secret_end_date_and_rotation_trigger() -> None:
@@ -254,10 +300,9 @@ def test_in_house_app_is_multi_tenant_partner_center_with_loopback_redirects() -
             ],
         }
     ]
-    assert sorted(app.inputs["web"]["redirectUris"]) == [
-        "http://localhost:8400",
-        "http://localhost:8400/",
-    ]
+    # With the slash: the azuread provider refuses a no-path URI without one, and Entra
+    # stores it with the slash anyway.
+    assert app.inputs["web"]["redirectUris"] == ["http://localhost:8400/"]
     one(result, t.SERVICE_PRINCIPAL, "in-house")
     password = one(result, t.APPLICATION_PASSWORD, "in-house")
     assert password.inputs["applicationId"] == app.id
@@ -373,7 +418,7 @@ def test_an_enforced_policy_first_switches_security_defaults_off() -> None:
 
 def test_pipeline_identity_is_a_federated_app_with_writer_access_only() -> None:
     mocks = RecordingMocks()
-    result = run(mocks, pipelineIdentity=PIPELINE)
+    result = run(mocks, pipelineIdentity=PIPELINE, accessMode="accessPolicy")
     app = one(result, t.APPLICATION, "pipeline")
     sp = one(result, t.SERVICE_PRINCIPAL, "pipeline")
     credential = one(result, t.FEDERATED_CREDENTIAL)
@@ -389,14 +434,8 @@ def test_pipeline_identity_is_a_federated_app_with_writer_access_only() -> None:
     assert all("pipeline" not in p.name for p in result.find(t.APPLICATION_PASSWORD))
 
     pipeline_sp = sp.outputs["objectId"]
-    grants = [
-        r for r in result.find(t.ACCESS_POLICY) if r.inputs["policy"]["objectId"] == pipeline_sp
-    ]
-    (grant,) = grants
-    assert t.WRITER_MARKER in grant.name
-    assert grant.inputs["policy"]["permissions"] == {"secrets": ["get", "list", "set"]}
-    reader = one(result, t.ACCESS_POLICY, t.READER_MARKER)
-    assert reader.inputs["policy"]["objectId"] != pipeline_sp
+    (grant,) = [p for p in access_policies(result) if p["objectId"] == pipeline_sp]
+    assert grant["permissions"] == {"secrets": ["get", "list", "set"]}
 
     assert result.outputs["pipelineClientId"].value == app.outputs["clientId"]
     assert result.outputs["pipelineTenantId"].value == TENANT
@@ -404,14 +443,14 @@ def test_pipeline_identity_is_a_federated_app_with_writer_access_only() -> None:
     assert t.check_all(result.resources, TODAY) == []
 
 
-def test_pipeline_identity_in_rbac_mode_is_a_secrets_officer_on_the_vault() -> None:
+def test_pipeline_identity_in_rbac_mode_is_a_secrets_officer_on_the_secret() -> None:
     result = run(accessMode="rbac", pipelineIdentity=PIPELINE)
     sp = one(result, t.SERVICE_PRINCIPAL, "pipeline")
     grant = one(result, t.ROLE_ASSIGNMENT, f"{t.WRITER_MARKER}pipeline")
     assert grant.inputs["principalId"] == sp.outputs["objectId"]
     assert grant.inputs["principalType"] == "ServicePrincipal"
     assert grant.inputs["roleDefinitionId"].endswith(wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE)
-    assert grant.inputs["scope"] == one(result, t.VAULT).id
+    assert grant.inputs["scope"] == one(result, t.SECRET).id
     reader = one(result, t.ROLE_ASSIGNMENT, t.READER_MARKER)
     assert reader.inputs["principalId"] != sp.outputs["objectId"]
 
@@ -436,3 +475,33 @@ def test_china_stack_exports_its_cloud_with_china_vault_uris_and_audience() -> N
 def test_security_defaults_carry_the_stacks_cloud_to_the_provider() -> None:
     record = one(run(cloud="usgov", mfaEnforcement="securityDefaults"), t.SECURITY_DEFAULTS)
     assert record.inputs["cloud"] == "usgov"
+
+
+# -- issue 8: upgrading a stack of the previous program ------------------------------------------
+
+SUBSCRIPTION = "0b1f6471-1bf0-4dda-aec3-111122223333"
+
+
+def test_import_adopts_the_existing_vault_and_secret_without_rewriting_them() -> None:
+    """After `pulumi state delete` of the old typed resources, one `pulumi up` with
+    importSubscriptionId imports the vault and the token secret by their ARM ids."""
+    result = run(accessMode="accessPolicy", importSubscriptionId=SUBSCRIPTION)
+    vault = one(result, t.VAULT)
+    secret = one(result, t.SECRET)
+    vault_id = (
+        f"/subscriptions/{SUBSCRIPTION}/resourceGroups/rg-csp-secure-app"
+        "/providers/Microsoft.KeyVault/vaults/kv-csp-token"
+    )
+    assert vault.options["importId"] == vault_id
+    assert secret.options["importId"] == f"{vault_id}/secrets/PartnerCenterRefreshToken"
+    # Adopted as they are: no write to the vault's settings or access list, and never the
+    # placeholder over the stored token (every secret version stays).
+    assert {"properties", "tags"} <= set(vault.options["ignoreChanges"])
+    assert {"properties", "tags"} <= set(secret.options["ignoreChanges"])
+    assert vault.options["protect"] and secret.options["protect"]
+    assert secret.options["retainOnDelete"] is True
+    assert vault.id == vault_id and secret.id == secret.options["importId"]
+    assert result.outputs["secretUri"].value == (
+        "https://kv-csp-token.vault.azure.net/secrets/PartnerCenterRefreshToken"
+    )
+    assert t.check_all(result.resources, TODAY) == []

@@ -115,7 +115,7 @@ def test_mocks_subclass_hook_sees_every_custom_resource_with_its_options() -> No
         today=TODAY,
     )
     assert {r.name for r in seen} == {r.name for r in result.resources if r.custom}
-    secret = next(r for r in seen if r.type == t.SECRET)
+    secret = next(r for r in seen if t.kind(r) == t.SECRET)
     assert secret.options["retainOnDelete"] is True
 
 

@@ -60,3 +60,16 @@ def test_unknown_stack_is_one_line(tmp_path):
     assert result.returncode == 2
     [line] = result.stderr.strip().splitlines()
     assert "Pulumi.nosuchstack.yaml" in line and "Fix:" in line
+
+
+def test_writers_with_a_wrong_principal_type_exit_2_before_anything_is_declared(tmp_path):
+    # As YAML in the stack file: a group written the way ARM does not spell it, and a bad
+    # deployer type. ARM would refuse both at deploy time (UnmatchedPrincipalType or worse).
+    path = stack_file(tmp_path, "types", deployerPrincipalType="Person", writerObjectIds=[
+        {"objectId": "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee", "principalType": "group"}])
+    result = plan("--stack", str(path))
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 2 and all(line.startswith("error: csp-secure-app:") for line in lines)
+    assert {line.split(":")[2] for line in lines} == {"deployerPrincipalType", "writerObjectIds"}
+    assert "Traceback" not in result.stderr

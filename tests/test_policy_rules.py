@@ -40,6 +40,44 @@ def vault(**props: Any) -> Registration:
     return Registration(rules.VAULT, "token-vault-vault", {"properties": {**base, **props}})
 
 
+def arm_vault(entries: list[dict[str, Any]], api: str = "2026-02-01", **props: Any) -> Registration:
+    """The vault as the program declares it: azure-native's generic resource."""
+    base = {"enableRbacAuthorization": False, "accessPolicies": entries, **props}
+    return Registration(
+        rules.GENERIC_RESOURCE,
+        "token-vault-vault",
+        {
+            "apiVersion": api,
+            "resourceProviderNamespace": "Microsoft.KeyVault",
+            "resourceType": "vaults",
+            "parentResourcePath": "",
+            "resourceName": "kv",
+            "properties": base,
+        },
+    )
+
+
+def entry(object_id: str, *secrets: str, **extra: Any) -> dict[str, Any]:
+    return {
+        "tenantId": "t",
+        "objectId": object_id,
+        "permissions": {"secrets": list(secrets)},
+        **extra,
+    }
+
+
+def writer_role(scope: str, principal_type: str | None = "User") -> Registration:
+    inputs = {
+        "principalId": "me",
+        "roleDefinitionId": f"{SUB}/providers/Microsoft.Authorization/roleDefinitions/"
+        f"{wellknown.KEY_VAULT_SECRETS_OFFICER_ROLE}",
+        "scope": scope,
+    }
+    if principal_type:
+        inputs["principalType"] = principal_type
+    return Registration(rules.ROLE_ASSIGNMENT, "token-vault-access-writer-deployer", inputs)
+
+
 def reader_policy(**policy: Any) -> Registration:
     base = {"objectId": SP_OBJECT_ID, "tenantId": "t", "permissions": {"secrets": ["get"]}}
     return Registration(
@@ -129,10 +167,59 @@ CASES = [
         vault(enableRbacAuthorization=True),
     ),
     (
-        rules.vault_no_inline_access_policies,
-        vault(accessPolicies=[{"objectId": SP_OBJECT_ID}]),
-        "inline access policies",
-        vault(accessPolicies=[]),
+        rules.vault_access_policies_least_privilege,
+        arm_vault([entry(SP_OBJECT_ID, "get", "list")]),
+        f"the access policy for {SP_OBJECT_ID} may secrets ['get', 'list']",
+        arm_vault([entry(SP_OBJECT_ID, "get"), entry("me", "set", "get", "list")]),
+    ),
+    (
+        rules.vault_access_policies_least_privilege,
+        arm_vault(
+            [
+                {
+                    **entry("me", "get", "list", "set"),
+                    "permissions": {"secrets": ["get", "list", "set"], "keys": ["get"]},
+                }
+            ]
+        ),
+        "keys ['get']",
+        arm_vault([entry("me", "get", "list", "set")]),
+    ),
+    (
+        rules.vault_access_policies_least_privilege,
+        arm_vault([entry(SP_OBJECT_ID, "get", applicationId=APP_CLIENT_ID)]),
+        "compound identity",
+        arm_vault([entry(SP_OBJECT_ID, "get")]),
+    ),
+    (
+        rules.vault_access_policies_least_privilege,
+        arm_vault([entry(SP_OBJECT_ID, "get")], enableRbacAuthorization=True),
+        "RBAC vault, which ignores them",
+        arm_vault([], enableRbacAuthorization=True),
+    ),
+    (
+        identity.keyvault_api_current,
+        vault(),
+        "typed azure-native:keyvault:Vault",
+        arm_vault([]),
+    ),
+    (
+        identity.keyvault_api_current,
+        arm_vault([], api="2024-11-01"),
+        "uses Key Vault API 2024-11-01",
+        arm_vault([], api="2026-02-01"),
+    ),
+    (
+        identity.role_assignment_least_privilege,
+        writer_role(f"{VAULT_ID}/secrets/token", principal_type=None),
+        "UnmatchedPrincipalType",
+        writer_role(f"{VAULT_ID}/secrets/token", principal_type="ServicePrincipal"),
+    ),
+    (
+        identity.role_assignment_least_privilege,
+        writer_role(VAULT_ID),
+        "wider than the token secret",
+        writer_role(f"{VAULT_ID}/secrets/token", principal_type="Group"),
     ),
     (
         rules.vault_network_deny_when_ranges,
@@ -294,12 +381,45 @@ def test_rule_accepts_the_compliant_resource(
 
 
 def test_writers_may_list_and_set() -> None:
-    writer = Registration(
+    # Deliberately changed: access policies are inline in the vault now (the standalone
+    # AccessPolicy of the previous program is flagged by keyvault_api_current).
+    vault_with_writer = arm_vault(
+        [entry("x", "get", "list", "set")],
+        enablePurgeProtection=True,
+        networkAcls={"defaultAction": "Allow"},
+    )
+    assert rules.check_resource(vault_with_writer, TODAY) == []
+    legacy = Registration(
         rules.ACCESS_POLICY,
         "token-vault-access-writer-deployer",
         {"policy": {"objectId": "x", "permissions": {"secrets": ["get", "list", "set"]}}},
     )
-    assert rules.check_resource(writer, TODAY) == []
+    (line,) = rules.check_resource(legacy, TODAY)
+    assert "typed azure-native:keyvault:AccessPolicy" in line
+
+
+def test_inline_reader_must_be_the_service_principal_object_id() -> None:
+    graph = identity_graph(SP_OBJECT_ID)[:2]
+    wrong = [*graph, arm_vault([entry(APP_CLIENT_ID, "get"), entry("me", "get", "list", "set")])]
+    (line,) = rules.reader_is_service_principal(wrong)
+    assert line.startswith(f"token-vault-vault: grants {APP_CLIENT_ID}")
+    right = [*graph, arm_vault([entry(SP_OBJECT_ID, "get"), entry("me", "get", "list", "set")])]
+    assert rules.reader_is_service_principal(right) == []
+
+
+def test_one_grant_per_identity_inline_and_per_role_scope() -> None:
+    twice = arm_vault([entry("me", "get", "list", "set"), entry("ME", "get", "list", "set")])
+    (line,) = rules.one_grant_per_identity([twice])
+    assert "grants ME on kv again" in line
+    scope = f"{VAULT_ID}/secrets/token"
+    roles = [
+        writer_role(scope),
+        Registration(
+            rules.ROLE_ASSIGNMENT, "token-vault-access-writer-me", writer_role(scope).inputs
+        ),
+    ]
+    (line,) = rules.one_grant_per_identity(roles)
+    assert line.startswith("token-vault-access-writer-me: grants me on kv again")
 
 
 def test_secret_options_a_source_does_not_report_are_not_judged() -> None:
@@ -455,3 +575,29 @@ def test_pack_stack_policy_compares_object_ids() -> None:
 
     assert len(validate("reader-is-service-principal", stack_args(APP_CLIENT_ID))) == 1
     assert validate("reader-is-service-principal", stack_args(SP_OBJECT_ID)) == []
+
+
+def test_pack_judges_the_generic_arm_secret_as_the_token_secret() -> None:
+    """CrossGuard sees azure-native:resources:Resource; the kind comes from its namespace and
+    resource type, so the token secret's rules still apply."""
+    generic = Registration(
+        rules.GENERIC_RESOURCE,
+        "token-vault-token-secret",
+        {
+            "apiVersion": "2026-02-01",
+            "resourceProviderNamespace": "Microsoft.KeyVault",
+            "resourceType": "secrets",
+            "parentResourcePath": "vaults/kv",
+            "resourceName": "token",
+            "properties": {"contentType": "x", "attributes": {"exp": 1_800_000_000}},
+        },
+    )
+    unprotected = crossguard_args(generic, protect=False, ignore_changes=["properties"])
+    assert validate("token-secret-write-once", unprotected) == [
+        "token-vault-token-secret: is not protected. Fix: set protect=True."
+    ]
+    assert validate("token-secret-metadata", crossguard_args(generic)) == []
+    assert validate("keyvault-api-current", crossguard_args(generic)) == []
+    old = crossguard_args(Registration(rules.SECRET, "token-vault-token-secret", {}))
+    (message,) = validate("keyvault-api-current", old)
+    assert "2027-02-27" in message
