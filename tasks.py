@@ -40,7 +40,7 @@ def reported(func: F) -> F:
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        from scripts import errors
+        from foundation import errors
 
         try:
             return func(*args, **kwargs)
@@ -68,9 +68,9 @@ def reported(func: F) -> F:
 
 
 def _endpoints(cloud: str | None) -> Any:
-    from scripts.clouds import resolve_endpoints
-    from scripts.timeouts import http_timeouts
-    from scripts.vault import rbac_wait_seconds
+    from foundation.clouds import resolve_endpoints
+    from foundation.network.timeouts import http_timeouts
+    from scripts.adapters.keyvault import rbac_wait_seconds
 
     # Bad SECURE_APP_HTTP_TIMEOUT / SECURE_APP_RBAC_WAIT are refused before any work starts (for
     # consent: before the sign-in, so a typo never costs a human's MFA sign-in).
@@ -84,8 +84,8 @@ def _endpoints(cloud: str | None) -> Any:
 @reported
 def plan(c: Context, stack: str = "dev") -> None:
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
-    from scripts.errors import PolicyViolation
-    from scripts.plan import format_plan, run_plan, stack_file_location
+    from foundation.errors import PolicyViolation
+    from scripts.flows.plan import format_plan, run_plan, stack_file_location
 
     name, folder = stack_file_location(stack, ROOT)
     report = run_plan(name, folder)
@@ -121,9 +121,10 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
             show_secrets: bool = False, cloud: str | None = None,
             stack: str | None = None) -> None:
     """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
-    from scripts import consent as flow
-    from scripts import inputs, settings
-    from scripts.errors import ConfigError
+    from foundation.errors import ConfigError
+    from scripts import inputs
+    from scripts.flows import consent as flow
+    from scripts.flows import settings
 
     if store not in ("keyvault", "manual"):
         raise ConfigError(f"--store {store!r} is not known", fix="use keyvault or manual")
@@ -164,10 +165,10 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
 def store_token(c: Context, from_file: str, vault_url: str | None = None,
                 secret_name: str | None = None, cloud: str | None = None) -> None:
     """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
-    from scripts import consent as flow
-    from scripts import fallback
-    from scripts.clouds import validate_vault_url
+    from foundation.clouds import validate_vault_url
+    from scripts.flows import consent as flow
     from scripts.inputs import VaultTarget, check_secret_name, first
+    from scripts.local import pending as fallback
 
     endpoints = _endpoints(cloud)
     target = None
@@ -187,8 +188,9 @@ def test(c: Context) -> None:
     """Lint (ruff), type-check (mypy), scan (bandit) and run the whole test suite."""
     py = sys.executable
     c.run(f"{py} -m ruff check .", pty=False)
-    c.run(f"{py} -m mypy scripts infra tasks.py", pty=False)
-    c.run(f"{py} -m bandit -q -c pyproject.toml -r scripts infra clouddouble tasks.py", pty=False)
+    c.run(f"{py} -m mypy foundation scripts infra tasks.py", pty=False)
+    c.run(f"{py} -m bandit -q -c pyproject.toml -r foundation scripts infra clouddouble tasks.py",
+          pty=False)
     c.run(f"{py} -m pytest -n 2 -q", pty=False)
 
 
@@ -205,7 +207,7 @@ def _print_result(fmt: str, as_json: Callable[[], object], table: Callable[[], s
 
 
 def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
-    from scripts.errors import ConfigError
+    from foundation.errors import ConfigError
 
     if fmt not in allowed:
         raise ConfigError(f"--format {fmt!r} is not known", fix=f"use one of {', '.join(allowed)}")
@@ -214,9 +216,9 @@ def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> Non
 def _partner_inputs(csp_domain: str | None, app_id: str | None, vault_url: str | None,
                     secret_name: str | None, cloud: str | None, stack: str | None) -> Any:
     """The inputs consent, rotate, settings and verify share: flags, env, then stack outputs."""
+    from foundation.clouds import validate_vault_url
     from scripts import inputs
-    from scripts.clouds import validate_vault_url
-    from scripts.stack_outputs import StackOutputs
+    from scripts.local.stack_outputs import StackOutputs
 
     outputs = StackOutputs(stack, cwd=str(ROOT))
     # The cloud: --cloud, else CSP_CLOUD, else the stack's `cloud` output, else public.
@@ -238,9 +240,9 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, keep: int = 0,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
-    from scripts.rotate import rotate as run_rotate
-    from scripts.vault import platform_key_vault_url
-    from scripts.wellknown import PLATFORM_KEY_VAULT_API_VERSION
+    from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
+    from scripts.adapters.keyvault import platform_key_vault_url
+    from scripts.flows.rotate import rotate as run_rotate
 
     _check_format(format)
     endpoints, _, app, target = _partner_inputs(csp_domain, app_id, vault_url, secret_name,
@@ -262,7 +264,7 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
     from scripts import inputs
-    from scripts.verify import verify as run_verify
+    from scripts.flows.verify import verify as run_verify
 
     _check_format(format)
     endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
@@ -281,8 +283,8 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
 @reported
 def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> None:
     """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
-    from scripts.errors import EXIT_HEALTH_BROKEN
-    from scripts.mfa_report import mfa_report as run_report
+    from foundation.errors import EXIT_HEALTH_BROKEN
+    from scripts.flows.mfa_report import mfa_report as run_report
 
     _check_format(format)
     report = run_report(_endpoints(cloud))
@@ -303,8 +305,13 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
              stack: str | None = None) -> None:
     """Print the module settings from the stack outputs and the secret's current version."""
     from scripts import inputs
-    from scripts import settings as module_settings
-    from scripts.vault import read_token, require_unexpired, secret_client, writer_credential
+    from scripts.adapters.keyvault import (
+        read_token,
+        require_unexpired,
+        secret_client,
+        writer_credential,
+    )
+    from scripts.flows import settings as module_settings
 
     _check_format(format, module_settings.FORMATS)
     endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
@@ -327,8 +334,8 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
 def demo(c: Context, browser: bool = False, no_browser: bool = False, format: str = "table",
          stack: str = "dev") -> None:
     """The whole flow, rehearsed against a local cloud double: provision, consent, store, read."""
-    from scripts import settings
-    from scripts.demo import browser_available, run_demo
+    from scripts.flows import settings
+    from scripts.flows.demo import browser_available, run_demo
 
     _check_format(format, settings.FORMATS)
     use_browser = browser or (not no_browser and browser_available())

@@ -16,11 +16,12 @@ from collections.abc import Callable
 from azure.keyvault.secrets._shared.challenge_auth_policy import ChallengeCache
 
 from clouddouble import CloudDouble, RequestRecord
-from scripts import consent, discovery, rotate, verify
-from scripts.clouds import resolve_endpoints
-from scripts.demo import _free_port, _played_ui
+from foundation.clouds import resolve_endpoints
+from foundation.network import discovery
+from foundation.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
+from scripts.flows import consent, rotate, verify
+from scripts.flows.demo import _free_port, _played_ui
 from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
-from scripts.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
 
 BROWSER_STEPS = ("/oauth2/v2.0/authorize", "/login", "/mfa", "/consent")
 

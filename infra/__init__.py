@@ -3,5 +3,5 @@ optionally the in-house Partner Center app, the GitOps pipeline's federated iden
 partner tenant's MFA enforcement.
 
 ``infra/__main__.py`` is what ``pulumi up`` runs; ``infra.program.declare`` is the composition that
-both it and the offline plan (``scripts.plan``) call, so tests exercise the real program.
+both it and the offline plan (``scripts.flows.plan``) call, so tests exercise the real program.
 """

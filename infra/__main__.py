@@ -14,9 +14,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pulumi
 
+from foundation.errors import InvalidConfig
 from infra.config import read_config
 from infra.program import declare
-from scripts.errors import InvalidConfig
 
 try:
     config = read_config()

@@ -12,7 +12,7 @@ import json
 from dataclasses import dataclass
 from typing import Literal, get_args
 
-from infra import validators as check
+from foundation import naming as check
 
 #: The principal types a role assignment may name for a writer (Microsoft.Authorization
 #: 2022-04-01 ``PrincipalType``; ForeignGroup and Device never write a Key Vault secret).

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any, Literal
 
-from infra import validators as check
+from foundation import naming as check
+from foundation.clouds import PRESETS
+from foundation.errors import InvalidConfig
 from infra.access_config import (
     DeployerPrincipalType,
     Writer,
@@ -31,14 +33,12 @@ from infra.permissions import (
     parse_required_access,
 )
 from infra.pipeline_config import PipelineIdentity, parse_pipeline_identity
-from scripts.clouds import PRESETS
-from scripts.errors import InvalidConfig
 
 #: The Pulumi project name (Pulumi.yaml); config keys are ``csp-secure-app:<key>``.
 PROJECT = "csp-secure-app"
 
 AccessMode = Literal["accessPolicy", "rbac"]
-#: The national clouds this program deploys to (``scripts.clouds.PRESETS``).
+#: The national clouds this program deploys to (``foundation.clouds.PRESETS``).
 CloudName = Literal["public", "usgov", "china"]
 
 DEFAULT_RESOURCE_GROUP = "rg-csp-secure-app"

@@ -15,10 +15,10 @@ from __future__ import annotations
 import pulumi
 import pulumi_azuread as azuread
 
+from foundation import wellknown
 from infra.app_registration import declare_app, declare_password
 from infra.config import StackConfig
 from infra.permissions import RequiredResourceAccess, ResourceAccess
-from scripts import wellknown
 
 REDIRECT_BASE = f"http://localhost:{wellknown.DEFAULT_REDIRECT_PORT}"
 REDIRECT_URIS = (f"{REDIRECT_BASE}/",)

@@ -16,7 +16,7 @@ The policy is a tenant-wide singleton, not something the stack creates. Hence:
 The provider runs in Pulumi's dynamic-provider host, a separate process: it is pickled by
 reference (``infra`` is an installed package), signs in with ``DefaultAzureCredential`` (the
 deploying identity: ``az login`` or a pipeline's ``AZURE_*`` variables) and finds Graph through
-``scripts.clouds.resolve_endpoints`` for the stack's cloud (``GRAPH_ENDPOINT`` and
+``foundation.clouds.resolve_endpoints`` for the stack's cloud (``GRAPH_ENDPOINT`` and
 ``AZURE_AUTHORITY_HOST`` still override, as for every task). The identity needs
 Policy.ReadWrite.SecurityDefaults (or, delegated, the Security Administrator role).
 """
@@ -36,8 +36,8 @@ from pulumi.dynamic import (
     UpdateResult,
 )
 
-from scripts.clouds import PRESETS, Endpoints, resolve_endpoints
-from scripts.errors import ConfigError, ServiceError, SignInError
+from foundation.clouds import PRESETS, Endpoints, resolve_endpoints
+from foundation.errors import ConfigError, ServiceError, SignInError
 
 POLICY_PATH = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
 #: The resource id: there is exactly one such policy per tenant.
@@ -76,7 +76,7 @@ class GraphPolicyClient:
     def _call(self, method: str, body: dict[str, Any] | None = None) -> Any:
         import requests
 
-        from scripts import http
+        from foundation.network import http
 
         url = f"{self.endpoints.graph.rstrip('/')}{POLICY_PATH}"
         headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}

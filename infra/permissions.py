@@ -10,8 +10,8 @@ import json
 from dataclasses import dataclass
 from typing import Literal
 
-from infra import validators as check
-from scripts import wellknown
+from foundation import naming as check
+from foundation import wellknown
 
 
 @dataclass(frozen=True)

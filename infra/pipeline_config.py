@@ -14,7 +14,7 @@ import json
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
-from scripts import wellknown
+from foundation import wellknown
 
 #: Entra's limit for issuer, subject and audience values of a federated credential.
 MAX_VALUE_LENGTH = 600

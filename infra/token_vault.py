@@ -24,12 +24,12 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
+from foundation import wellknown
 from infra.config import StackConfig
-from scripts import wellknown
 
 #: Says what the value is to anyone browsing or auditing the vault. Key Vault treats the content
 #: type as free text and platforms read the value regardless, so a precise vendor type is more
-#: useful than text/plain. Shared with `invoke consent` (scripts.wellknown), so every version of
+#: useful than text/plain. Shared with `invoke consent` (foundation.wellknown), so every version of
 #: the secret carries the same type.
 TOKEN_CONTENT_TYPE = wellknown.TOKEN_CONTENT_TYPE
 #: Not a token: marks the secret as "created by Pulumi, consent not run yet".

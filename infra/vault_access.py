@@ -28,8 +28,8 @@ from typing import Any
 import pulumi
 import pulumi_azure_native as azure_native
 
-from scripts import wellknown
-from scripts.policy_rules import READER_MARKER, WRITER_MARKER
+from foundation import wellknown
+from scripts.policy.rules import READER_MARKER, WRITER_MARKER
 
 READER_SECRET_PERMISSIONS = ("get",)
 WRITER_SECRET_PERMISSIONS = ("get", "list", "set")

@@ -1,4 +1,4 @@
-"""The CrossGuard policies: each wraps one function of ``scripts.policy_rules``.
+"""The CrossGuard policies: each wraps one function of ``scripts.policy.rules``.
 
 Kept apart from ``__main__.py`` (which starts the policy server on import) so tests can call the
 validate callbacks with stand-in argument objects.
@@ -17,7 +17,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from scripts import policy_rules
+from scripts.policy import rules as policy_rules
 
 PACK_NAME = "csp-secure-app-security"
 

@@ -12,9 +12,9 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from infra import validators
-from scripts.errors import ConfigError
-from scripts.stack_outputs import StackOutputs
+from foundation import naming as validators
+from foundation.errors import ConfigError
+from scripts.local.stack_outputs import StackOutputs
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from urllib.parse import parse_qs, urlsplit
 import msal
 
 from clouddouble import App, CloudDouble, Tenant, User
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 
 REDIRECT_URI = f"http://localhost:{wk.DEFAULT_REDIRECT_PORT}"
 PC_ACCESS = (wk.PARTNER_CENTER_APP_ID, [(wk.PARTNER_CENTER_USER_IMPERSONATION, "Scope")])

@@ -10,7 +10,7 @@ import warnings
 import msal
 
 from clouddouble import CloudDouble, Tenant
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.helpers import query_params
 from tests.partner_world import PartnerWorld
 

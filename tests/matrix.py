@@ -43,7 +43,7 @@ import msal
 import trustme
 
 from clouddouble import CloudDouble
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.helpers import query_params
 from tests.partner_world import ROOT, PartnerWorld, deliver
 

@@ -19,7 +19,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import requests
 
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 
 ROOT = Path(__file__).resolve().parents[1]
 

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scripts.advice import (
+from foundation.advice import (
     ADVICE,
     PARTNER_CENTER_MFA_REQUIRED,
     Advice,
@@ -14,7 +14,7 @@ from scripts.advice import (
     parse_aadsts_codes,
     to_error,
 )
-from scripts.errors import EXIT_SERVICE, EXIT_SIGN_IN, ServiceError, SignInError
+from foundation.errors import EXIT_SERVICE, EXIT_SIGN_IN, ServiceError, SignInError
 
 # The codes partners actually meet (facts.md, issue 4). Each must have its own advice.
 REQUIRED = [

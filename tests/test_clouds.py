@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from scripts.clouds import (
+from foundation.clouds import (
     KNOWN_VAULT_SUFFIXES,
     PRESETS,
     Endpoints,
@@ -18,7 +18,7 @@ from scripts.clouds import (
     validate_vault_url,
     vault_url_for,
 )
-from scripts.errors import ConfigError, InvalidConfig
+from foundation.errors import ConfigError, InvalidConfig
 
 PUBLIC = resolve_endpoints("public", {})
 

@@ -8,6 +8,8 @@ from datetime import UTC, date, datetime
 
 import pytest
 
+from foundation import wellknown
+from foundation.errors import EXIT_BAD_INPUT, InvalidConfig
 from infra.config import (
     StackConfig,
     config_values_from_stack_file,
@@ -17,8 +19,6 @@ from infra.config import (
 from infra.mfa_config import MfaSettings
 from infra.permissions import DEFAULT_REQUIRED_RESOURCE_ACCESS
 from infra.pipeline_config import PipelineIdentity
-from scripts import wellknown
-from scripts.errors import EXIT_BAD_INPUT, InvalidConfig
 
 TODAY = date(2026, 11, 29)
 BASE = {

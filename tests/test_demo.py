@@ -29,8 +29,8 @@ def test_the_rehearsal_refuses_a_deployer_role_with_the_wrong_principal_type():
     """The demo's deployer is a service principal; declared as a User, ARM's answer
     (UnmatchedPrincipalType) is what the rehearsal reports, as a real deployment would."""
     from clouddouble import CloudDouble
-    from scripts.demo_mocks import DoubleMocks
-    from scripts.plan import load_stack_config, run_program
+    from scripts.flows.plan import load_stack_config, run_program
+    from scripts.offline.demo_world import DoubleMocks
 
     config = load_stack_config("dev", ROOT)
     results = {}

@@ -7,7 +7,7 @@ import ast
 from pathlib import Path
 
 from clouddouble import msids
-from scripts import wellknown
+from foundation import wellknown
 
 ROOT = Path(__file__).resolve().parent.parent
 

@@ -10,7 +10,7 @@ import requests
 from azure.identity import ClientSecretCredential
 
 from clouddouble import CloudDouble
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.helpers import Partner, make_partner, sign_in_with_msal
 
 AUDIT_LOG_READ_ALL_ROLE = "b0afded3-3588-46d8-8b3d-9842eff778da"

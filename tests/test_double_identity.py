@@ -14,7 +14,7 @@ from azure.core.exceptions import ClientAuthenticationError
 from azure.identity import ClientSecretCredential
 
 from clouddouble import CloudDouble, PageError, shapes
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.helpers import (
     REDIRECT_URI,
     Partner,

@@ -16,7 +16,7 @@ from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
 from clouddouble import CloudDouble, Vault, shapes
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.helpers import unique_domain
 
 VAULT_SCOPE = "https://vault.azure.net/.default"

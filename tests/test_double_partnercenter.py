@@ -11,9 +11,9 @@ import requests
 from azure.identity import ClientSecretCredential
 
 from clouddouble import CloudDouble
-from scripts import wellknown as wk
-from scripts.errors import SignInError
-from scripts.partner_center import organization_profile
+from foundation import wellknown as wk
+from foundation.errors import SignInError
+from scripts.adapters.partner_center import organization_profile
 from tests.helpers import Partner, make_partner, sign_in_with_msal
 
 

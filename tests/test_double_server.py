@@ -14,7 +14,7 @@ from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
 from clouddouble import CloudDouble
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.helpers import (
     REDIRECT_URI,
     make_partner,

@@ -28,12 +28,14 @@ from invoke.exceptions import Exit
 
 import tasks
 from clouddouble import CloudDouble
+from foundation.clouds import resolve_endpoints
+from foundation.errors import SecureAppError
+from foundation.network import discovery
 from infra.config import config_values_from_stack_file
-from scripts import consent, discovery, policy_rules
-from scripts.clouds import resolve_endpoints
-from scripts.errors import SecureAppError
+from scripts.flows import consent
+from scripts.flows.plan import RecordingMocks, run_program
 from scripts.inputs import PartnerApp, VaultTarget
-from scripts.plan import RecordingMocks, run_program
+from scripts.policy import rules as policy_rules
 from tests.lifecycle import grant_graph_roles
 from tests.matrix import JWT, Expect, Sandbox, check_files, kept_token, seed, sign_in
 from tests.partner_world import ROOT, deliver

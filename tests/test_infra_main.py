@@ -9,7 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from scripts.errors import EXIT_BAD_INPUT
+from foundation.errors import EXIT_BAD_INPUT
 
 REPO = Path(__file__).resolve().parent.parent
 

@@ -17,9 +17,9 @@ import pytest
 
 import infra.program
 from clouddouble.arm import ArmDouble
-from scripts import policy_rules as t
-from scripts.plan import PlanResult, RecordingMocks, ResourceRecord, run_program
-from scripts.plan_mocks import arm_request
+from scripts.flows.plan import PlanResult, RecordingMocks, ResourceRecord, run_program
+from scripts.offline.plan_engine import arm_request
+from scripts.policy import rules as t
 from tests.test_infra_spec import (
     GROUP,
     OPTIONS,

@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
+from foundation import wellknown
 from infra.token_vault import PLACEHOLDER_VALUE, TOKEN_CONTENT_TYPE
-from scripts import policy_rules as t
-from scripts import wellknown
-from scripts.plan import (
+from scripts.flows.plan import (
     PlanReport,
     PlanResult,
     RecordingMocks,
@@ -20,6 +19,7 @@ from scripts.plan import (
     format_plan,
     run_program,
 )
+from scripts.policy import rules as t
 
 TODAY = date(2026, 11, 29)
 TENANT = "11111111-2222-4333-8444-555555555555"

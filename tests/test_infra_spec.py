@@ -2,7 +2,7 @@
 
 The real program runs under Pulumi's mock engine in both access modes and every option; each Key
 Vault and role-assignment registration becomes the PUT body the provider sends
-(``scripts.plan_mocks.arm_request``) and is validated against the models generated from
+(``scripts.offline.plan_engine.arm_request``) and is validated against the models generated from
 Azure/azure-rest-api-specs: ``azure-mgmt-keyvault`` 14.0.0 (API 2026-02-01, TypeSpec-style
 models: ``rest_field`` names, visibility, annotations) and ``azure-mgmt-authorization``'s
 v2022_04_01 msrest models (``_attribute_map``, ``_validation``). Unknown property names at any
@@ -31,10 +31,10 @@ from azure.mgmt.keyvault import models as keyvault_models
 from azure.mgmt.keyvault._utils.model_base import _RestField
 from azure.mgmt.keyvault.models import _models as keyvault_model_module
 
-from scripts import demo
-from scripts import policy_rules as t
-from scripts.plan import PlanResult, RecordingMocks, ResourceRecord, run_program
-from scripts.plan_mocks import arm_request
+from scripts.flows import demo
+from scripts.flows.plan import PlanResult, RecordingMocks, ResourceRecord, run_program
+from scripts.offline.plan_engine import arm_request
+from scripts.policy import rules as t
 
 TODAY = dt.date(2026, 11, 29)
 TENANT = "11111111-2222-4333-8444-555555555555"

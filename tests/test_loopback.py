@@ -8,8 +8,8 @@ import threading
 import pytest
 import requests
 
-from scripts.errors import ConfigError, SignInError
-from scripts.loopback import RedirectListener, parse_pasted_url, parse_redirect
+from foundation.errors import ConfigError, SignInError
+from scripts.local.loopback import RedirectListener, parse_pasted_url, parse_redirect
 from tests.partner_world import free_port
 
 

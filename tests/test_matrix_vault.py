@@ -22,7 +22,7 @@ from pathlib import Path
 import pytest
 
 from clouddouble import CloudDouble, shapes
-from scripts import wellknown as wk
+from foundation import wellknown as wk
 from tests.lifecycle import redeems
 from tests.matrix import Expect, Run, Sandbox, kept_token, seed, wait_until
 

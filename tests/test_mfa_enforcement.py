@@ -15,9 +15,9 @@ from azure.identity import ClientSecretCredential
 from pulumi.dynamic.dynamic import serialize_provider
 
 from clouddouble import CloudDouble
+from foundation import wellknown as wk
+from foundation.errors import ConfigError, ServiceError, SignInError
 from infra.mfa_enforcement import RESOURCE_ID, SecurityDefaultsProvider
-from scripts import wellknown as wk
-from scripts.errors import ConfigError, ServiceError, SignInError
 from tests.helpers import Partner, make_partner
 
 POLICY_WRITER = (

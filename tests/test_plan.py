@@ -13,9 +13,9 @@ from typing import Any
 import pytest
 import yaml
 
-from scripts import policy_rules as t
-from scripts.errors import ConfigError, InvalidConfig
-from scripts.plan import RecordingMocks, ResourceRecord, run_plan, run_program
+from foundation.errors import ConfigError, InvalidConfig
+from scripts.flows.plan import RecordingMocks, ResourceRecord, run_plan, run_program
+from scripts.policy import rules as t
 
 REPO = Path(__file__).resolve().parent.parent
 TODAY = date(2026, 11, 29)
@@ -137,7 +137,7 @@ def test_ids_are_stable_per_seed_and_distinct_across_seeds() -> None:
 
 def test_importing_plan_and_rules_does_not_load_provider_sdks() -> None:
     code = (
-        "import sys, scripts.plan, scripts.policy_rules; "
+        "import sys, scripts.flows.plan, scripts.policy.rules; "
         "print(sorted(m for m in sys.modules if m.startswith(('pulumi_azure', 'pulumi_azuread'))))"
     )
     out = subprocess.run(

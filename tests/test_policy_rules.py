@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from scripts import policy_identity_rules as identity
-from scripts import policy_rules as rules
-from scripts import wellknown
-from scripts.policy_rules import Registration
+from foundation import wellknown
+from scripts.policy import identity_rules as identity
+from scripts.policy import rules
+from scripts.policy.rules import Registration
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "policy"))
 import pack

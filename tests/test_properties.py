@@ -9,11 +9,11 @@ from datetime import date
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from foundation.clouds import resolve_endpoints, validate_vault_url
+from foundation.errors import ConfigError, InvalidConfig, SignInError
 from infra.config import parse_config
-from scripts.clouds import resolve_endpoints, validate_vault_url
-from scripts.errors import ConfigError, InvalidConfig, SignInError
 from scripts.inputs import check_guid, check_secret_name, check_tenant
-from scripts.loopback import parse_pasted_url, parse_redirect
+from scripts.local.loopback import parse_pasted_url, parse_redirect
 
 PUBLIC = resolve_endpoints("public", {})
 VAULT_NAME = re.compile(r"^[A-Za-z](?:[A-Za-z0-9]|-(?!-)){1,22}[A-Za-z0-9]$")

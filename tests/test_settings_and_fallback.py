@@ -8,9 +8,10 @@ import stat
 
 import pytest
 
-from scripts import fallback, settings
-from scripts.errors import ConfigError
+from foundation.errors import ConfigError
+from scripts.flows import settings
 from scripts.inputs import KeyVaultClientApp
+from scripts.local import pending as fallback
 
 KV = KeyVaultClientApp(app_id="11111111-2222-3333-4444-555555555555", app_secret="kv-secret-XYZ",
                        csp_domain="contoso.onmicrosoft.com")

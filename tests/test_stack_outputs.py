@@ -10,8 +10,8 @@ import sys
 
 import pytest
 
-from scripts.errors import ConfigError
-from scripts.stack_outputs import StackOutputs
+from foundation.errors import ConfigError
+from scripts.local.stack_outputs import StackOutputs
 
 FAKE_PULUMI = """#!{python}
 import json, os, sys

@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from clouddouble import CloudDouble
-from scripts.verify import Check, HealthReport
+from scripts.flows.verify import Check, HealthReport
 from tests.lifecycle import grant_graph_roles, seed, snapshot, token_without_mfa
 from tests.partner_world import PartnerWorld, assert_no_secret
 

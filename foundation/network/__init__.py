@@ -1,0 +1,2 @@
+"""Network plumbing shared by every client: one HTTP session/transport with our timeouts and
+retries, the discovery cache MSAL and azure-identity share, and the one failure classifier."""

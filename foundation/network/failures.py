@@ -1,0 +1,167 @@
+"""What a failed connection means, told the same way by every client this tool uses.
+
+Three kinds of failure look alike from far away and need different people to act:
+
+* TLS: the service presented a certificate this machine does not trust (a TLS-inspecting proxy,
+  a wrong endpoint override). Retrying never helps; the CA bundle must change.
+* network / outage: refused, reset, timed out, or 429/5xx after the retries. Trying later may help.
+* refusal: the identity platform answered and said no (AADSTS code). A human must act.
+
+azure-identity folds all three into ``ClientAuthenticationError`` whose text quotes the cause, so
+for its credentials the text is all there is to go on; requests and azure-core keep the original
+exception in the chain. A 429 or 5xx that outlived azure-core's retries comes back the same way,
+with no status at all (and a plain-text body as a JSON parse error): the last token reply its
+transport saw (``foundation.network.discovery.last_token_reply``) tells it from a refusal. MSAL's
+own
+throttled or non-JSON answers are told where they arrive
+(``foundation.network.http.IdentitySession``); both
+use :func:`throttled` for the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from typing import Final
+
+from foundation.advice import advise, parse_aadsts_codes
+from foundation.errors import SecureAppError, ServiceError, SignInError
+from foundation.network.timeouts import TIMEOUT_ENV
+
+TLS_FIX: Final = (
+    "set REQUESTS_CA_BUNDLE and SSL_CERT_FILE to a CA bundle that includes your TLS-inspecting "
+    "proxy's CA, or correct the endpoint override"
+)
+_TLS = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError", re.IGNORECASE)
+#: What urllib3 / requests / azure-core / MSAL say when nothing usable came back in time.
+_NETWORK = re.compile(
+    r"Connection refused|Failed to establish|timed out|Max retries exceeded|Connection aborted"
+    r"|Connection reset|RemoteDisconnected|Name or service not known|HTTP Error: (?:429|5\d\d)"
+    r"|ServiceRequestError|ServiceResponseError",
+    re.IGNORECASE,
+)
+_TIMEOUT = re.compile(r"timed out|Timeout", re.IGNORECASE)
+
+
+def chain(exc: BaseException) -> Iterator[BaseException]:
+    """``exc`` and every exception it was raised from or during, innermost last."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        yield current
+        current = current.__cause__ or current.__context__
+
+
+def _text(exc: BaseException) -> str:
+    return " ".join(f"{type(e).__name__}: {e}" for e in chain(exc))
+
+
+def is_timeout(exc: BaseException) -> bool:
+    return _TIMEOUT.search(_text(exc)) is not None
+
+
+def unreachable(exc: BaseException, what: str,
+                endpoint: str = "the endpoint") -> tuple[str, str]:
+    """(cause, fix) for ``what`` failing at the network level, a timeout told apart: a slow
+    service and an unreachable one need different fixes."""
+    if is_timeout(exc):
+        return (f"{what} did not answer in time (each attempt timed out, retries included)",
+                f"try again later; if it is only slow, raise {TIMEOUT_ENV} (seconds)")
+    return (f"{what} could not be reached or kept failing after retries",
+            f"check the network and {endpoint}, then try again later")
+
+
+#: What each grant is, in the words of the one line that reports it.
+_GRANTS = {
+    "authorization_code": "sign-in's code redemption",
+    "refresh_token": "token redemption",
+    "client_credentials": "token request",
+    "urn:ietf:params:oauth:grant-type:device_code": "device code sign-in",
+}
+
+
+def _seconds(retry_after: str | None) -> int | None:
+    """``Retry-After`` in seconds (Entra sends an integer); an HTTP date or junk counts as
+    absent."""
+    text = (retry_after or "").strip()
+    return int(text) if text.isdigit() else None
+
+
+def throttled(status: int, retry_after: str | None, where: str, grant: str | None,
+              service: str | None = None) -> tuple[str, str]:
+    """(cause, fix) for an identity-platform answer that is not an OAuth reply: a 429 that
+    outlived the retries (Entra's front door says "Too Many Requests" in plain text), or an
+    error status whose body is not JSON. A service problem, never the user's credentials.
+
+    A throttled code redemption loses the code (single use, minutes long): the sign-in was not
+    completed and there is no token to keep, so the fix is to sign in again."""
+    what = _GRANTS.get(grant or "", "token request" if grant else "tenant metadata request")
+    if service:
+        what += f" for {service}"
+    seconds = _seconds(retry_after)
+    wait = f"wait {seconds} s" if seconds else "wait a minute"
+    if status == 429:
+        cause = f"the identity platform (Entra ID) at {where} throttled the {what} " \
+                "(429 Too Many Requests)"
+    else:
+        answer = f"HTTP {status} and a body" if status else "a body"
+        cause = f"the identity platform (Entra ID) at {where} answered the {what} with " \
+                f"{answer} that is not an OAuth reply"
+        wait = "wait a few minutes (if it persists, check AZURE_AUTHORITY_HOST: something " \
+               "other than Entra ID may be answering)" if not seconds else wait
+    if grant == "authorization_code":
+        return (f"{cause}; the sign-in was not completed and nothing was stored",
+                f"{wait}, then run consent and sign in again")
+    return f"{cause}; nothing was changed", f"{wait} and run again"
+
+
+def _non_oauth_reply(exc: BaseException) -> tuple[int, str | None, str] | None:
+    """(status, Retry-After, origin) when azure-identity failed on a token-endpoint answer that was
+    throttling or an outage, not a refusal. Its ``ClientAuthenticationError`` carries no status:
+    the last token reply its transport saw says what happened (``foundation.network.discovery``),
+    and a
+    JSON parse error in the chain means the body was not OAuth JSON (RFC 6749 §5.2: every OAuth
+    error is JSON)."""
+    from foundation.network.discovery import last_token_reply
+
+    reply = last_token_reply()
+    if reply is not None and (reply[0] == 429 or reply[0] >= 500):
+        return reply
+    if any(isinstance(e, ValueError) and "Expecting value" in str(e) for e in chain(exc)):
+        return reply or (0, None, "AZURE_AUTHORITY_HOST")
+    return None
+
+
+def is_tls(exc: BaseException) -> bool:
+    return _TLS.search(_text(exc)) is not None
+
+
+def is_network(exc: BaseException) -> bool:
+    return _NETWORK.search(_text(exc)) is not None
+
+
+def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureAppError:
+    """An azure-identity failure while getting a token for ``service`` (e.g. "Key Vault kv-x"),
+    as one typed error. ``fix`` is what the caller's identity should do when it was refused.
+    Only the AADSTS number and our own advice are quoted: never the server's text."""
+    if is_tls(exc):
+        return ServiceError(
+            f"the identity platform presented a certificate this machine does not trust (while "
+            f"getting a token for {service})",
+            fix=TLS_FIX,
+        )
+    if is_network(exc):
+        cause, fix = unreachable(exc, "the identity platform", "AZURE_AUTHORITY_HOST")
+        return ServiceError(f"{cause} (while getting a token for {service})", fix=fix)
+    reply = _non_oauth_reply(exc)
+    if reply is not None:
+        status, retry_after, origin = reply
+        cause, fix = throttled(status, retry_after, origin, "client_credentials", service)
+        return ServiceError(cause, fix=fix)
+    codes = parse_aadsts_codes(str(exc))
+    found = advise(None, str(exc), codes)
+    why = f": {found.cause} (AADSTS{codes[0]})" if found and codes else (
+        f" (AADSTS{codes[0]})" if codes else "")
+    return SignInError(f"could not get a token for {service}{why}", fix=fix,
+                       error="credential_unavailable", codes=codes)

@@ -1,0 +1,200 @@
+"""The identity platform, as every task talks to it: MSAL clients for the CPV app, one
+translation of MSAL's failures into typed errors, the checks every Partner Center token must
+pass, and refresh-token redemption (rotate, verify).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import requests
+
+from foundation.advice import to_error
+from foundation.clouds import Endpoints
+from foundation.errors import ServiceError, SignInError, StorageError
+from foundation.network import http
+from foundation.network.failures import TLS_FIX, unreachable
+from scripts.adapters.claims import GUID_RE, TokenClaims, read_claims, require_partner_token
+from scripts.adapters.partner_center import OrganizationProfile, organization_profile
+from scripts.inputs import PartnerApp
+
+if TYPE_CHECKING:
+    import msal
+
+#: MSAL's token cache logs every token event at DEBUG, masking refresh tokens and client secrets
+#: but not the authorization code or the PKCE verifier. Whatever logging a user (or a debugger)
+#: turns on, that record is never created.
+logging.getLogger("msal.token_cache").setLevel(logging.INFO)
+
+
+@dataclass(frozen=True)
+class PartnerTokens:
+    refresh_token: str
+    access_token: str
+    claims: TokenClaims
+    profile: OrganizationProfile
+
+    def __repr__(self) -> str:
+        return f"PartnerTokens(tenant={self.claims.tenant_id!r}, user={self.claims.user!r})"
+
+
+def confidential_client(
+    app: PartnerApp, endpoints: Endpoints
+) -> msal.ConfidentialClientApplication:
+    """The CPV app, with its secret: consent's code redemption, rotate and verify.
+
+    Building it fetches the tenant's discovery document under ``--csp-domain``. Rotate and
+    verify build it *before* reading the vault: a document fetched under the domain is also
+    filed under the tenant's GUID, which the vault's challenge names
+    (``foundation.network.discovery``),
+    while one fetched under the GUID first cannot be matched to a domain. So the tenant's
+    metadata is fetched once per run, whether the partner is named by domain or by GUID."""
+    import msal
+
+    with _building(app, endpoints):
+        return msal.ConfidentialClientApplication(
+            app.app_id, client_credential=app.app_secret, **_options(app, endpoints))
+
+
+def public_client(app: PartnerApp, endpoints: Endpoints) -> msal.PublicClientApplication:
+    """The CPV app without a secret: only for the device code grant."""
+    import msal
+
+    with _building(app, endpoints):
+        return msal.PublicClientApplication(app.app_id, **_options(app, endpoints))
+
+
+def _options(app: PartnerApp, endpoints: Endpoints) -> dict[str, Any]:
+    return {
+        "authority": f"{endpoints.authority_host}/{app.csp_domain}",
+        # Only Microsoft's own clouds have an instance-discovery endpoint; for any other host
+        # (a national cloud override, the local double) discovery would call the public cloud.
+        "instance_discovery": endpoints.instance_discovery,
+        # Retries 429/5xx, bounded timeouts, one discovery fetch per process, and a throttled
+        # or non-JSON answer told as a service problem, not MSAL's bare ValueError
+        # (foundation.network.http).
+        "http_client": http.identity_session(),
+    }
+
+
+@contextmanager
+def _building(app: PartnerApp, endpoints: Endpoints) -> Iterator[None]:
+    """MSAL fetches the tenant's metadata while it builds a client, and says ``ValueError``
+    when the authority (the tenant) is unusable."""
+    try:
+        with identity_errors(endpoints):
+            yield
+    except ValueError:
+        raise SignInError(f"the identity platform refused the tenant {app.csp_domain}",
+                          fix="check --csp-domain (CSP_DOMAIN) and AZURE_AUTHORITY_HOST",
+                          error="invalid_tenant") from None
+
+
+@contextmanager
+def identity_errors(endpoints: Endpoints) -> Iterator[None]:
+    """MSAL raises ``MsalServiceError("HTTP Error: 503")`` for a 5xx that outlived the retries
+    and requests' own errors for a network failure. Their text is not printed: one line of ours
+    says what to do."""
+    from msal.exceptions import MsalServiceError
+
+    try:
+        yield
+    except requests.exceptions.SSLError:
+        raise ServiceError(
+            f"the identity platform at {endpoints.authority_host} presented a certificate this "
+            "machine does not trust", fix=TLS_FIX) from None
+    except (requests.RequestException, MsalServiceError) as exc:
+        cause, fix = unreachable(exc, f"the identity platform at {endpoints.authority_host}",
+                                 "AZURE_AUTHORITY_HOST")
+        raise ServiceError(cause, fix=fix) from None
+
+
+def tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
+    """The CSP tenant's id: given as a GUID, or the one the authority's metadata resolved the
+    domain to (MSAL already fetched it; no extra round trip)."""
+    if GUID_RE.match(app.csp_domain):
+        return app.csp_domain
+    return str(getattr(client.authority, "tenant", "") or "")
+
+
+#: Keeps a refresh token that passed the claims checks when Partner Center could not confirm it
+#: (an outage): returns the owner-only file it is kept in.
+Keeper = Callable[[str, TokenClaims], Path]
+
+
+def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: Endpoints,
+                         expected_tenant: str, *, keep: Keeper | None = None) -> PartnerTokens:
+    """Everything a token must pass before its refresh token is stored (consent and rotate).
+
+    ``keep``: consent's token cost a human an MFA sign-in. If only Partner Center's confirmation
+    is missing (it is down), the token is kept rather than dropped; rotate passes nothing, since
+    the token it redeemed is still stored and still valid."""
+    error = result.get("error")
+    if error is not None and not isinstance(error, str):
+        # Not an OAuth error response: a throttling or outage body that outlived the retries.
+        raise ServiceError(
+            "the identity platform kept throttling or failing the token request",
+            fix="try again in a few minutes; nothing was changed",
+        )
+    if error is not None:
+        raise to_error(result.get("error"), result.get("error_description"),
+                       result.get("error_codes") or (), context="token redemption")
+    refresh_token = result.get("refresh_token")
+    access_token = result.get("access_token")
+    if not refresh_token or not access_token:
+        raise SignInError(
+            "the identity platform returned no refresh token",
+            fix="make sure the CPV app may request offline_access, then run consent again",
+            error="no_refresh_token",
+        )
+    claims = read_claims(access_token)
+    guid_tenant = expected_tenant if GUID_RE.match(expected_tenant or "") else None
+    require_partner_token(claims, guid_tenant)
+    try:
+        profile = organization_profile(endpoints.partner_center, access_token)
+    except ServiceError as exc:
+        if keep is None:
+            raise
+        path = keep(refresh_token, claims)
+        raise ServiceError(
+            f"{exc.message}; the refresh token (MFA and tenant checked, not yet confirmed by "
+            f"Partner Center) is kept in {path}",
+            fix=f"once Partner Center answers, run 'invoke store-token --from-file {path}' "
+            "(or run consent again)",
+        ) from None
+    except KeyboardInterrupt:
+        if keep is None:
+            raise
+        path = keep(refresh_token, claims)
+        raise StorageError(f"interrupted before the token was stored; it is kept in {path}",
+                           fix=f"run 'invoke store-token --from-file {path}'",
+                           fallback_path=str(path)) from None
+    if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
+        raise SignInError(
+            f"Partner Center answered for tenant {profile.tenant_id}, not {claims.tenant_id}",
+            fix="sign in with an admin of the partner tenant the CPV app is consented in",
+            error="tenant_mismatch",
+        )
+    return PartnerTokens(refresh_token=refresh_token, access_token=access_token,
+                         claims=claims, profile=profile)
+
+
+def redeem(app: PartnerApp, endpoints: Endpoints, refresh_token: str,
+           expected_tenant: str, *,
+           client: msal.ConfidentialClientApplication | None = None) -> PartnerTokens:
+    """Redeem ``refresh_token`` for Partner Center and run every check consent runs (MFA in
+    ``amr``, the partner tenant, the organization profile). The redeemed token stays valid: a
+    refresh token rolls, it is not consumed.
+
+    ``client``: built beforehand by a caller that reads the vault first (see
+    ``confidential_client``'s note on discovery)."""
+    client = client or confidential_client(app, endpoints)
+    with identity_errors(endpoints):
+        result = client.acquire_token_by_refresh_token(
+            refresh_token, scopes=[endpoints.partner_center_scope])
+    return check_partner_result(result, app, endpoints, expected_tenant)

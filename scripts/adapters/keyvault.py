@@ -1,0 +1,341 @@
+"""Reading and writing the refresh token in Key Vault with the real azure-keyvault-secrets client.
+
+Retries (429 with Retry-After, 5xx, connection resets) are azure-core's RetryPolicy, tuned here to
+give up within about a minute; it sleeps for the ``Retry-After`` the vault advertised. Every SDK
+error is translated into one typed error that says what is wrong and who must do what; none
+carries a secret. Key Vault answers every refusal 403 ``Forbidden``; the inner code of its body
+tells them apart (Learn, "Azure Key Vault REST API error codes"): ``ForbiddenByFirewall`` (the
+vault's network rules do not allow this machine's address), ``ForbiddenByRbac`` (no effective
+role assignment; also while a new one propagates) and ``AccessDenied`` (no access policy).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+import os
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Final
+from urllib.parse import urlsplit
+
+from foundation.clouds import Endpoints, is_loopback_host
+from foundation.errors import ConfigError, SecureAppError, ServiceError, SignInError
+from foundation.network.discovery import azure_transport
+from foundation.network.failures import TLS_FIX, credential_error, is_tls, unreachable
+from foundation.network.timeouts import http_timeouts
+from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
+from scripts.adapters import keyvault_refusals as refusals
+from scripts.adapters.claims import GUID_RE
+
+if TYPE_CHECKING:
+    from azure.core.credentials import TokenCredential
+    from azure.keyvault.secrets import KeyVaultSecret, SecretClient
+
+#: Bounded retries: a pipeline should fail within a minute, not azure-core's default ten tries.
+RETRY_OPTIONS: dict[str, Any] = {
+    "retry_total": 4,
+    "retry_backoff_factor": 0.5,
+    "retry_backoff_max": 8,
+}
+
+
+#: How long a write refused with ``ForbiddenByRbac`` is retried: a role assigned just now takes
+#: "up to 10 minutes (600 seconds)" to apply (Learn, "Provide access to Key Vault keys,
+#: certificates, and secrets with Azure role-based access control", role assignment latency).
+RBAC_WAIT_ENV: Final = "SECURE_APP_RBAC_WAIT"
+RBAC_WAIT_DEFAULT: Final = 600.0
+RBAC_WAIT_LIMITS: Final = (0.0, 3600.0)
+#: First pause between retries while a role propagates; doubled each time, at most the second.
+RBAC_RETRY_PAUSES: Final = (2.0, 15.0)
+def rbac_wait_seconds() -> float:
+    """``SECURE_APP_RBAC_WAIT`` (seconds, 0 = never wait), else 600. Read at each use, like
+    ``SECURE_APP_HTTP_TIMEOUT``, so it is the value of the process that makes the call."""
+    raw = os.environ.get(RBAC_WAIT_ENV, "").strip()
+    if not raw:
+        return RBAC_WAIT_DEFAULT
+    try:
+        value = float(raw)
+    except ValueError:
+        value = math.nan
+    low, high = RBAC_WAIT_LIMITS
+    if not low <= value <= high:  # also refuses nan and inf
+        raise ConfigError(
+            f"{RBAC_WAIT_ENV}={raw!r} is not a number of seconds from {low:g} to {high:g}",
+            fix=f"set {RBAC_WAIT_ENV} to e.g. 120 (0: do not wait for a new role assignment), or "
+            "unset it for the default (600 s)",
+        )
+    return value
+
+
+def client_options() -> dict[str, Any]:
+    """The Key Vault client's retries and per-attempt timeouts (``foundation.network.timeouts``)."""
+    connect, read = http_timeouts()
+    return {**RETRY_OPTIONS, "connection_timeout": connect, "read_timeout": read}
+
+
+@dataclass(frozen=True)
+class StoredToken:
+    value: str
+    secret_id: str  # https://{vault}/secrets/{name}/{version}
+    version: str
+    created_on: dt.datetime | None
+    expires_on: dt.datetime | None
+    enabled: bool
+    tags: dict[str, str]
+
+    def __repr__(self) -> str:
+        return f"StoredToken(secret_id={self.secret_id!r})"
+
+
+def writer_credential(endpoints: Endpoints) -> TokenCredential:
+    """Who writes the token: the admin's ``az login``, or a pipeline's ``AZURE_*`` variables."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(
+        authority=endpoints.authority_host,
+        disable_instance_discovery=not endpoints.instance_discovery,
+        exclude_interactive_browser_credential=True,
+        transport=azure_transport(),
+    )
+
+
+def platform_credential(endpoints: Endpoints, tenant_id: str, client_id: str,
+                        client_secret: str) -> TokenCredential:
+    """Who reads the token: the Key Vault client app, exactly as the platform is configured."""
+    from azure.identity import ClientSecretCredential
+
+    # Platforms are configured with the partner's *domain*; the vault's challenge names the
+    # tenant's GUID, which azure-identity treats as another tenant. Allow it only in that case:
+    # this credential only ever answers the challenge of the one vault URL it was given.
+    others = [] if GUID_RE.match(tenant_id) else ["*"]
+    return ClientSecretCredential(
+        tenant_id, client_id, client_secret,
+        authority=endpoints.authority_host,
+        disable_instance_discovery=not endpoints.instance_discovery,
+        additionally_allowed_tenants=others,
+        transport=azure_transport(),
+    )
+
+
+def secret_client(vault_url: str, credential: TokenCredential) -> SecretClient:
+    from azure.keyvault.secrets import SecretClient
+
+    # The SDK accepts a bearer challenge only when its resource is a parent domain of the vault's
+    # host. A loopback vault (the local cloud double) has no such domain; a real vault host always
+    # keeps the check on.
+    rbac_wait_seconds()  # a bad SECURE_APP_RBAC_WAIT is refused before the vault is touched
+    return SecretClient(vault_url, credential,
+                        verify_challenge_resource=not is_loopback_host(vault_url),
+                        **client_options())
+
+
+def token_tags(*, source: str, user: str, tenant_id: str, app_id: str) -> dict[str, str]:
+    """Who, when, which tenant and app: nothing secret, each within Key Vault's 256 characters."""
+    now = dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()
+    tags = {"source": source, "obtainedBy": user, "obtainedAt": now, "tenantId": tenant_id,
+            "cpvAppId": app_id}
+    return {k: v[:256] for k, v in tags.items() if v}
+
+
+def _progress(line: str) -> None:
+    """Progress goes to stderr (stdout carries only a task's result); never an ``error:`` line."""
+    print(line, file=sys.stderr, flush=True)
+
+
+def store_token(client: SecretClient, name: str, refresh_token: str, tags: dict[str, str],
+                tell: Callable[[str], None] = _progress) -> StoredToken:
+    """Write the token as a new version with a 90-day expiry (its lifetime). A soft-deleted
+    secret of that name is recovered first when the writer may; otherwise the error says how.
+
+    Refused with ``ForbiddenByRbac``, the write is retried for up to ``SECURE_APP_RBAC_WAIT``
+    seconds: right after ``pulumi up`` assigned the writer its role, Key Vault keeps answering 403
+    until the assignment propagates, and the token in hand cost a human an MFA sign-in."""
+    from azure.core.exceptions import HttpResponseError
+
+    expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
+    deadline: float | None = None
+    pause, max_pause = RBAC_RETRY_PAUSES
+    while True:
+        try:
+            secret = _set_or_recover(client, name, refresh_token, tags, expires)
+            return _stored(secret)
+        except HttpResponseError as exc:
+            if not (exc.status_code == 403 and refusals.codes(exc)[1] == "ForbiddenByRbac"):
+                raise translate(exc, client.vault_url, name, "set") from None
+            bound = rbac_wait_seconds()
+            if deadline is None:
+                if bound <= 0:
+                    raise translate(exc, client.vault_url, name, "set") from None
+                deadline = time.monotonic() + bound
+                tell(f"waiting for the role assignment to take effect (Azure RBAC can take a few "
+                     f"minutes); retrying for up to {bound:g} s")
+            remaining = deadline - time.monotonic()
+            if remaining <= 0:
+                vault = _vault_name(client.vault_url)
+                raise refusals.role_not_effective(vault, bound, RBAC_WAIT_ENV) from None
+            time.sleep(min(pause, remaining))
+            pause = min(pause * 2, max_pause)
+        except Exception as exc:
+            raise translate(exc, client.vault_url, name, "set") from None
+
+
+def _set_or_recover(client: SecretClient, name: str, refresh_token: str, tags: dict[str, str],
+                    expires: dt.datetime) -> KeyVaultSecret:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        return client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
+                                 tags=tags, expires_on=expires, enabled=True)
+    except HttpResponseError as exc:
+        if exc.status_code != 409:
+            raise
+    _recover_deleted(client, name)
+    return client.set_secret(name, refresh_token, content_type=TOKEN_CONTENT_TYPE,
+                             tags=tags, expires_on=expires, enabled=True)
+
+
+def _recover_deleted(client: SecretClient, name: str) -> None:
+    from azure.core.exceptions import HttpResponseError
+
+    try:
+        client.begin_recover_deleted_secret(name).wait()
+    except HttpResponseError as exc:
+        if exc.status_code not in (401, 403):
+            raise
+        vault = _vault_name(client.vault_url)
+        az_name = _az_vault_name(client.vault_url)
+        raise SignInError(
+            f"secret {name} in {vault} is soft-deleted and this identity may not recover it "
+            "(no secrets 'recover' permission)",
+            fix=f"run 'az keyvault secret recover --vault-name {az_name} --name {name}' (or "
+            f"'az keyvault secret purge ...' to start afresh)",
+            error="forbidden",
+        ) from None
+
+
+def read_token(client: SecretClient, name: str, version: str | None = None) -> StoredToken:
+    try:
+        secret = client.get_secret(name, version)
+    except Exception as exc:
+        raise translate(exc, client.vault_url, name, "get") from None
+    return _stored(secret)
+
+
+def require_unexpired(stored: StoredToken, name: str, vault_url: str) -> StoredToken:
+    """A version whose expiry passed holds a refresh token past its lifetime (each version is
+    stored with the token's own 90 days): refuse to hand its identifier to the platform."""
+    if stored.expires_on is not None and stored.expires_on <= dt.datetime.now(dt.UTC):
+        raise SignInError(
+            f"the current version of secret {name} in {_vault_name(vault_url)} expired on "
+            f"{stored.expires_on.date().isoformat()}; the refresh token in it no longer works",
+            fix="run 'invoke consent' to store a new token, then schedule 'invoke rotate' so it "
+            "never expires again",
+            error="expired",
+        )
+    return stored
+
+
+def _stored(secret: Any) -> StoredToken:
+    props = secret.properties
+    return StoredToken(value=secret.value or "", secret_id=str(secret.id),
+                       version=str(props.version), created_on=props.created_on,
+                       expires_on=props.expires_on, enabled=bool(props.enabled),
+                       tags=dict(props.tags or {}))
+
+
+def translate(exc: Exception, vault_url: str, name: str, permission: str) -> SecureAppError:
+    """One SDK exception -> one typed error with the cause and the fix. Never includes a token."""
+    from azure.core.exceptions import (
+        ClientAuthenticationError,
+        HttpResponseError,
+        ResourceNotFoundError,
+        ServiceRequestError,
+        ServiceResponseError,
+    )
+
+    if isinstance(exc, SecureAppError):
+        return exc
+    vault = _vault_name(vault_url)
+    if isinstance(exc, ClientAuthenticationError) and exc.status_code is None:
+        return credential_error(
+            exc, service=f"Key Vault {vault}",
+            fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+            "AZURE_CLIENT_SECRET (or use workload identity) for a pipeline",
+        )
+    if isinstance(exc, ResourceNotFoundError):
+        # Soft-deleted looks the same as never created (404) to an identity without 'list'.
+        az_name = _az_vault_name(vault_url)
+        recover = f"az keyvault secret recover --vault-name {az_name} --name {name}"
+        return ConfigError(
+            f"secret {name} does not exist in {vault}",
+            fix=f"check --secret-name (KEY_VAULT_SECRET_NAME); if it was deleted, recover it "
+            f"with '{recover}'; if it never existed, run 'pulumi up' or 'invoke consent'")
+    if isinstance(exc, HttpResponseError) and exc.status_code == 429:
+        return refusals.throttled(exc, vault)
+    if isinstance(exc, HttpResponseError) and exc.status_code in (401, 403):
+        text = str(exc.message or "")
+        inner = refusals.codes(exc)[1]
+        if inner == "ForbiddenByFirewall" or "Client address is not authorized" in text:
+            return refusals.firewall(exc, vault)
+        if "disabled" in text.lower():
+            return ConfigError(f"the current version of secret {name} in {vault} is disabled",
+                               fix="enable it in the portal, or store a new token with consent")
+        if inner == "ForbiddenByRbac":
+            return SignInError(
+                f"this identity has no secrets '{permission}' permission on {vault} "
+                f"({exc.status_code} ForbiddenByRbac: the vault uses Azure RBAC)",
+                fix="assign it 'Key Vault Secrets Officer' on the token secret (add its object id "
+                "to writerObjectIds with accessMode rbac) and run 'pulumi up'; access policies "
+                "do nothing on an RBAC vault, and a new assignment can take a few minutes",
+                error="forbidden",
+            )
+        return SignInError(
+            f"this identity has no secrets '{permission}' permission on {vault} "
+            f"({exc.status_code})",
+            fix="grant it: add its object id to writerObjectIds (or the platform's app to the "
+            "access policy) and run 'pulumi up'",
+            error="forbidden",
+        )
+    if isinstance(exc, HttpResponseError) and exc.status_code == 400:
+        return ConfigError(f"Key Vault {vault} rejected the request: {_first_line(exc)}",
+                           fix="check the secret name and vault URL")
+    if isinstance(exc, ServiceRequestError | ServiceResponseError | HttpResponseError):
+        if is_tls(exc):
+            return ServiceError(f"Key Vault {vault} presented a certificate this machine does not "
+                                "trust", fix=TLS_FIX)
+        status = getattr(exc, "status_code", None)
+        if status:
+            return ServiceError(f"Key Vault {vault} answered {status} after retries",
+                                fix="check the vault URL, then try again later")
+        cause, fix = unreachable(exc, f"Key Vault {vault}")
+        return ServiceError(cause, fix=fix)
+    return ServiceError(f"Key Vault {vault} failed: {type(exc).__name__}",
+                        fix="try again; if it persists, report it")
+
+
+def _vault_name(vault_url: str) -> str:
+    return urlsplit(vault_url).netloc or vault_url
+
+
+def _az_vault_name(vault_url: str) -> str:
+    """What ``az keyvault ... --vault-name`` takes: the first label of the vault's host."""
+    if is_loopback_host(vault_url):
+        return _vault_name(vault_url)
+    return (urlsplit(vault_url).hostname or vault_url).split(".", 1)[0]
+
+
+def _first_line(exc: Exception) -> str:
+    """The SDK's first sentence: enough to act on, without the SDK's multi-line dump."""
+    lines = str(getattr(exc, "message", None) or exc).strip().splitlines()
+    first = lines[0] if lines else type(exc).__name__
+    return first.split(". ")[0].rstrip(".")[:200]
+
+
+def platform_key_vault_url(secret_id: str, api_version: str) -> str:
+    """The module setting "Key Vault URL": the versioned identifier with the api-version the
+    platform quotes (``{vault}/secrets/{name}/{version}?api-version=7.0``)."""
+    return f"{secret_id.rstrip('/')}?api-version={api_version}"
+

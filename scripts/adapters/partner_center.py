@@ -1,0 +1,109 @@
+"""The one Partner Center call the flow needs: the organization profile, to prove the token works
+(App+User, MFA) and to learn the CSP MS ID / account id of the module settings."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import requests
+
+from foundation.errors import ServiceError, SignInError
+from foundation.network import http
+
+#: Partner Center's codes for "this App+User token carries no MFA claim". 900421 is what it
+#: returns since MFA became mandatory for every App+User call on 2026-04-01 (Learn, "Partner
+#: Center authentication"; partners' reports of the enforcement quote "401 ... error code
+#: 900421"); 10001 is the older "MFA required" of the .NET SDK and PowerShell module
+#: (microsoft/Partner-Center-DotNet-Samples#59, microsoft/Partner-Center-PowerShell#331).
+MFA_REFUSAL_CODES = frozenset({"900421", "10001"})
+#: The claims challenge Entra-protected APIs send when a token lacks claims a policy requires
+#: (Learn, "Claims challenges, claims requests and client capabilities":
+#: ``WWW-Authenticate: Bearer ..., error="insufficient_claims", claims="<base64>"``).
+_CLAIMS_CHALLENGE = re.compile(r'error\s*=\s*"?insufficient_claims|\bclaims\s*=\s*"', re.I)
+#: Words a refusal's text uses for MFA; 2026's 900421 bodies need not contain any of them.
+_MFA_WORDS = ("mfa", "multi-factor", "multifactor")
+MFA_FIX = (
+    "enforce MFA for the admin account (security defaults or a Conditional Access policy), "
+    "then run 'invoke consent' again and complete the MFA prompt; a stored token without MFA "
+    "cannot be repaired by rotating it"
+)
+
+
+@dataclass(frozen=True)
+class OrganizationProfile:
+    tenant_id: str
+    company_name: str
+    domain: str
+
+
+def organization_profile(endpoint: str, access_token: str) -> OrganizationProfile:
+    url = f"{endpoint.rstrip('/')}/v1/profiles/organization"
+    resp, body = http.get_json(http.session(), url, token=access_token, service="Partner Center")
+    if is_mfa_refusal(resp, body):
+        raise SignInError(
+            f"Partner Center refused the token ({resp.status_code}{_code_note(body)}): its "
+            "sign-in did not satisfy MFA, which every App+User call requires",
+            fix=MFA_FIX,
+            error="mfa_required",
+        )
+    if resp.status_code == 401:
+        raise SignInError(
+            "Partner Center refused the token (401 Unauthorized)",
+            fix="make sure the account is an admin agent of the partner tenant and the CPV app "
+            "has the Partner Center user_impersonation permission, then run consent again",
+            error="unauthorized",
+        )
+    if resp.status_code == 403:
+        raise SignInError(
+            "Partner Center refused the account (403 Forbidden)",
+            fix="sign in with a Global Admin or Admin Agent of the partner's Partner Center "
+            "account",
+            error="forbidden",
+        )
+    if resp.status_code >= 400 or not isinstance(body, dict):
+        raise ServiceError(
+            f"Partner Center answered {resp.status_code} to GET /v1/profiles/organization",
+            fix="check PARTNER_CENTER_ENDPOINT and try again later",
+        )
+    return OrganizationProfile(
+        tenant_id=str(body.get("tenantId", "")),
+        company_name=str(body.get("companyName", "")),
+        domain=str(body.get("domain", "")),
+    )
+
+
+def is_mfa_refusal(resp: requests.Response, body: Any) -> bool:
+    """Partner Center's MFA refusal in every form it has been seen in: 401 or 403 with code
+    900421 (or the older 10001) in the body's ``code``/``errorCode``, a claims challenge in
+    ``WWW-Authenticate``, or the words "MFA required" in the header or body."""
+    if resp.status_code not in (401, 403):
+        return False
+    header = resp.headers.get("WWW-Authenticate", "")
+    if _CLAIMS_CHALLENGE.search(header):
+        return True
+    if _error_code(body) in MFA_REFUSAL_CODES:
+        return True
+    text = f"{header} {resp.text}".lower()
+    return any(word in text for word in _MFA_WORDS)
+
+
+def _error_code(body: Any) -> str:
+    """Partner Center's ``code`` (a string in the documented schema, a number in older replies),
+    or ``errorCode`` / a nested ``error.code`` as some gateways wrap it."""
+    if not isinstance(body, dict):
+        return ""
+    inner = body.get("error")
+    candidates = [body.get("code"), body.get("errorCode")]
+    if isinstance(inner, dict):
+        candidates += [inner.get("code"), inner.get("errorCode")]
+    for value in candidates:
+        if isinstance(value, (str, int)) and not isinstance(value, bool) and str(value).strip():
+            return str(value).strip()
+    return ""
+
+
+def _code_note(body: Any) -> str:
+    code = _error_code(body)
+    return f", code {code}" if code in MFA_REFUSAL_CODES else ""

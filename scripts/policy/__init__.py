@@ -1,0 +1,2 @@
+"""The security policy rules over the declared resources, shared by `invoke plan` and the
+CrossGuard pack in `policy/`."""
