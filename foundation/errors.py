@@ -8,31 +8,56 @@ contain a secret.
 
 from __future__ import annotations
 
+from enum import IntEnum
 from typing import ClassVar
 
-#: The documented exit codes (README "Exit codes"). Pipelines branch on these numbers.
-EXIT_OK = 0
-EXIT_INTERNAL = 1
-EXIT_BAD_INPUT = 2
-EXIT_SIGN_IN = 3
-EXIT_STORAGE = 4
-EXIT_SERVICE = 5
-EXIT_POLICY = 6
-EXIT_HEALTH_WARNING = 8
-EXIT_HEALTH_BROKEN = 9
-EXIT_INTERRUPTED = 130
 
-EXIT_CODES: dict[int, str] = {
-    EXIT_OK: "success; for `verify`, healthy",
-    EXIT_INTERNAL: "unexpected internal error (a bug: please report it)",
-    EXIT_BAD_INPUT: "bad input: a flag, environment variable, stack config or file is wrong",
-    EXIT_SIGN_IN: "sign-in, consent or token refused: a human must act (often: re-run consent)",
-    EXIT_STORAGE: "the token could not be stored; it was kept in an owner-only fallback file",
-    EXIT_SERVICE: "a service (identity, Key Vault, Partner Center, Graph) is down or failing",
-    EXIT_POLICY: "the security policy rules found violations",
-    EXIT_HEALTH_WARNING: "`verify`: working, but something expires within --warn-days",
-    EXIT_HEALTH_BROKEN: "`verify`/`mfa-report`: broken, the platform cannot use the token",
-    EXIT_INTERRUPTED: "interrupted (Ctrl-C); nothing was half-written",
+class ExitStatus(IntEnum):
+    """The documented exit codes: pipelines branch on these numbers (httpie's ``ExitStatus``).
+    ``tests/test_exit_codes.py`` checks the README's "Exit codes" table against this enum and
+    :data:`EXIT_CODES`, so the documentation cannot drift from the code."""
+
+    OK = 0
+    INTERNAL = 1
+    BAD_INPUT = 2
+    SIGN_IN = 3
+    STORAGE = 4
+    SERVICE = 5
+    POLICY = 6
+    HEALTH_WARNING = 8
+    HEALTH_BROKEN = 9
+    INTERRUPTED = 130
+
+
+# Short names for the members, as the domain code and tasks.py use them.
+EXIT_OK = ExitStatus.OK
+EXIT_INTERNAL = ExitStatus.INTERNAL
+EXIT_BAD_INPUT = ExitStatus.BAD_INPUT
+EXIT_SIGN_IN = ExitStatus.SIGN_IN
+EXIT_STORAGE = ExitStatus.STORAGE
+EXIT_SERVICE = ExitStatus.SERVICE
+EXIT_POLICY = ExitStatus.POLICY
+EXIT_HEALTH_WARNING = ExitStatus.HEALTH_WARNING
+EXIT_HEALTH_BROKEN = ExitStatus.HEALTH_BROKEN
+EXIT_INTERRUPTED = ExitStatus.INTERRUPTED
+
+#: What each code means, word for word the README's table.
+EXIT_CODES: dict[ExitStatus, str] = {
+    ExitStatus.OK: "success; for `verify`, healthy",
+    ExitStatus.INTERNAL: "unexpected internal error (a bug: re-run with `SECURE_APP_DEBUG=1` and "
+    "report it)",
+    ExitStatus.BAD_INPUT: "bad input: a flag, environment variable, stack config or file is wrong",
+    ExitStatus.SIGN_IN: "sign-in, consent or token refused: a human must act (often: re-run "
+    "consent)",
+    ExitStatus.STORAGE: "the token could not be stored; it was kept in an owner-only fallback "
+    "file",
+    ExitStatus.SERVICE: "a service (identity, Key Vault, Partner Center, Graph) is down, failing "
+    "or throttling (the line says how long to wait, from `Retry-After`); for `verify`: down, "
+    "while your setup may be fine",
+    ExitStatus.POLICY: "the security policy rules found violations (`plan`)",
+    ExitStatus.HEALTH_WARNING: "`verify`: working, but something expires within `--warn-days`",
+    ExitStatus.HEALTH_BROKEN: "`verify`/`mfa-report`: broken",
+    ExitStatus.INTERRUPTED: "interrupted (Ctrl-C); nothing was half-written",
 }
 
 
@@ -43,7 +68,7 @@ class SecureAppError(Exception):
     line, which is what ``tasks.py`` prints.
     """
 
-    exit_code: ClassVar[int] = EXIT_INTERNAL
+    exit_code: ClassVar[ExitStatus] = EXIT_INTERNAL
 
     def __init__(self, message: str, *, fix: str | None = None) -> None:
         self.message = message
