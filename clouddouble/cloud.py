@@ -18,15 +18,16 @@ from types import TracebackType
 
 import trustme
 
-from .authstate import AuthState
-from .browser import SignInBot
-from .catalog import Catalog
 from .clock import Clock
-from .context import IdentityContext
-from .directory import App, Directory, Tenant, User
 from .graph import Graph
-from .identity import IdentityPlatform
-from .keyvault import Vault
+from .identity.authstate import AuthState
+from .identity.browser import SignInBot
+from .identity.catalog import Catalog
+from .identity.context import IdentityContext
+from .identity.directory import App, Directory, Tenant, User
+from .identity.endpoints import IdentityPlatform
+from .identity.tokens import TokenIssuer
+from .keyvault.vault import Vault
 from .partnercenter import PartnerCenter
 from .server import (
     Fault,
@@ -39,7 +40,6 @@ from .server import (
     Route,
     make_ssl_context,
 )
-from .tokens import TokenIssuer
 
 
 class CloudDouble:

@@ -36,10 +36,10 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
-from .catalog import GRAPH_RESOURCE
-from .directory import Directory, Tenant
+from .identity.catalog import GRAPH_RESOURCE
+from .identity.directory import Directory, Tenant
+from .identity.tokens import TokenIssuer, TokenRejected, bearer_token
 from .server import Request, Response, empty, json_response
-from .tokens import TokenIssuer, TokenRejected, bearer_token
 
 _APP_BY_APPID = re.compile(r"^/v1\.0/applications\(appId='(?P<id>[^']+)'\)$", re.IGNORECASE)
 _APP_BY_ID = re.compile(r"^/v1\.0/applications/(?P<id>[0-9a-fA-F-]{36})$")

@@ -26,9 +26,9 @@ import uuid
 from typing import Any, Literal
 
 from . import msids as wk
-from .directory import Directory
+from .identity.directory import Directory
+from .identity.tokens import TokenIssuer, TokenRejected, bearer_token
 from .server import Request, Response, json_response
-from .tokens import TokenIssuer, TokenRejected, bearer_token
 
 #: Partner Center's code for a token without MFA since the 2026 enforcement.
 MFA_REQUIRED_CODE = "900421"

@@ -2,7 +2,7 @@
 what (access policies, or Azure RBAC role assignments with their propagation delay).
 
 Each refusal is the real service's own shape (``shapes``, where each is quoted with its source);
-``keyvault.py`` calls these in the real service's order.
+``vault.py`` calls these in the real service's order.
 """
 
 from __future__ import annotations
@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from . import msids as wk
-from . import shapes
-from .server import Response
-from .vaultstore import VaultError
+from .. import msids as wk
+from .. import shapes
+from ..server import Response
+from .store import VaultError
 
 KEY_VAULT_ADMINISTRATOR_ROLE = "00482a5a-887f-4fb3-b363-3b7fe8e74483"
 ALL_SECRET_PERMISSIONS = frozenset(

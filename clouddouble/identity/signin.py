@@ -10,14 +10,14 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
+from ..server import Response, html_response
 from . import pages
-from .aad import AadError
 from .authstate import SignIn, Transaction
 from .catalog import OIDC_SCOPES
 from .context import IdentityContext
 from .directory import PermissionDrift, new_mfa_code
+from .errors import AadError
 from .scopes import expand
-from .server import Response, html_response
 
 _OIDC_TEXT = {
     "openid": "Sign you in",

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import msids as wk
+from .. import msids as wk
 
 OIDC_SCOPES = frozenset({"openid", "profile", "email", "offline_access"})
 

@@ -1,6 +1,6 @@
 """A Key Vault's secrets: versions, soft-deleted secrets, and their JSON shapes on the wire.
 
-No HTTP or authorization here (that is ``keyvault.py``); this is the data the real service keeps,
+No HTTP or authorization here (that is ``vault.py``); this is the data the real service keeps,
 with its rules: names ``^[0-9a-zA-Z-]{1,127}$`` (case-insensitive), every set makes a new 32-hex
 version, a soft-deleted name cannot be set again until recovered or purged.
 """

@@ -13,12 +13,12 @@ import hashlib
 from typing import Any
 from urllib.parse import unquote
 
-from .aad import AadError
+from ..server import Request, Response, json_response
 from .authstate import CODE_LIFETIME, AuthRequest, SignIn
 from .context import IdentityContext
 from .directory import App, PermissionDrift, stored_redirect_uri
+from .errors import AadError
 from .scopes import ResourceScopes, ScopeRequest, expand, parse_scopes, wire_scopes
-from .server import Request, Response, json_response
 from .tokens import Subject, b64url, client_info
 
 
@@ -102,7 +102,7 @@ class TokenEndpoint:
         if asked != stored_redirect_uri(req.redirect_uri or ""):
             raise AadError(500112, redirect_uri=form.get("redirect_uri", ""))
         if req.code_challenge and not _pkce_ok(req, form.get("code_verifier", "")):
-            raise AadError(50148)  # invalid_grant, Entra's own text (aad.ERRORS)
+            raise AadError(50148)  # invalid_grant, Entra's own text (errors.ERRORS)
         record.redeemed = True
         scopes = req.scopes
         entry = (

@@ -14,9 +14,9 @@ import uuid
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit, urlunsplit
 
+from ..clock import Clock
 from .catalog import Catalog
-from .clock import Clock
-from .model import (
+from .records import (
     App,
     DelegatedGrant,
     DirectoryError,

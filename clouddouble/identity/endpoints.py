@@ -8,13 +8,13 @@ from __future__ import annotations
 
 import re
 
+from ..server import Request, Response, html_response, json_response
 from . import pages
-from .aad import AadError
 from .authstate import AuthRequest
 from .context import IdentityContext
 from .directory import PermissionDrift, stored_redirect_uri
+from .errors import AadError
 from .scopes import expand, parse_scopes
-from .server import Request, Response, html_response, json_response
 from .signin import SignInFlow
 from .tokenendpoint import TokenEndpoint
 

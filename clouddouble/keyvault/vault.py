@@ -17,10 +17,11 @@ from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlencode
 
-from . import shapes, vaultguard
-from .catalog import KEY_VAULT_RESOURCE
-from .clock import Clock
-from .server import (
+from .. import shapes
+from ..clock import Clock
+from ..identity.catalog import KEY_VAULT_RESOURCE
+from ..identity.tokens import TokenIssuer, TokenRejected, bearer_token
+from ..server import (
     FaultTable,
     Listener,
     Request,
@@ -29,9 +30,9 @@ from .server import (
     empty,
     json_response,
 )
-from .tokens import TokenIssuer, TokenRejected, bearer_token
-from .vaultguard import ALL_SECRET_PERMISSIONS, RoleAssignment, Throttle
-from .vaultstore import SecretStore, SecretVersion, VaultError, check_name
+from . import guard
+from .guard import ALL_SECRET_PERMISSIONS, RoleAssignment, Throttle
+from .store import SecretStore, SecretVersion, VaultError, check_name
 
 SUPPORTED_API_VERSIONS = frozenset(
     {"2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"}
@@ -116,7 +117,7 @@ class Vault:
         """The vault firewall, as ARM's ``networkAcls`` (Learn, "Configure Azure Key Vault
         networking settings"): ``ipRules`` are IPv4 addresses or CIDR ranges. ``bypass`` is kept
         for fidelity only: no caller of the double is a trusted Azure service."""
-        acls = vaultguard.network_acls(ip_rules, default_action, bypass)
+        acls = guard.network_acls(ip_rules, default_action, bypass)
         with self._lock:
             self.network_acls = acls
 
@@ -189,7 +190,7 @@ class Vault:
             return throttled
         with self._lock:
             acls = self.network_acls
-        vaultguard.check_firewall(acls, claims, self.name)
+        guard.check_firewall(acls, claims, self.name)
         parts = [p for p in request.path.split("/") if p]
         method = request.method
         if not parts or parts[0] not in ("secrets", "deletedsecrets"):
@@ -301,10 +302,10 @@ class Vault:
     def _authorize(self, claims: dict[str, Any], permission: str, secret: str | None) -> None:
         with self._lock:
             if self.rbac:
-                vaultguard.check_roles(self._roles, claims, permission, secret, self.name,
+                guard.check_roles(self._roles, claims, permission, secret, self.name,
                                        self._clock.now())
             else:
-                vaultguard.check_policies(self._policies, claims, permission, self.name)
+                guard.check_policies(self._policies, claims, permission, self.name)
 
 
 def _body(request: Request) -> dict[str, Any]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from urllib.parse import urlencode
 
+from ..clock import Clock
+from ..server import Response, html_response, redirect
 from . import pages
-from .aad import AadError, error_json
 from .authstate import AuthRequest, AuthState
-from .clock import Clock
 from .directory import Directory, Tenant
-from .server import Response, html_response, redirect
+from .errors import AadError, error_json
 from .tokens import TokenIssuer
 
 #: Path tenants that are not a directory: the user's home tenant decides.

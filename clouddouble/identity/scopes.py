@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from . import msids as wk
-from .aad import AadError
+from .. import msids as wk
 from .catalog import OIDC_SCOPES, Catalog, Resource
 from .directory import App, Directory
+from .errors import AadError
 
 
 @dataclass

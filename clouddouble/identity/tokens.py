@@ -16,7 +16,7 @@ from typing import Any
 import jwt
 from cryptography.hazmat.primitives.asymmetric import rsa
 
-from .clock import Clock
+from ..clock import Clock
 
 ACCESS_TOKEN_LIFETIME = 3599
 
