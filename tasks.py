@@ -1,16 +1,17 @@
 """Thin invoke tasks over ``scripts/``: parse, call, print.
 
-This is the ONLY place where errors become output and exit codes (table: ``scripts/errors.py``,
-documented in the README). stdout carries only a task's result (settings, JSON, the plan), so a
-pipeline can parse it; progress, advice and errors go to stderr. Nothing heavy is imported at
-module level: ``invoke --list`` must stay fast.
+Each task checks its flags, resolves its inputs (``scripts.inputs``: flag, then environment,
+then stack output), makes one call into its flow (``scripts/flows/``) and prints what it returns.
+The flows decide what to say; this is the ONLY place where errors become output and exit codes
+(table: ``foundation/errors.py``, documented in the README). stdout carries only a task's result
+(settings, JSON, the plan), so a pipeline can parse it; progress, advice and errors go to stderr.
+Nothing heavy is imported at module level: ``invoke --list`` must stay fast.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -20,11 +21,13 @@ from invoke.context import Context
 from invoke.exceptions import Exit
 from invoke.tasks import task
 
+from scripts.inputs import debug_requested
+
 ROOT = Path(__file__).resolve().parent
 F = TypeVar("F", bound=Callable[..., Any])
 # The SDKs log warnings (sometimes quoting server replies) through logging's last-resort handler
 # straight to stderr. Our one-line errors say what matters; SECURE_APP_DEBUG=1 shows the rest.
-if not os.environ.get("SECURE_APP_DEBUG"):
+if not debug_requested():
     logging.getLogger().addHandler(logging.NullHandler())
 
 #: Long flags only: automatic short flags collide (``-h`` would be --show-secrets, not help).
@@ -57,7 +60,7 @@ def reported(func: F) -> F:
         except Exit:
             raise
         except Exception as exc:
-            if os.environ.get("SECURE_APP_DEBUG"):
+            if debug_requested():
                 raise
             # The exception text of an unknown error is not printed: it might quote a secret.
             err(f"error: unexpected {type(exc).__name__} (a bug). Fix: re-run with "
@@ -67,25 +70,14 @@ def reported(func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _endpoints(cloud: str | None) -> Any:
-    from foundation.clouds import resolve_endpoints
-    from foundation.network.timeouts import http_timeouts
-    from scripts.adapters.keyvault import rbac_wait_seconds
-
-    # Bad SECURE_APP_HTTP_TIMEOUT / SECURE_APP_RBAC_WAIT are refused before any work starts (for
-    # consent: before the sign-in, so a typo never costs a human's MFA sign-in).
-    http_timeouts()
-    rbac_wait_seconds()
-    return resolve_endpoints(cloud, os.environ)
-
-
 @cli(help={"stack": "stack name (plans Pulumi.<stack>.yaml here; default dev) or the path of "
                     "a Pulumi.<stack>.yaml file elsewhere"})
 @reported
 def plan(c: Context, stack: str = "dev") -> None:
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
     from foundation.errors import PolicyViolation
-    from scripts.flows.plan import format_plan, run_plan, stack_file_location
+    from scripts.flows.plan import format_plan, stack_file_location
+    from scripts.offline.plan_engine import run_plan
 
     name, folder = stack_file_location(stack, ROOT)
     report = run_plan(name, folder)
@@ -121,41 +113,18 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
             show_secrets: bool = False, cloud: str | None = None,
             stack: str | None = None) -> None:
     """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
-    from foundation.errors import ConfigError
     from scripts import inputs
     from scripts.flows import consent as flow
     from scripts.flows import settings
 
-    if store not in ("keyvault", "manual"):
-        raise ConfigError(f"--store {store!r} is not known", fix="use keyvault or manual")
-    _check_format(format, settings.FORMATS)
-    target = kv_client = None
-    if store == "keyvault":
-        endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
-                                                          secret_name, cloud, stack)
-        kv_client = inputs.key_vault_client_app(os.environ, outputs)
-    else:
-        endpoints = _endpoints(cloud)
-        app = inputs.partner_app(csp_domain, app_id, os.environ)
-    port = inputs.check_port(int(redirect_port))
+    inputs.check_store(store)
+    inputs.check_format(format, settings.FORMATS)
+    given = inputs.consent_inputs(store, csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  redirect_port, cwd=ROOT)
     mode: flow.Mode = ("device-code" if device_code else "paste" if paste
                        else "no-browser" if no_browser else "browser")
     ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"), read_pasted=_read_pasted)
-    tokens = flow.sign_in(app, endpoints, ui, mode=mode, port=port, timeout=float(timeout),
-                          target=target)
-    err(f"Signed in as {tokens.claims.user} (MFA); Partner Center: "
-        f"{tokens.profile.company_name or tokens.profile.tenant_id}.")
-    domain = app.csp_domain if "." in app.csp_domain else tokens.profile.domain or app.csp_domain
-    if target is None:
-        result = settings.build(csp_domain=domain, csp_account_id=tokens.claims.tenant_id,
-                                app_id=app.app_id, app_secret=app.app_secret,
-                                refresh_token=tokens.refresh_token)
-    else:
-        stored = flow.store(tokens, app, target, endpoints)
-        err(f"Stored as a new version of {target.secret_name}: {stored.version}.")
-        result = settings.build(csp_domain=domain, csp_account_id=tokens.claims.tenant_id,
-                                app_id=app.app_id, app_secret=app.app_secret,
-                                kv_client=kv_client, secret_id=stored.secret_id)
+    result = flow.consent(given, ui, mode=mode, timeout=float(timeout), say=err)
     print(settings.render(result, format, show_secrets=show_secrets))
 
 
@@ -165,20 +134,10 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
 def store_token(c: Context, from_file: str, vault_url: str | None = None,
                 secret_name: str | None = None, cloud: str | None = None) -> None:
     """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
-    from foundation.clouds import validate_vault_url
-    from scripts.flows import consent as flow
-    from scripts.inputs import VaultTarget, check_secret_name, first
-    from scripts.local import pending as fallback
+    from scripts import inputs, storage
 
-    endpoints = _endpoints(cloud)
-    target = None
-    if vault_url or secret_name:
-        pending = fallback.load(Path(from_file))
-        target = VaultTarget(
-            vault_url=validate_vault_url(first(vault_url, pending.vault_url) or "", endpoints),
-            secret_name=check_secret_name(first(secret_name, pending.secret_name) or "",
-                                          "--secret-name"))
-    stored = flow.store_pending(Path(from_file), endpoints, target)
+    given = inputs.kept_token_inputs(from_file, vault_url, secret_name, cloud)
+    stored = storage.store_pending(given.path, given.endpoints, given.storage, given.target)
     err(f"Stored as a new version: {stored.version}; {from_file} deleted.")
     print(stored.secret_id)
 
@@ -206,29 +165,6 @@ def _print_result(fmt: str, as_json: Callable[[], object], table: Callable[[], s
     print(json.dumps(as_json(), indent=2) if fmt == "json" else table())
 
 
-def _check_format(fmt: str, allowed: tuple[str, ...] = ("table", "json")) -> None:
-    from foundation.errors import ConfigError
-
-    if fmt not in allowed:
-        raise ConfigError(f"--format {fmt!r} is not known", fix=f"use one of {', '.join(allowed)}")
-
-
-def _partner_inputs(csp_domain: str | None, app_id: str | None, vault_url: str | None,
-                    secret_name: str | None, cloud: str | None, stack: str | None) -> Any:
-    """The inputs consent, rotate, settings and verify share: flags, env, then stack outputs."""
-    from foundation.clouds import validate_vault_url
-    from scripts import inputs
-    from scripts.local.stack_outputs import StackOutputs
-
-    outputs = StackOutputs(stack, cwd=str(ROOT))
-    # The cloud: --cloud, else CSP_CLOUD, else the stack's `cloud` output, else public.
-    endpoints = _endpoints(cloud or os.environ.get("CSP_CLOUD") or outputs.get("cloud"))
-    app = inputs.partner_app(csp_domain, app_id, os.environ)
-    target = inputs.vault_target(vault_url, secret_name, os.environ, outputs,
-                                 lambda u: validate_vault_url(u, endpoints))
-    return endpoints, outputs, app, target
-
-
 LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
                   ("csp_domain", "app_id", "vault_url", "secret_name", "cloud", "stack")}
 
@@ -240,20 +176,15 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, keep: int = 0,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
-    from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
-    from scripts.adapters.keyvault import platform_key_vault_url
+    from scripts import inputs
     from scripts.flows.rotate import rotate as run_rotate
 
-    _check_format(format)
-    endpoints, _, app, target = _partner_inputs(csp_domain, app_id, vault_url, secret_name,
-                                                cloud, stack)
-    done = run_rotate(app, target, endpoints, keep=int(keep) if keep else None)
-    url = platform_key_vault_url(done.stored.secret_id, PLATFORM_KEY_VAULT_API_VERSION)
-    err(f"Rotated: version {done.previous_version} -> {done.stored.version}.")
-    _print_result(format, lambda: {"previousVersion": done.previous_version,
-                                   "version": done.stored.version, "key_vault_url": url,
-                                   "disabledVersions": list(done.disabled_versions)},
-                  lambda: f"Key Vault URL (new module setting)  {url}")
+    inputs.check_format(format)
+    given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  cwd=ROOT)
+    done = run_rotate(given.app, given.target, given.endpoints, keep=int(keep) if keep else None,
+                      options=given.storage, say=err)
+    _print_result(format, done.as_json, done.table)
 
 
 @cli(help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
@@ -266,15 +197,14 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
     from scripts import inputs
     from scripts.flows.verify import verify as run_verify
 
-    _check_format(format)
-    endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
-                                                      secret_name, cloud, stack)
-    kv_client = inputs.key_vault_client_app(os.environ, outputs)
-    report = run_verify(kv_client, app, target, endpoints, warn_days=int(warn_days))
+    inputs.check_format(format)
+    given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  cwd=ROOT)
+    report = run_verify(given.key_vault_reader(), given.app, given.target, given.endpoints,
+                        warn_days=int(warn_days))
     _print_result(format, report.as_json, report.table)
-    for check in report.checks:
-        if check.status != "ok":
-            err(f"{check.status}: {check.name}: {check.detail}. Fix: {check.fix}")
+    for line in report.problems():
+        err(line)
     if report.exit_code:
         raise Exit(code=report.exit_code)
 
@@ -283,18 +213,16 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
 @reported
 def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> None:
     """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
-    from foundation.errors import EXIT_HEALTH_BROKEN
+    from scripts import inputs
     from scripts.flows.mfa_report import mfa_report as run_report
 
-    _check_format(format)
-    report = run_report(_endpoints(cloud))
+    inputs.check_format(format)
+    report = run_report(inputs.endpoints(cloud))
     _print_result(format, report.as_json, report.table)
-    missing = report.admins_without_mfa
-    if missing:
-        err(f"error: {len(missing)} admin(s) without an MFA method: "
-            f"{', '.join(u.user for u in missing)}. Fix: have them register one "
-            "(https://aka.ms/mfasetup) before the next consent.")
-        raise Exit(code=EXIT_HEALTH_BROKEN)
+    problem = report.problem()
+    if problem:
+        err(f"error: {problem}")
+        raise Exit(code=report.exit_code)
 
 
 @cli(help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
@@ -305,25 +233,13 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
              stack: str | None = None) -> None:
     """Print the module settings from the stack outputs and the secret's current version."""
     from scripts import inputs
-    from scripts.adapters.keyvault import (
-        read_token,
-        require_unexpired,
-        secret_client,
-        writer_credential,
-    )
     from scripts.flows import settings as module_settings
 
-    _check_format(format, module_settings.FORMATS)
-    endpoints, outputs, app, target = _partner_inputs(csp_domain, app_id, vault_url,
-                                                      secret_name, cloud, stack)
-    kv_client = inputs.key_vault_client_app(os.environ, outputs)
-    current = read_token(secret_client(target.vault_url, writer_credential(endpoints)),
-                         target.secret_name)
-    require_unexpired(current, target.secret_name, target.vault_url)
-    result = module_settings.build(
-        csp_domain=app.csp_domain, csp_account_id=current.tags.get("tenantId", app.csp_domain),
-        app_id=app.app_id, app_secret=app.app_secret, kv_client=kv_client,
-        secret_id=current.secret_id)
+    inputs.check_format(format, module_settings.FORMATS)
+    given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  cwd=ROOT)
+    result = module_settings.current(given.app, given.target, given.key_vault_reader(),
+                                     given.endpoints)
     print(module_settings.render(result, format, show_secrets=show_secrets))
 
 
@@ -334,10 +250,12 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
 def demo(c: Context, browser: bool = False, no_browser: bool = False, format: str = "table",
          stack: str = "dev") -> None:
     """The whole flow, rehearsed against a local cloud double: provision, consent, store, read."""
+    from scripts import inputs
     from scripts.flows import settings
-    from scripts.flows.demo import browser_available, run_demo
+    from scripts.flows.demo import browser_available
+    from scripts.offline.demo_world import run_demo
 
-    _check_format(format, settings.FORMATS)
+    inputs.check_format(format, settings.FORMATS)
     use_browser = browser or (not no_browser and browser_available())
     result = run_demo(ROOT, err, use_browser=use_browser, stack=stack)
     print(settings.render(result.settings, format, show_secrets=False))

@@ -20,8 +20,10 @@ from foundation.clouds import resolve_endpoints
 from foundation.network import discovery
 from foundation.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
 from scripts.flows import consent, rotate, verify
-from scripts.flows.demo import _free_port, _played_ui
-from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
+from scripts.flows.demo import played_ui
+from scripts.local.ports import free_port
+from scripts.offline.demo_world import restored_environment, scripted_user
+from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 BROWSER_STEPS = ("/oauth2/v2.0/authorize", "/login", "/mfa", "/consent")
 
@@ -66,7 +68,7 @@ def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[
     ``form``: its domain or its GUID."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, not {form!r}")
-    with CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
+    with restored_environment(), CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
         os.environ.update(cloud.env())
         os.environ["SECURE_APP_HOME"] = home
         endpoints = resolve_endpoints(None, os.environ)
@@ -81,13 +83,13 @@ def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[
                            "AZURE_CLIENT_SECRET": cloud.add_password(writer.app_id)})
         kv_app = cloud.register_app(tenant.id, "kv client")
         kv_sp = cloud.add_service_principal(tenant.id, kv_app.app_id)
-        kv_client = KeyVaultClientApp(app_id=kv_app.app_id,
-                                      app_secret=cloud.add_password(kv_app.app_id),
-                                      csp_domain=csp_name)
+        kv_client = KeyVaultReader(app_id=kv_app.app_id,
+                                   app_secret=cloud.add_password(kv_app.app_id),
+                                   csp_domain=csp_name)
         vault = cloud.create_vault("kv-bench", tenant.id)
         vault.set_access_policy(writer_sp, secrets=["get", "list", "set"])
         vault.set_access_policy(kv_sp, secrets=["get"])
-        port = _free_port()
+        port = free_port()
         vendor = cloud.add_tenant(domain="vendor-bench.onmicrosoft.com")
         cpv = cloud.register_app(vendor.id, "CPV", multi_tenant=True,
                                  redirect_uris=[f"http://localhost:{port}"],
@@ -107,7 +109,7 @@ def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[
             run()
             return Counter(n for n in (classify(r, vault_host) for r in cloud.requests) if n)
 
-        ui = _played_ui(cloud, admin.upn, password, lambda _line: None)
+        ui = played_ui(scripted_user(cloud, admin.upn, password), lambda _line: None)
         results = {
             "consent": measured(lambda: consent.store(
                 consent.sign_in(app, endpoints, ui, mode="no-browser", port=port), app,

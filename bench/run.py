@@ -31,7 +31,7 @@ INVOKE = [PY, "-m", "invoke"]
 SDK_MODULES = """
 import sys
 from pathlib import Path
-from scripts.flows.plan import run_plan
+from scripts.offline.plan_engine import run_plan
 run_plan("dev", Path("."))
 roots = ("pulumi", "pulumi_azuread", "pulumi_azure_native")
 print(",".join(sorted(m for m in sys.modules if m.split(".")[0] in roots)))

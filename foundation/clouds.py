@@ -220,8 +220,10 @@ def resolve_endpoints(
 ) -> Endpoints:
     """The endpoints for ``cloud`` (else ``CSP_CLOUD``, else public), environment overrides winning.
 
-    ``environ`` defaults to ``os.environ``; tests pass a dict. Raises :class:`ConfigError` (one
-    bad value) or :class:`InvalidConfig` (several) naming each variable.
+    ``environ``: the mapping ``scripts.inputs`` resolves every input from (tests pass a dict);
+    None for this process's, for callers that resolve nothing else (the Pulumi program). Raises
+    :class:`ConfigError` (one bad value) or :class:`InvalidConfig` (several) naming each
+    variable.
     """
     if environ is None:
         environ = os.environ

@@ -39,8 +39,13 @@ _NON_PUBLIC = tuple(
 )
 
 
+def is_guid(value: str) -> bool:
+    """8-4-4-4-12 hex digits: a tenant, object or app id (the nil GUID included)."""
+    return _GUID.match(value) is not None
+
+
 def check_guid(value: str) -> str | None:
-    if not _GUID.match(value):
+    if not is_guid(value):
         return f"{value!r} is not a GUID (rule: 8-4-4-4-12 hex digits)"
     if value == _NIL_GUID:
         return "the all-zero GUID is a placeholder, not a real id (rule: a real object/tenant id)"

@@ -46,6 +46,9 @@ WRITER_MARKER = "-writer-"
 #: and set.
 READER_PERMISSIONS = ("get",)
 WRITER_PERMISSIONS = ("get", "list", "set")
+#: The Conditional Access grant control that requires multifactor authentication: what the
+#: program declares and what the policy rules demand.
+MFA_CONTROL = "mfa"
 
 
 class ResourceLike(Protocol):

@@ -3,5 +3,7 @@ optionally the in-house Partner Center app, the GitOps pipeline's federated iden
 partner tenant's MFA enforcement.
 
 ``infra/__main__.py`` is what ``pulumi up`` runs; ``infra.program.declare`` is the composition that
-both it and the offline plan (``scripts.flows.plan``) call, so tests exercise the real program.
+both it and the offline plan (``scripts.offline``) call, so tests exercise the real program. It is
+the one place that reads the typed ``infra.config.StackConfig``: each component takes its own
+typed arguments. ``infra`` imports only ``foundation`` (and Pulumi and its providers).
 """

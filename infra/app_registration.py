@@ -11,13 +11,22 @@ password every time), and changing ``clientSecretRotation`` replaces the passwor
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 
 import pulumi
 import pulumi_azuread as azuread
 
-from infra.config import StackConfig
 from infra.permissions import RequiredResourceAccess
+
+
+@dataclass(frozen=True)
+class SecretSchedule:
+    """A client secret generation: the day it was issued (``clientSecretRotation``; a new day
+    replaces the password) and the day Entra stops accepting it."""
+
+    rotation: date
+    end_date: date
 
 
 def declare_app(
@@ -67,17 +76,17 @@ def end_date_rfc3339(day: date) -> str:
 def declare_password(
     name: str,
     application: azuread.Application,
-    cfg: StackConfig,
+    schedule: SecretSchedule,
     parent: pulumi.Resource,
 ) -> azuread.ApplicationPassword:
-    rotation = cfg.client_secret_rotation.isoformat()
+    rotation = schedule.rotation.isoformat()
     return azuread.ApplicationPassword(
         name,
         # The provider wants the "/applications/{objectId}" resource id here, which is the
         # Application's Pulumi id, not its client id.
         application_id=application.id,
         display_name=f"csp-secure-app {rotation}",
-        end_date=end_date_rfc3339(cfg.client_secret_end_date),
+        end_date=end_date_rfc3339(schedule.end_date),
         # Any change to this map forces a new password: bump clientSecretRotation to rotate.
         rotate_when_changed={"clientSecretRotation": rotation},
         # The value only exists in this resource's state: keep it encrypted there and in outputs.

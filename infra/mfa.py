@@ -19,11 +19,9 @@ from __future__ import annotations
 import pulumi
 import pulumi_azuread as azuread
 
-from infra.config import StackConfig
+from foundation.resource_types import MFA_CONTROL
+from infra.mfa_config import MfaSettings
 from infra.mfa_enforcement import SecurityDefaults
-
-#: Grant control that makes a Conditional Access policy require multifactor authentication.
-MFA_CONTROL = "mfa"
 
 
 class MfaEnforcement(pulumi.ComponentResource):
@@ -31,23 +29,28 @@ class MfaEnforcement(pulumi.ComponentResource):
     policy: azuread.ConditionalAccessPolicy | None
 
     def __init__(
-        self, name: str, cfg: StackConfig, opts: pulumi.ResourceOptions | None = None
+        self,
+        name: str,
+        mfa: MfaSettings,
+        *,
+        cloud: str,
+        opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """``cloud`` is the tenant's national cloud: where the security defaults call goes."""
         super().__init__("csp-secure-app:index:MfaEnforcement", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        mfa = cfg.mfa
         self.security_defaults = None
         self.policy = None
 
         if mfa.mode == "securityDefaults":
             self.security_defaults = SecurityDefaults(
-                f"{name}-security-defaults", enabled=True, cloud=cfg.cloud, opts=child
+                f"{name}-security-defaults", enabled=True, cloud=cloud, opts=child
             )
         elif mfa.mode == "conditionalAccess":
             depends_on: list[pulumi.Resource] = []
             if mfa.policy_state == "enabled":
                 self.security_defaults = SecurityDefaults(
-                    f"{name}-security-defaults-off", enabled=False, cloud=cfg.cloud, opts=child
+                    f"{name}-security-defaults-off", enabled=False, cloud=cloud, opts=child
                 )
                 depends_on.append(self.security_defaults)
             self.policy = azuread.ConditionalAccessPolicy(

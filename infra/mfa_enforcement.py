@@ -14,8 +14,9 @@ The policy is a tenant-wide singleton, not something the stack creates. Hence:
   the portal, the next ``pulumi up`` shows a diff and sets it back.
 
 The provider runs in Pulumi's dynamic-provider host, a separate process: it is pickled by
-reference (``infra`` is an installed package), signs in with ``DefaultAzureCredential`` (the
-deploying identity: ``az login`` or a pipeline's ``AZURE_*`` variables) and finds Graph through
+reference (``infra`` is an installed package), signs in and calls Graph as every task does
+(``foundation.network.graph``: ``DefaultAzureCredential`` for the deploying identity, ``az login``
+or a pipeline's ``AZURE_*`` variables, with our timeouts and retries) and finds Graph through
 ``foundation.clouds.resolve_endpoints`` for the stack's cloud (``GRAPH_ENDPOINT`` and
 ``AZURE_AUTHORITY_HOST`` still override, as for every task). The identity needs
 Policy.ReadWrite.SecurityDefaults (or, delegated, the Security Administrator role).
@@ -38,6 +39,7 @@ from pulumi.dynamic import (
 
 from foundation.clouds import PRESETS, Endpoints, resolve_endpoints
 from foundation.errors import ConfigError, ServiceError, SignInError
+from foundation.network import graph
 
 POLICY_PATH = "/v1.0/policies/identitySecurityDefaultsEnforcementPolicy"
 #: The resource id: there is exactly one such policy per tenant.
@@ -54,63 +56,34 @@ class GraphPolicyClient:
     def __init__(self, cloud: str | None) -> None:
         self.endpoints: Endpoints = resolve_endpoints(cloud or None)
 
-    def _token(self) -> str:
-        from azure.core.exceptions import ClientAuthenticationError
-        from azure.identity import DefaultAzureCredential
-
-        credential = DefaultAzureCredential(
-            authority=self.endpoints.authority_host,
-            disable_instance_discovery=not self.endpoints.instance_discovery,
-            exclude_interactive_browser_credential=True,
-        )
-        try:
-            return credential.get_token(self.endpoints.graph_scope).token
-        except ClientAuthenticationError as exc:
-            raise SignInError(
-                "could not get a Microsoft Graph token to manage security defaults",
-                fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-                "AZURE_CLIENT_SECRET (or a federated token) for the deploying identity",
-                error="credential_unavailable",
-            ) from exc
-
     def _call(self, method: str, body: dict[str, Any] | None = None) -> Any:
-        import requests
-
-        from foundation.network import http
-
-        url = f"{self.endpoints.graph.rstrip('/')}{POLICY_PATH}"
-        headers = {"Authorization": f"Bearer {self._token()}", "Accept": "application/json"}
-        try:
-            response = http.session().request(method, url, headers=headers, json=body)
-        except requests.exceptions.RequestException as exc:
-            # The exception text may quote the request; only its type is reported.
-            raise ServiceError(
-                f"Microsoft Graph could not be reached for security defaults "
-                f"({type(exc).__name__})",
-                fix="check the network and GRAPH_ENDPOINT, then run `pulumi up` again",
-            ) from None
-        if response.status_code in (401, 403):
+        token = graph.graph_token(
+            self.endpoints,
+            fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+            "AZURE_CLIENT_SECRET (or a federated token) for the deploying identity")
+        status, answer = graph.call(self.endpoints, method, POLICY_PATH, token, body)
+        if status in (401, 403):
             raise SignInError(
-                f"Microsoft Graph refused {method} security defaults ({response.status_code})",
+                f"Microsoft Graph refused {method} security defaults ({status})",
                 fix=PERMISSION_FIX,
                 error="forbidden",
             )
-        if 400 <= response.status_code < 500:
+        if 400 <= status < 500:
             # Not transient: Graph says why. The documented case: security defaults "won't be
             # available" while Conditional Access policies are enabled (Learn, "Security
             # defaults in Microsoft Entra ID"; see infra.mfa), so switching them on fails.
             raise ConfigError(
-                f"Microsoft Graph refused {method} security defaults ({response.status_code}: "
-                f"{_graph_message(response)})",
+                f"Microsoft Graph refused {method} security defaults ({status}: "
+                f"{graph.error_message(answer)})",
                 fix="security defaults and enabled Conditional Access policies exclude each "
                 "other: choose mfaEnforcement conditionalAccess, or turn those policies off",
             )
-        if response.status_code >= 500:
+        if status >= 500:
             raise ServiceError(
-                f"Microsoft Graph answered {response.status_code} to {method} security defaults",
+                f"Microsoft Graph answered {status} to {method} security defaults",
                 fix="try again later; if it persists, check the tenant in the Entra admin center",
             )
-        return response.json() if response.content else None
+        return answer
 
     def is_enabled(self) -> bool:
         body = self._call("GET")
@@ -124,15 +97,6 @@ class GraphPolicyClient:
 
     def set_enabled(self, enabled: bool) -> None:
         self._call("PATCH", {"isEnabled": enabled})
-
-
-def _graph_message(response: Any) -> str:
-    """Graph's own error text (never a credential), shortened to one line."""
-    try:
-        message = response.json()["error"]["message"]
-    except (ValueError, KeyError, TypeError):
-        return "no details"
-    return " ".join(str(message).split())[:200]
 
 
 def _inputs(props: dict[str, Any]) -> dict[str, Any]:

@@ -1,5 +1,8 @@
 """The whole program as one function, so ``pulumi up``, the offline plan and the tests declare
-exactly the same resources. Returns the stack outputs; ``infra/__main__.py`` exports them."""
+exactly the same resources. Returns the stack outputs; ``infra/__main__.py`` exports them.
+
+``declare`` is the one place that reads ``StackConfig``: every component takes its own typed
+arguments, mapped from the config here."""
 
 from __future__ import annotations
 
@@ -9,12 +12,12 @@ import pulumi
 import pulumi_azure_native as azure_native
 import pulumi_azuread as azuread
 
+from infra.app_registration import SecretSchedule
+from infra.client_app import ClientApp, ClientAppArgs
 from infra.config import StackConfig
-from infra.inhouse_app import InHouseApp
-from infra.keyvault_client_app import KeyVaultClientApp
 from infra.mfa import MfaEnforcement
 from infra.pipeline_identity import GitOpsPipelineIdentity
-from infra.token_vault import TokenVault
+from infra.token_vault import TokenVault, TokenVaultArgs
 from infra.vault_access import Grantee, VaultRoleAssignments, access_policy_entries
 
 #: Outputs whose values are credentials; always exported as Pulumi secrets.
@@ -32,13 +35,16 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         pulumi.Output.from_input(cfg.tenant_id) if cfg.tenant_id else arm_identity.tenant_id
     )
 
-    client_app = KeyVaultClientApp(
-        "keyvault-client", cfg, owner_object_id=directory_identity.object_id
+    owner = directory_identity.object_id
+    secret = SecretSchedule(cfg.client_secret_rotation, cfg.client_secret_end_date)
+    client_app = ClientApp(
+        "keyvault-client",
+        ClientAppArgs.key_vault_reader(
+            owner_object_id=owner, secret=secret, required_access=cfg.required_resource_access
+        ),
     )
     pipeline = (
-        GitOpsPipelineIdentity(
-            "pipeline", cfg.pipeline_identity, owner_object_id=directory_identity.object_id
-        )
+        GitOpsPipelineIdentity("pipeline", cfg.pipeline_identity, owner_object_id=owner)
         if cfg.pipeline_identity
         else None
     )
@@ -50,18 +56,31 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
     if pipeline is not None:
         pipeline_sp = pipeline.service_principal_object_id
         writers.append(Grantee("pipeline", pipeline_sp, "ServicePrincipal"))
+    rbac = cfg.access_mode == "rbac"
     vault = TokenVault(
         "token-vault",
-        cfg,
-        tenant_id=tenant_id,
-        today=today,
-        access_policies=(
-            access_policy_entries(tenant_id, reader, writers)
-            if cfg.access_mode == "accessPolicy"
-            else []
+        TokenVaultArgs(
+            location=cfg.location,
+            vault_name=cfg.vault_name,
+            secret_name=cfg.secret_name,
+            resource_group_name=cfg.resource_group_name,
+            existing_resource_group=cfg.existing_resource_group,
+            tenant_id=tenant_id,
+            today=today,
+            rbac=rbac,
+            access_policies=[] if rbac else access_policy_entries(tenant_id, reader, writers),
+            soft_delete_retention_days=cfg.soft_delete_retention_days,
+            # Writers' ranges only widen a restricted vault (the config refuses them alone).
+            allowed_ip_ranges=(
+                tuple(dict.fromkeys([*cfg.allowed_ip_ranges, *cfg.writer_ip_ranges]))
+                if cfg.network_restricted
+                else ()
+            ),
+            import_subscription_id=cfg.import_subscription_id,
+            tags=cfg.tags,
         ),
     )
-    if cfg.access_mode == "rbac":
+    if rbac:
         VaultRoleAssignments(
             "token-vault-access",
             subscription_id=arm_identity.subscription_id,
@@ -71,7 +90,7 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
             after=vault.secret,
         )
     if cfg.mfa.mode != "none":
-        MfaEnforcement("mfa", cfg)
+        MfaEnforcement("mfa", cfg.mfa, cloud=cfg.cloud)
 
     outputs: dict[str, pulumi.Output[str]] = {
         "tenantId": tenant_id,
@@ -90,7 +109,9 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         outputs["pipelineClientId"] = pipeline.client_id
         outputs["pipelineTenantId"] = tenant_id
     if cfg.in_house_app:
-        in_house = InHouseApp("in-house", cfg, owner_object_id=directory_identity.object_id)
+        in_house = ClientApp(
+            "in-house", ClientAppArgs.in_house(owner_object_id=owner, secret=secret)
+        )
         outputs["inHouseAppId"] = in_house.client_id
         outputs["inHouseAppSecret"] = pulumi.Output.secret(in_house.client_secret)
     return outputs

@@ -17,7 +17,8 @@ before: the vault (with its access policies inline), then the secret, then the r
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
@@ -25,7 +26,6 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from foundation import wellknown
-from infra.config import StackConfig
 
 #: Says what the value is to anyone browsing or auditing the vault. Key Vault treats the content
 #: type as free text and platforms read the value regardless, so a precise vendor type is more
@@ -49,6 +49,30 @@ def vault_arm_id(subscription_id: str, resource_group: str, vault_name: str) -> 
     )
 
 
+@dataclass(frozen=True)
+class TokenVaultArgs:
+    """Where the vault lives and how it is guarded. ``today`` anchors the placeholder secret's
+    expiry; ``access_policies`` is the vault's inline access list (empty in RBAC mode)."""
+
+    location: str
+    vault_name: str
+    secret_name: str
+    resource_group_name: str
+    tenant_id: pulumi.Input[str]
+    today: date
+    #: RBAC authorization (role assignments) instead of access policies.
+    rbac: bool
+    soft_delete_retention_days: int
+    access_policies: pulumi.Input[Sequence[pulumi.Input[dict[str, Any]]]] = ()
+    #: The group exists already and belongs to someone else: only its name is used.
+    existing_resource_group: bool = False
+    #: The firewall's allow list; empty leaves the vault open to every network (with a warning).
+    allowed_ip_ranges: Sequence[str] = ()
+    #: Adopt the vault and secret from this subscription instead of creating them.
+    import_subscription_id: str | None = None
+    tags: Mapping[str, str] = field(default_factory=dict)
+
+
 class TokenVault(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
     vault: azure_native.resources.Resource
@@ -57,34 +81,30 @@ class TokenVault(pulumi.ComponentResource):
     secret_uri: pulumi.Output[str]
 
     def __init__(
-        self,
-        name: str,
-        cfg: StackConfig,
-        tenant_id: pulumi.Input[str],
-        today: date,
-        access_policies: pulumi.Input[Sequence[pulumi.Input[dict[str, Any]]]] = (),
-        opts: pulumi.ResourceOptions | None = None,
+        self, name: str, args: TokenVaultArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("csp-secure-app:index:TokenVault", name, None, opts)
         child = pulumi.ResourceOptions(parent=self)
-        tags = {"purpose": "partner-center-secure-app-model", **cfg.tags}
+        tags = {"purpose": "partner-center-secure-app-model", **args.tags}
 
-        if cfg.existing_resource_group:
+        if args.existing_resource_group:
             # Someone else owns that group: only its name is used, nothing is declared for it.
-            self.resource_group_name = pulumi.Output.from_input(cfg.resource_group_name)
+            self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
         else:
             group = azure_native.resources.ResourceGroup(
                 f"{name}-rg",
-                resource_group_name=cfg.resource_group_name,
-                location=cfg.location,
+                resource_group_name=args.resource_group_name,
+                location=args.location,
                 tags=tags,
                 opts=child,
             )
             self.resource_group_name = group.name
 
-        importing = cfg.import_subscription_id
+        importing = args.import_subscription_id
         vault_id = (
-            vault_arm_id(importing, cfg.resource_group_name, cfg.vault_name) if importing else None
+            vault_arm_id(importing, args.resource_group_name, args.vault_name)
+            if importing
+            else None
         )
         self.vault = azure_native.resources.Resource(
             f"{name}-vault",
@@ -93,10 +113,10 @@ class TokenVault(pulumi.ComponentResource):
             resource_type="vaults",
             parent_resource_path="",
             resource_group_name=self.resource_group_name,
-            resource_name_=cfg.vault_name,
-            location=cfg.location,
+            resource_name_=args.vault_name,
+            location=args.location,
             tags=tags,
-            properties=self._vault_properties(cfg, tenant_id, access_policies),
+            properties=_vault_properties(args),
             opts=pulumi.ResourceOptions(
                 parent=self,
                 protect=True,
@@ -106,50 +126,22 @@ class TokenVault(pulumi.ComponentResource):
                 ignore_changes=["properties", "tags"] if importing else None,
             ),
         )
-        self.secret = self._token_secret(name, cfg, tags, today, vault_id)
+        self.secret = self._token_secret(name, args, tags, vault_id)
 
         self.vault_uri = self.vault.properties.apply(_vault_uri)
         self.secret_uri = self.vault_uri.apply(
-            lambda uri: versionless_secret_uri(uri, cfg.secret_name)
+            lambda uri: versionless_secret_uri(uri, args.secret_name)
         )
         self.register_outputs({"vaultUri": self.vault_uri, "secretUri": self.secret_uri})
-
-    @staticmethod
-    def _vault_properties(
-        cfg: StackConfig,
-        tenant_id: pulumi.Input[str],
-        access_policies: pulumi.Input[Sequence[pulumi.Input[dict[str, Any]]]],
-    ) -> dict[str, Any]:
-        """The ``properties`` of a PUT Microsoft.KeyVault/vaults (VaultProperties)."""
-        return {
-            "tenantId": tenant_id,
-            "sku": {"family": "A", "name": "standard"},
-            # Always explicit: API 2026-02-01 creates vaults with RBAC on unless told otherwise,
-            # and an RBAC vault silently ignores every access policy.
-            "enableRbacAuthorization": cfg.access_mode == "rbac",
-            # The vault's one and only access list (empty in RBAC mode): declared here, so no
-            # other resource writes it and no write can race this one.
-            "accessPolicies": access_policies,
-            "enableSoftDelete": True,
-            "softDeleteRetentionInDays": cfg.soft_delete_retention_days,
-            # Irreversible by design: nobody, including a compromised deployer, can purge the
-            # token (or the vault) before the retention period ends.
-            "enablePurgeProtection": True,
-            "enabledForDeployment": False,
-            "enabledForDiskEncryption": False,
-            "enabledForTemplateDeployment": False,
-            "networkAcls": _network_rules(cfg),
-        }
 
     def _token_secret(
         self,
         name: str,
-        cfg: StackConfig,
+        args: TokenVaultArgs,
         tags: dict[str, str],
-        today: date,
         vault_id: str | None,
     ) -> azure_native.resources.Resource:
-        expires = today + timedelta(days=wellknown.REFRESH_TOKEN_LIFETIME_DAYS)
+        expires = args.today + timedelta(days=wellknown.REFRESH_TOKEN_LIFETIME_DAYS)
         # SecretProperties of PUT Microsoft.KeyVault/vaults/secrets. The whole object is secret:
         # the value is not sensitive, but no tooling should learn to print this field.
         properties = pulumi.Output.secret(
@@ -166,9 +158,9 @@ class TokenVault(pulumi.ComponentResource):
             api_version=API_VERSION,
             resource_provider_namespace=NAMESPACE,
             resource_type="secrets",
-            parent_resource_path=f"vaults/{cfg.vault_name}",
+            parent_resource_path=f"vaults/{args.vault_name}",
             resource_group_name=self.resource_group_name,
-            resource_name_=cfg.secret_name,
+            resource_name_=args.secret_name,
             tags=tags,
             properties=properties,
             opts=pulumi.ResourceOptions(
@@ -183,15 +175,38 @@ class TokenVault(pulumi.ComponentResource):
                 # `invoke consent` stored. Ignore every input that could cause an update.
                 ignore_changes=["properties", "tags"],
                 additional_secret_outputs=["properties"],
-                import_=f"{vault_id}/secrets/{cfg.secret_name}" if vault_id else None,
+                import_=f"{vault_id}/secrets/{args.secret_name}" if vault_id else None,
             ),
         )
 
 
-def _network_rules(cfg: StackConfig) -> dict[str, Any]:
-    """NetworkRuleSet: deny all but the configured ranges, or open with a warning."""
-    if cfg.network_restricted:
-        ranges = list(dict.fromkeys([*cfg.allowed_ip_ranges, *cfg.writer_ip_ranges]))
+def _vault_properties(args: TokenVaultArgs) -> dict[str, Any]:
+    """The ``properties`` of a PUT Microsoft.KeyVault/vaults (VaultProperties)."""
+    return {
+        "tenantId": args.tenant_id,
+        "sku": {"family": "A", "name": "standard"},
+        # Always explicit: API 2026-02-01 creates vaults with RBAC on unless told otherwise,
+        # and an RBAC vault silently ignores every access policy.
+        "enableRbacAuthorization": args.rbac,
+        # The vault's one and only access list (empty in RBAC mode): declared here, so no
+        # other resource writes it and no write can race this one.
+        "accessPolicies": args.access_policies,
+        "enableSoftDelete": True,
+        "softDeleteRetentionInDays": args.soft_delete_retention_days,
+        # Irreversible by design: nobody, including a compromised deployer, can purge the
+        # token (or the vault) before the retention period ends.
+        "enablePurgeProtection": True,
+        "enabledForDeployment": False,
+        "enabledForDiskEncryption": False,
+        "enabledForTemplateDeployment": False,
+        "networkAcls": _network_rules(args.allowed_ip_ranges),
+    }
+
+
+def _network_rules(allowed_ip_ranges: Sequence[str]) -> dict[str, Any]:
+    """NetworkRuleSet: deny all but the allowed ranges, or open with a warning."""
+    if allowed_ip_ranges:
+        ranges = list(allowed_ip_ranges)
         return {
             "defaultAction": "Deny",
             # Lets trusted Azure services (e.g. ARM for this deployment) through.

@@ -29,10 +29,12 @@ import pulumi
 import pulumi_azure_native as azure_native
 
 from foundation import wellknown
-from scripts.policy.rules import READER_MARKER, WRITER_MARKER
-
-READER_SECRET_PERMISSIONS = ("get",)
-WRITER_SECRET_PERMISSIONS = ("get", "list", "set")
+from foundation.resource_types import (
+    READER_MARKER,
+    READER_PERMISSIONS,
+    WRITER_MARKER,
+    WRITER_PERMISSIONS,
+)
 
 
 @dataclass(frozen=True)
@@ -61,8 +63,8 @@ def access_policy_entries(
     The deploying identity must not be listed again in writerObjectIds: one identity, one
     entry (ARM keeps one entry per object id; the policy rule one_grant_per_identity says so)."""
     return [
-        _entry(tenant_id, reader.object_id, READER_SECRET_PERMISSIONS),
-        *(_entry(tenant_id, w.object_id, WRITER_SECRET_PERMISSIONS) for w in writers),
+        _entry(tenant_id, reader.object_id, READER_PERMISSIONS),
+        *(_entry(tenant_id, w.object_id, WRITER_PERMISSIONS) for w in writers),
     ]
 
 

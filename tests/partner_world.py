@@ -8,7 +8,6 @@ and a vault whose access policies are the ones the Pulumi program declares.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import uuid
@@ -20,14 +19,9 @@ from urllib.parse import urlsplit, urlunsplit
 import requests
 
 from foundation import wellknown as wk
+from scripts.local.ports import free_port
 
 ROOT = Path(__file__).resolve().parents[1]
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @dataclass

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+
+import pytest
 
 from tests.partner_world import ROOT
 
@@ -29,8 +32,8 @@ def test_the_rehearsal_refuses_a_deployer_role_with_the_wrong_principal_type():
     """The demo's deployer is a service principal; declared as a User, ARM's answer
     (UnmatchedPrincipalType) is what the rehearsal reports, as a real deployment would."""
     from clouddouble import CloudDouble
-    from scripts.flows.plan import load_stack_config, run_program
     from scripts.offline.demo_world import DoubleMocks
+    from scripts.offline.plan_engine import load_stack_config, run_program
 
     config = load_stack_config("dev", ROOT)
     results = {}
@@ -44,3 +47,30 @@ def test_the_rehearsal_refuses_a_deployer_role_with_the_wrong_principal_type():
             results[kind] = mocks.refusals
     assert results["User"] == [("token-vault-access-writer-deployer", "UnmatchedPrincipalType")]
     assert results["ServicePrincipal"] == []
+
+
+def test_the_demo_in_process_leaves_the_environment_as_it_found_it():
+    """The demo sets the double's CA bundle, endpoints and AZURE_* for its own clients; a caller
+    in the same process (a notebook, a test) must not inherit them."""
+    from scripts.offline.demo_world import run_demo
+
+    before = dict(os.environ)
+    lines: list[str] = []
+    result = run_demo(ROOT, lines.append, use_browser=False)
+    assert result.health.status != "broken"
+    assert any(line.startswith("6/6") for line in lines)
+    assert dict(os.environ) == before
+
+
+def test_a_failed_demo_leaves_the_environment_as_it_found_it(monkeypatch):
+    from scripts.offline import demo_world
+
+    def fail(*_args, **_kwargs):
+        assert os.environ.get("AZURE_CLIENT_SECRET")  # the world's identity was in place
+        raise RuntimeError("the rehearsal broke")
+
+    monkeypatch.setattr(demo_world, "rehearse", fail)
+    before = dict(os.environ)
+    with pytest.raises(RuntimeError):
+        demo_world.run_demo(ROOT, lambda _line: None)
+    assert dict(os.environ) == before

@@ -33,9 +33,10 @@ from foundation.errors import SecureAppError
 from foundation.network import discovery
 from infra.config import config_values_from_stack_file
 from scripts.flows import consent
-from scripts.flows.plan import RecordingMocks, run_program
-from scripts.inputs import PartnerApp, VaultTarget
+from scripts.offline.plan_engine import run_program
+from scripts.offline.plan_mocks import RecordingMocks
 from scripts.policy import rules as policy_rules
+from scripts.types import PartnerApp, VaultTarget
 from tests.lifecycle import grant_graph_roles
 from tests.matrix import JWT, Expect, Sandbox, check_files, kept_token, seed, sign_in
 from tests.partner_world import ROOT, deliver

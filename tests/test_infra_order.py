@@ -17,8 +17,9 @@ import pytest
 
 import infra.program
 from clouddouble.arm import ArmDouble
-from scripts.flows.plan import PlanResult, RecordingMocks, ResourceRecord, run_program
-from scripts.offline.plan_engine import arm_request
+from scripts.flows.plan import PlanResult
+from scripts.offline.plan_engine import run_program
+from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord, arm_request
 from scripts.policy import rules as t
 from tests.test_infra_spec import (
     GROUP,

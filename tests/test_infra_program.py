@@ -11,14 +11,9 @@ import pytest
 
 from foundation import wellknown
 from infra.token_vault import PLACEHOLDER_VALUE, TOKEN_CONTENT_TYPE
-from scripts.flows.plan import (
-    PlanReport,
-    PlanResult,
-    RecordingMocks,
-    ResourceRecord,
-    format_plan,
-    run_program,
-)
+from scripts.flows.plan import PlanReport, PlanResult, format_plan
+from scripts.offline.plan_engine import run_program
+from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord
 from scripts.policy import rules as t
 
 TODAY = date(2026, 11, 29)
@@ -505,3 +500,52 @@ def test_import_adopts_the_existing_vault_and_secret_without_rewriting_them() ->
         "https://kv-csp-token.vault.azure.net/secrets/PartnerCenterRefreshToken"
     )
     assert t.check_all(result.resources, TODAY) == []
+
+
+# -- issue 9: one client-app component, the same URNs ---------------------------------------------
+
+#: Recorded from the program before KeyVaultClientApp and InHouseApp became one ClientApp
+#: component: a changed URN would make `pulumi up` replace the resource (a new app registration,
+#: a new client secret every platform must be given).
+STACK_URN = "urn:pulumi:dev::csp-secure-app::"
+DEFAULT_STACK_URNS = [
+    "csp-secure-app:index:KeyVaultClientApp$azuread:index/application:Application::"
+    "keyvault-client-app",
+    "csp-secure-app:index:KeyVaultClientApp$azuread:index/applicationPassword:ApplicationPassword::"
+    "keyvault-client-secret",
+    "csp-secure-app:index:KeyVaultClientApp$azuread:index/servicePrincipal:ServicePrincipal::"
+    "keyvault-client-sp",
+    "csp-secure-app:index:TokenVault$azure-native:resources:Resource::token-vault-token-secret",
+    "csp-secure-app:index:TokenVault$azure-native:resources:Resource::token-vault-vault",
+    "csp-secure-app:index:TokenVault$azure-native:resources:ResourceGroup::token-vault-rg",
+    "csp-secure-app:index:VaultAccess$azure-native:authorization:RoleAssignment::"
+    "token-vault-access-reader",
+    "csp-secure-app:index:VaultAccess$azure-native:authorization:RoleAssignment::"
+    f"token-vault-access-writer-{WRITER}",
+    "csp-secure-app:index:VaultAccess$azure-native:authorization:RoleAssignment::"
+    "token-vault-access-writer-deployer",
+    "pulumi:pulumi:Stack$csp-secure-app:index:KeyVaultClientApp::keyvault-client",
+    "pulumi:pulumi:Stack$csp-secure-app:index:TokenVault::token-vault",
+    "pulumi:pulumi:Stack$csp-secure-app:index:VaultAccess::token-vault-access",
+]
+IN_HOUSE_URNS = [
+    "csp-secure-app:index:InHouseApp$azuread:index/application:Application::in-house-app",
+    "csp-secure-app:index:InHouseApp$azuread:index/applicationPassword:ApplicationPassword::"
+    "in-house-secret",
+    "csp-secure-app:index:InHouseApp$azuread:index/servicePrincipal:ServicePrincipal::in-house-sp",
+    "pulumi:pulumi:Stack$csp-secure-app:index:InHouseApp::in-house",
+]
+
+
+def urns(result: PlanResult) -> list[str]:
+    return sorted(r.urn for r in result.resources)
+
+
+def test_the_default_stack_keeps_every_urn(default_run: tuple[PlanResult, RecordingMocks]) -> None:
+    result, _ = default_run
+    assert urns(result) == sorted(STACK_URN + urn for urn in DEFAULT_STACK_URNS)
+
+
+def test_the_in_house_stack_keeps_every_urn() -> None:
+    expected = sorted(STACK_URN + urn for urn in DEFAULT_STACK_URNS + IN_HOUSE_URNS)
+    assert urns(run(inHouseApp="true")) == expected

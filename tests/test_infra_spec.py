@@ -32,8 +32,9 @@ from azure.mgmt.keyvault._utils.model_base import _RestField
 from azure.mgmt.keyvault.models import _models as keyvault_model_module
 
 from scripts.flows import demo
-from scripts.flows.plan import PlanResult, RecordingMocks, ResourceRecord, run_program
-from scripts.offline.plan_engine import arm_request
+from scripts.flows.plan import PlanResult
+from scripts.offline.plan_engine import run_program
+from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord, arm_request
 from scripts.policy import rules as t
 
 TODAY = dt.date(2026, 11, 29)

@@ -90,7 +90,8 @@ def ctrl_c(_box: Sandbox, _url: str, proc: subprocess.Popen[str]) -> None:
 
 def pkce_mismatch(box: Sandbox, url: str, _proc: subprocess.Popen[str]) -> None:
     """The redirect carries this run's state but a code another sign-in attempt asked for: Entra
-    refuses the redemption with invalid_grant AADSTS50148 (clouddouble/identity/errors.py quotes the shape)."""
+    refuses the redemption with invalid_grant AADSTS50148 (clouddouble/identity/errors.py quotes
+    the shape)."""
     redirect = sign_in(box, url)
     box.cloud.auth_state.bind_to_another_challenge(dict(parse_qsl(urlsplit(redirect).query))["code"])
     deliver(redirect)

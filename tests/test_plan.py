@@ -14,7 +14,8 @@ import pytest
 import yaml
 
 from foundation.errors import ConfigError, InvalidConfig
-from scripts.flows.plan import RecordingMocks, ResourceRecord, run_plan, run_program
+from scripts.offline.plan_engine import run_plan, run_program
+from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord
 from scripts.policy import rules as t
 
 REPO = Path(__file__).resolve().parent.parent
@@ -137,7 +138,7 @@ def test_ids_are_stable_per_seed_and_distinct_across_seeds() -> None:
 
 def test_importing_plan_and_rules_does_not_load_provider_sdks() -> None:
     code = (
-        "import sys, scripts.flows.plan, scripts.policy.rules; "
+        "import sys, scripts.flows.plan, scripts.offline.plan_engine, scripts.policy.rules; "
         "print(sorted(m for m in sys.modules if m.startswith(('pulumi_azure', 'pulumi_azuread'))))"
     )
     out = subprocess.run(

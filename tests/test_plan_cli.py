@@ -8,7 +8,7 @@ from pathlib import Path
 
 import yaml
 
-from scripts.offline.plan_engine import RecordingMocks
+from scripts.offline.plan_mocks import RecordingMocks
 
 REPO = Path(__file__).resolve().parents[1]
 

@@ -10,11 +10,12 @@ import pytest
 
 from foundation.errors import ConfigError
 from scripts.flows import settings
-from scripts.inputs import KeyVaultClientApp
+from scripts.inputs import pending_home
 from scripts.local import pending as fallback
+from scripts.types import KeyVaultReader
 
-KV = KeyVaultClientApp(app_id="11111111-2222-3333-4444-555555555555", app_secret="kv-secret-XYZ",
-                       csp_domain="contoso.onmicrosoft.com")
+KV = KeyVaultReader(app_id="11111111-2222-3333-4444-555555555555", app_secret="kv-secret-XYZ",
+                    csp_domain="contoso.onmicrosoft.com")
 SECRET_ID = "https://kv-demo.vault.azure.net/secrets/PartnerCenterRefreshToken/" + "a" * 32
 
 
@@ -61,7 +62,7 @@ def pending() -> fallback.PendingToken:
 
 def test_fallback_file_is_owner_only_and_round_trips(tmp_path, monkeypatch):
     monkeypatch.setenv("SECURE_APP_HOME", str(tmp_path / "home"))
-    path = fallback.keep(pending())
+    path = fallback.keep(pending(), pending_home())
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     assert fallback.load(path).refresh_token == "rt-secret"
@@ -70,7 +71,7 @@ def test_fallback_file_is_owner_only_and_round_trips(tmp_path, monkeypatch):
 
 def test_fallback_file_others_could_read_is_refused(tmp_path, monkeypatch):
     monkeypatch.setenv("SECURE_APP_HOME", str(tmp_path / "home"))
-    path = fallback.keep(pending())
+    path = fallback.keep(pending(), pending_home())
     os.chmod(path, 0o640)
     with pytest.raises(ConfigError, match="exposed"):
         fallback.load(path)

@@ -72,6 +72,18 @@ def unreachable(exc: BaseException, what: str,
             f"check the network and {endpoint}, then try again later")
 
 
+def connection_error(exc: BaseException, what: str, endpoint: str = "the endpoint", *,
+                     during: str = "") -> ServiceError:
+    """The one typed error for ``what`` failing below HTTP (``exc`` from requests, urllib3,
+    azure-core or MSAL): an untrusted certificate, else unreachable or too slow. ``endpoint``
+    is the setting to check; ``during`` says what was being done (" (while ...)")."""
+    if is_tls(exc):
+        return ServiceError(f"{what} presented a certificate this machine does not trust{during}",
+                            fix=TLS_FIX)
+    cause, fix = unreachable(exc, what, endpoint)
+    return ServiceError(f"{cause}{during}", fix=fix)
+
+
 #: What each grant is, in the words of the one line that reports it.
 _GRANTS = {
     "authorization_code": "sign-in's code redemption",
@@ -145,15 +157,9 @@ def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureApp
     """An azure-identity failure while getting a token for ``service`` (e.g. "Key Vault kv-x"),
     as one typed error. ``fix`` is what the caller's identity should do when it was refused.
     Only the AADSTS number and our own advice are quoted: never the server's text."""
-    if is_tls(exc):
-        return ServiceError(
-            f"the identity platform presented a certificate this machine does not trust (while "
-            f"getting a token for {service})",
-            fix=TLS_FIX,
-        )
-    if is_network(exc):
-        cause, fix = unreachable(exc, "the identity platform", "AZURE_AUTHORITY_HOST")
-        return ServiceError(f"{cause} (while getting a token for {service})", fix=fix)
+    if is_tls(exc) or is_network(exc):
+        return connection_error(exc, "the identity platform", "AZURE_AUTHORITY_HOST",
+                                during=f" (while getting a token for {service})")
     reply = _non_oauth_reply(exc)
     if reply is not None:
         status, retry_after, origin = reply

@@ -19,7 +19,7 @@ from urllib3.util.retry import Retry
 
 from foundation.errors import ServiceError
 from foundation.network.discovery import DiscoverySession
-from foundation.network.failures import TLS_FIX, throttled, unreachable
+from foundation.network.failures import connection_error, throttled
 from foundation.network.timeouts import http_timeouts
 
 RETRIES = 3
@@ -117,26 +117,22 @@ def _retry() -> Retry:
     )
 
 
-def get_json(sess: requests.Session, url: str, *, token: str,
-             service: str) -> tuple[requests.Response, Any]:
-    """GET with a bearer token. Network failures become ServiceError naming the service (never
-    the token); the caller interprets HTTP error statuses, which differ per service."""
+def call_json(sess: requests.Session, url: str, *, token: str, service: str,
+              method: str = "GET", body: Any = None) -> tuple[requests.Response, Any]:
+    """One request with a bearer token (and ``body`` as JSON). Network failures become the one
+    ServiceError naming the service (never the token: ``foundation.network.failures``); the
+    caller interprets HTTP error statuses, which differ per service."""
     try:
-        resp = sess.get(url, headers={"Authorization": f"Bearer {token}",
-                                      "Accept": "application/json"})
-    except requests.exceptions.SSLError as exc:
-        raise ServiceError(
-            f"{service} at {_origin(url)} presented a certificate this machine does not trust",
-            fix=TLS_FIX,
-        ) from exc
+        resp = sess.request(method, url, json=body,
+                            headers={"Authorization": f"Bearer {token}",
+                                     "Accept": "application/json"})
     except requests.exceptions.RequestException as exc:
-        cause, fix = unreachable(exc, f"{service} at {_origin(url)}")
-        raise ServiceError(cause, fix=fix) from exc
+        raise connection_error(exc, f"{service} at {_origin(url)}") from exc
     try:
-        body = resp.json() if resp.content else None
+        answer = resp.json() if resp.content else None
     except ValueError:
-        body = None
-    return resp, body
+        answer = None
+    return resp, answer
 
 
 def _origin(url: str) -> str:

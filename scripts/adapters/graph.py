@@ -1,18 +1,17 @@
-"""The few Microsoft Graph reads the lifecycle tasks make, with paging and typed errors."""
+"""The few Microsoft Graph reads the lifecycle tasks make, and what each refusal means for them.
+
+Token, request, paging and Graph's error shape are ``foundation.network.graph`` (shared with the
+security defaults provider); the statuses are told here, in the words of the reports."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
 from typing import Any
-from urllib.parse import urlsplit
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError, ServiceError, SignInError
-from foundation.network import http
-from foundation.network.failures import credential_error
+from foundation.network import graph
 
-#: A generous bound: a tenant with more users than this has a report we should not page forever.
-MAX_PAGES = 200
 #: What each read needs (application permission, admin consent). Named in every refusal so the
 #: fix is one click in the portal, not a search through Graph's permission reference.
 PERMISSIONS_FIX = (
@@ -23,54 +22,23 @@ PERMISSIONS_FIX = (
 
 def graph_token(endpoints: Endpoints) -> str:
     """An app-only (or the signed-in admin's) Graph token from the writer's credential."""
-    from azure.core.exceptions import ClientAuthenticationError
-
-    from scripts.adapters.keyvault import writer_credential
-
-    try:
-        return writer_credential(endpoints).get_token(endpoints.graph_scope).token
-    except ClientAuthenticationError as exc:
-        raise credential_error(
-            exc, service="Microsoft Graph",
-            fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
-            "AZURE_CLIENT_SECRET for an identity with AuditLog.Read.All / Application.Read.All",
-        ) from None
+    return graph.graph_token(
+        endpoints,
+        fix="sign in with 'az login', or set AZURE_TENANT_ID, AZURE_CLIENT_ID and "
+        "AZURE_CLIENT_SECRET for an identity with AuditLog.Read.All / Application.Read.All")
 
 
 def get_pages(endpoints: Endpoints, path: str, token: str) -> Iterator[dict[str, Any]]:
-    """Every item of a Graph collection, following ``@odata.nextLink``.
-
-    The token goes only to the Graph endpoint we were configured with: a next link pointing
-    anywhere else is refused rather than followed with the bearer token attached.
-    """
-    sess = http.session()
-    base = endpoints.graph.rstrip("/")
-    url: str | None = f"{base}{path}"
-    for _ in range(MAX_PAGES):
-        if url is None:
-            return
-        if _origin(url) != _origin(base):
-            raise ServiceError(f"Microsoft Graph sent a next page on another host ({_origin(url)})",
-                               fix="check GRAPH_ENDPOINT; a proxy may be rewriting responses")
-        resp, body = http.get_json(sess, url, token=token, service="Microsoft Graph")
-        _raise_for(resp.status_code, body, path)
-        yield from body.get("value", [])
-        next_link = body.get("@odata.nextLink")
-        url = str(next_link) if next_link else None
-    raise ServiceError(f"Microsoft Graph returned more than {MAX_PAGES} pages for {path}",
-                       fix="report this; the tenant is larger than this report supports")
+    """Every item of a Graph collection. The token goes only to the Graph endpoint we were
+    configured with: a next link pointing anywhere else is refused, not followed."""
+    return graph.get_pages(endpoints, path, token,
+                           lambda status, body: _raise_for(status, body, path))
 
 
 def get_one(endpoints: Endpoints, path: str, token: str) -> dict[str, Any]:
-    resp, body = http.get_json(http.session(), f"{endpoints.graph.rstrip('/')}{path}",
-                               token=token, service="Microsoft Graph")
-    _raise_for(resp.status_code, body, path)
+    status, body = graph.call(endpoints, "GET", path, token)
+    _raise_for(status, body, path)
     return dict(body)
-
-
-def _origin(url: str) -> tuple[str, str]:
-    parts = urlsplit(url)
-    return parts.scheme.lower(), parts.netloc.lower()
 
 
 #: Graph's 403 codes for the two refusals a granted permission does not cure (the codes Graph
@@ -93,7 +61,7 @@ ROLE_FIX = (
 def _raise_for(status: int, body: Any, path: str) -> None:
     what = path.split("?")[0]
     if status in (401, 403):
-        code = _graph_code(body)
+        code = graph.error_code(body)
         if code == NO_PREMIUM_LICENCE:
             raise SignInError(
                 f"Microsoft Graph refused {what} ({status} {code}): the tenant has no "
@@ -110,10 +78,3 @@ def _raise_for(status: int, body: Any, path: str) -> None:
     if status >= 400 or not isinstance(body, dict):
         raise ServiceError(f"Microsoft Graph answered {status} to {what}",
                            fix="check GRAPH_ENDPOINT and try again later")
-
-
-def _graph_code(body: Any) -> str:
-    """``error.code`` of Graph's error shape; only known codes are ever printed."""
-    error = body.get("error") if isinstance(body, dict) else None
-    code = error.get("code") if isinstance(error, dict) else None
-    return code if isinstance(code, str) else ""

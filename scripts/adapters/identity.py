@@ -17,11 +17,12 @@ import requests
 from foundation.advice import to_error
 from foundation.clouds import Endpoints
 from foundation.errors import ServiceError, SignInError, StorageError
+from foundation.naming import is_guid
 from foundation.network import http
-from foundation.network.failures import TLS_FIX, unreachable
-from scripts.adapters.claims import GUID_RE, TokenClaims, read_claims, require_partner_token
+from foundation.network.failures import connection_error
+from scripts.adapters.claims import TokenClaims, read_claims, require_partner_token
 from scripts.adapters.partner_center import OrganizationProfile, organization_profile
-from scripts.inputs import PartnerApp
+from scripts.types import PartnerApp
 
 if TYPE_CHECKING:
     import msal
@@ -104,20 +105,15 @@ def identity_errors(endpoints: Endpoints) -> Iterator[None]:
 
     try:
         yield
-    except requests.exceptions.SSLError:
-        raise ServiceError(
-            f"the identity platform at {endpoints.authority_host} presented a certificate this "
-            "machine does not trust", fix=TLS_FIX) from None
     except (requests.RequestException, MsalServiceError) as exc:
-        cause, fix = unreachable(exc, f"the identity platform at {endpoints.authority_host}",
-                                 "AZURE_AUTHORITY_HOST")
-        raise ServiceError(cause, fix=fix) from None
+        raise connection_error(exc, f"the identity platform at {endpoints.authority_host}",
+                               "AZURE_AUTHORITY_HOST") from None
 
 
 def tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
     """The CSP tenant's id: given as a GUID, or the one the authority's metadata resolved the
     domain to (MSAL already fetched it; no extra round trip)."""
-    if GUID_RE.match(app.csp_domain):
+    if is_guid(app.csp_domain):
         return app.csp_domain
     return str(getattr(client.authority, "tenant", "") or "")
 
@@ -153,7 +149,7 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
             error="no_refresh_token",
         )
     claims = read_claims(access_token)
-    guid_tenant = expected_tenant if GUID_RE.match(expected_tenant or "") else None
+    guid_tenant = expected_tenant if is_guid(expected_tenant or "") else None
     require_partner_token(claims, guid_tenant)
     try:
         profile = organization_profile(endpoints.partner_center, access_token)

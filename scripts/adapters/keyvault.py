@@ -12,8 +12,6 @@ role assignment; also while a new one propagates) and ``AccessDenied`` (no acces
 from __future__ import annotations
 
 import datetime as dt
-import math
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -23,12 +21,12 @@ from urllib.parse import urlsplit
 
 from foundation.clouds import Endpoints, is_loopback_host
 from foundation.errors import ConfigError, SecureAppError, ServiceError, SignInError
-from foundation.network.discovery import azure_transport
-from foundation.network.failures import TLS_FIX, credential_error, is_tls, unreachable
+from foundation.naming import is_guid
+from foundation.network.credentials import deployer_credential, identity_options
+from foundation.network.failures import connection_error, credential_error, is_tls
 from foundation.network.timeouts import http_timeouts
 from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
 from scripts.adapters import keyvault_refusals as refusals
-from scripts.adapters.claims import GUID_RE
 
 if TYPE_CHECKING:
     from azure.core.credentials import TokenCredential
@@ -45,29 +43,11 @@ RETRY_OPTIONS: dict[str, Any] = {
 #: How long a write refused with ``ForbiddenByRbac`` is retried: a role assigned just now takes
 #: "up to 10 minutes (600 seconds)" to apply (Learn, "Provide access to Key Vault keys,
 #: certificates, and secrets with Azure role-based access control", role assignment latency).
+#: ``SECURE_APP_RBAC_WAIT`` overrides it; ``scripts.inputs.rbac_wait_seconds`` reads and checks it.
 RBAC_WAIT_ENV: Final = "SECURE_APP_RBAC_WAIT"
 RBAC_WAIT_DEFAULT: Final = 600.0
-RBAC_WAIT_LIMITS: Final = (0.0, 3600.0)
 #: First pause between retries while a role propagates; doubled each time, at most the second.
 RBAC_RETRY_PAUSES: Final = (2.0, 15.0)
-def rbac_wait_seconds() -> float:
-    """``SECURE_APP_RBAC_WAIT`` (seconds, 0 = never wait), else 600. Read at each use, like
-    ``SECURE_APP_HTTP_TIMEOUT``, so it is the value of the process that makes the call."""
-    raw = os.environ.get(RBAC_WAIT_ENV, "").strip()
-    if not raw:
-        return RBAC_WAIT_DEFAULT
-    try:
-        value = float(raw)
-    except ValueError:
-        value = math.nan
-    low, high = RBAC_WAIT_LIMITS
-    if not low <= value <= high:  # also refuses nan and inf
-        raise ConfigError(
-            f"{RBAC_WAIT_ENV}={raw!r} is not a number of seconds from {low:g} to {high:g}",
-            fix=f"set {RBAC_WAIT_ENV} to e.g. 120 (0: do not wait for a new role assignment), or "
-            "unset it for the default (600 s)",
-        )
-    return value
 
 
 def client_options() -> dict[str, Any]:
@@ -92,14 +72,7 @@ class StoredToken:
 
 def writer_credential(endpoints: Endpoints) -> TokenCredential:
     """Who writes the token: the admin's ``az login``, or a pipeline's ``AZURE_*`` variables."""
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential(
-        authority=endpoints.authority_host,
-        disable_instance_discovery=not endpoints.instance_discovery,
-        exclude_interactive_browser_credential=True,
-        transport=azure_transport(),
-    )
+    return deployer_credential(endpoints)
 
 
 def platform_credential(endpoints: Endpoints, tenant_id: str, client_id: str,
@@ -110,14 +83,10 @@ def platform_credential(endpoints: Endpoints, tenant_id: str, client_id: str,
     # Platforms are configured with the partner's *domain*; the vault's challenge names the
     # tenant's GUID, which azure-identity treats as another tenant. Allow it only in that case:
     # this credential only ever answers the challenge of the one vault URL it was given.
-    others = [] if GUID_RE.match(tenant_id) else ["*"]
-    return ClientSecretCredential(
-        tenant_id, client_id, client_secret,
-        authority=endpoints.authority_host,
-        disable_instance_discovery=not endpoints.instance_discovery,
-        additionally_allowed_tenants=others,
-        transport=azure_transport(),
-    )
+    others = [] if is_guid(tenant_id) else ["*"]
+    return ClientSecretCredential(tenant_id, client_id, client_secret,
+                                  additionally_allowed_tenants=others,
+                                  **identity_options(endpoints))
 
 
 def secret_client(vault_url: str, credential: TokenCredential) -> SecretClient:
@@ -126,7 +95,6 @@ def secret_client(vault_url: str, credential: TokenCredential) -> SecretClient:
     # The SDK accepts a bearer challenge only when its resource is a parent domain of the vault's
     # host. A loopback vault (the local cloud double) has no such domain; a real vault host always
     # keeps the check on.
-    rbac_wait_seconds()  # a bad SECURE_APP_RBAC_WAIT is refused before the vault is touched
     return SecretClient(vault_url, credential,
                         verify_challenge_resource=not is_loopback_host(vault_url),
                         **client_options())
@@ -146,13 +114,14 @@ def _progress(line: str) -> None:
 
 
 def store_token(client: SecretClient, name: str, refresh_token: str, tags: dict[str, str],
-                tell: Callable[[str], None] = _progress) -> StoredToken:
+                tell: Callable[[str], None] = _progress, *, rbac_wait: float) -> StoredToken:
     """Write the token as a new version with a 90-day expiry (its lifetime). A soft-deleted
     secret of that name is recovered first when the writer may; otherwise the error says how.
 
-    Refused with ``ForbiddenByRbac``, the write is retried for up to ``SECURE_APP_RBAC_WAIT``
-    seconds: right after ``pulumi up`` assigned the writer its role, Key Vault keeps answering 403
-    until the assignment propagates, and the token in hand cost a human an MFA sign-in."""
+    Refused with ``ForbiddenByRbac``, the write is retried for up to ``rbac_wait`` seconds
+    (``SECURE_APP_RBAC_WAIT``): right after ``pulumi up`` assigned the writer its role, Key Vault
+    keeps answering 403 until the assignment propagates, and the token in hand cost a human an
+    MFA sign-in."""
     from azure.core.exceptions import HttpResponseError
 
     expires = dt.datetime.now(dt.UTC) + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
@@ -165,7 +134,7 @@ def store_token(client: SecretClient, name: str, refresh_token: str, tags: dict[
         except HttpResponseError as exc:
             if not (exc.status_code == 403 and refusals.codes(exc)[1] == "ForbiddenByRbac"):
                 raise translate(exc, client.vault_url, name, "set") from None
-            bound = rbac_wait_seconds()
+            bound = rbac_wait
             if deadline is None:
                 if bound <= 0:
                     raise translate(exc, client.vault_url, name, "set") from None
@@ -303,15 +272,11 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
         return ConfigError(f"Key Vault {vault} rejected the request: {_first_line(exc)}",
                            fix="check the secret name and vault URL")
     if isinstance(exc, ServiceRequestError | ServiceResponseError | HttpResponseError):
-        if is_tls(exc):
-            return ServiceError(f"Key Vault {vault} presented a certificate this machine does not "
-                                "trust", fix=TLS_FIX)
         status = getattr(exc, "status_code", None)
-        if status:
+        if status and not is_tls(exc):
             return ServiceError(f"Key Vault {vault} answered {status} after retries",
                                 fix="check the vault URL, then try again later")
-        cause, fix = unreachable(exc, f"Key Vault {vault}")
-        return ServiceError(cause, fix=fix)
+        return connection_error(exc, f"Key Vault {vault}")
     return ServiceError(f"Key Vault {vault} failed: {type(exc).__name__}",
                         fix="try again; if it persists, report it")
 

@@ -40,7 +40,7 @@ class OrganizationProfile:
 
 def organization_profile(endpoint: str, access_token: str) -> OrganizationProfile:
     url = f"{endpoint.rstrip('/')}/v1/profiles/organization"
-    resp, body = http.get_json(http.session(), url, token=access_token, service="Partner Center")
+    resp, body = http.call_json(http.session(), url, token=access_token, service="Partner Center")
     if is_mfa_refusal(resp, body):
         raise SignInError(
             f"Partner Center refused the token ({resp.status_code}{_code_note(body)}): its "

@@ -1,8 +1,9 @@
 """The partner admin's consent: one authorization-code sign-in with MFA, checked, then stored.
 
 MSAL runs the protocol (PKCE S256, ``state``, ``nonce``, code redemption); this module decides the
-options, receives the redirect, refuses any token Partner Center would reject later, and stores
-the refresh token so that it can never be lost.
+options, receives the redirect, refuses any token Partner Center would reject later, hands the
+refresh token to ``scripts.storage`` (which never loses it) and builds the module settings that
+``invoke consent`` prints, saying what it did on the way.
 """
 
 from __future__ import annotations
@@ -11,16 +12,14 @@ import time
 import warnings
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from foundation.advice import to_error
 from foundation.clouds import Endpoints
-from foundation.errors import ConfigError, SecureAppError, SignInError, StorageError
+from foundation.errors import SignInError
+from scripts import inputs, storage
 from scripts.adapters import keyvault as vault
-from scripts.adapters.claims import TokenClaims
 from scripts.adapters.identity import (
-    Keeper,
     PartnerTokens,
     check_partner_result,
     confidential_client,
@@ -28,13 +27,13 @@ from scripts.adapters.identity import (
     public_client,
     tenant_of,
 )
-from scripts.inputs import PartnerApp, VaultTarget
+from scripts.flows import settings
 from scripts.local import children
-from scripts.local import pending as fallback
 from scripts.local.loopback import RedirectListener, parse_pasted_url
+from scripts.types import PartnerApp, Say, StorageOptions, VaultTarget
 
 if TYPE_CHECKING:
-    from azure.keyvault.secrets import SecretClient
+    from scripts.adapters.identity import Keeper
 
 Mode = Literal["browser", "no-browser", "paste", "device-code"]
 
@@ -57,12 +56,42 @@ class SignInUI:
     tell: Callable[[str], None] = field(default=lambda _msg: None)
 
 
+def consent(given: inputs.ConsentInputs, ui: SignInUI, *, mode: Mode, timeout: float,
+            say: Say) -> settings.ModuleSettings:
+    """``invoke consent``: sign in, store the token (unless ``--store manual``: then the settings
+    carry it), and the module settings for the platform's form."""
+    app, target = given.app, given.target
+    tokens = sign_in(app, given.endpoints, ui, mode=mode, port=given.port, timeout=timeout,
+                     target=target, options=given.storage)
+    say(f"Signed in as {tokens.claims.user} (MFA); Partner Center: "
+        f"{tokens.profile.company_name or tokens.profile.tenant_id}.")
+    # A GUID given for the tenant: the settings name its domain, as Partner Center knows it.
+    domain = app.csp_domain if "." in app.csp_domain else tokens.profile.domain or app.csp_domain
+    if target is None:
+        return settings.build(csp_domain=domain, csp_account_id=tokens.claims.tenant_id,
+                              app_id=app.app_id, app_secret=app.app_secret,
+                              refresh_token=tokens.refresh_token)
+    stored = store(tokens, app, target, given.endpoints, given.storage)
+    say(f"Stored as a new version of {target.secret_name}: {stored.version}.")
+    return settings.build(csp_domain=domain, csp_account_id=tokens.claims.tenant_id,
+                          app_id=app.app_id, app_secret=app.app_secret,
+                          kv_client=given.reader, secret_id=stored.secret_id)
+
+
+def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints: Endpoints,
+          options: StorageOptions | None = None) -> vault.StoredToken:
+    """Store the consented token as a new version (``scripts.storage``: it is never lost).
+    ``options``: None for the environment's (``scripts.inputs``)."""
+    return storage.store(tokens, app, target, endpoints, options or inputs.storage_options())
+
+
 def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode = "browser",
-            port: int = 8400, timeout: float = 300.0,
-            target: VaultTarget | None = None) -> PartnerTokens:
+            port: int = 8400, timeout: float = 300.0, target: VaultTarget | None = None,
+            options: StorageOptions | None = None) -> PartnerTokens:
     """``target``: where the token will go, recorded in the fallback file should Partner Center
-    be down when the token arrives (the token is kept, never dropped)."""
-    keep = _keeper(app, target)
+    be down when the token arrives (the token is kept, never dropped). ``options``: where that
+    file goes; None for the environment's (``scripts.inputs``)."""
+    keep = storage.keeper(app, target, options or inputs.storage_options())
     if mode == "device-code":
         return _device_code_sign_in(app, endpoints, ui, timeout, keep)
     client = confidential_client(app, endpoints)
@@ -121,77 +150,6 @@ def _device_code_sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI,
     return check_partner_result(result, app, endpoints, tenant_of(client, app), keep=keep)
 
 
-def _keeper(app: PartnerApp, target: VaultTarget | None) -> Keeper:
-    def keep(refresh_token: str, claims: TokenClaims) -> Path:
-        return fallback.keep(_pending(refresh_token, claims, app, target))
-
-    return keep
-
-
-def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
-             target: VaultTarget | None) -> fallback.PendingToken:
-    return fallback.PendingToken(
-        refresh_token=refresh_token, tenant_id=claims.tenant_id, app_id=app.app_id,
-        vault_url=target.vault_url if target else "",
-        secret_name=target.secret_name if target else "", user=claims.user, obtained_at=_now())
-
-
 def _check_flow(flow: dict[str, Any]) -> None:
     if "error" in flow:
         raise to_error(flow.get("error"), flow.get("error_description"), context="sign-in")
-
-
-def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints: Endpoints,
-          *, source: str = "consent", client: SecretClient | None = None) -> vault.StoredToken:
-    """Store the refresh token as a new secret version, never losing it.
-
-    The owner-only fallback file is written first and removed only once the vault has confirmed
-    the new version: a vault error, a crash or Ctrl-C in between leaves the token recoverable.
-    ``client``: the writer's vault client when the caller already has one (rotate), so the same
-    credential and token serve the read and the write.
-    """
-    pending = _pending(tokens.refresh_token, tokens.claims, app, target)
-    path = fallback.keep(pending)
-    stored = _push(pending, target, endpoints, path, source, client)
-    fallback.discard(path)
-    return stored
-
-
-def store_pending(
-    path: Path, endpoints: Endpoints, target: VaultTarget | None = None
-) -> vault.StoredToken:
-    """``invoke store-token --from-file PATH``: push a kept token, then delete its file."""
-    pending = fallback.load(path)
-    target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
-    if not target.vault_url or not target.secret_name:
-        raise ConfigError(f"{path} names no vault (it was kept by a consent with --store manual)",
-                          fix="pass --vault-url and --secret-name")
-    stored = _push(pending, target, endpoints, path, "store-token")
-    fallback.discard(path)
-    return stored
-
-
-def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoints, path: Path,
-          source: str, client: SecretClient | None = None) -> vault.StoredToken:
-    retry = f"run 'invoke store-token --from-file {path}'"
-    try:
-        client = client or vault.secret_client(target.vault_url,
-                                               vault.writer_credential(endpoints))
-        tags = vault.token_tags(source=source, user=pending.user, tenant_id=pending.tenant_id,
-                                app_id=pending.app_id)
-        return vault.store_token(client, target.secret_name, pending.refresh_token, tags)
-    except SecureAppError as exc:
-        raise StorageError(
-            f"the refresh token was not stored ({exc.message}); it is kept in {path}",
-            fix=f"{(exc.fix or 'fix the cause').rstrip('.')}, then {retry}",
-            fallback_path=str(path),
-        ) from None
-    except KeyboardInterrupt:
-        raise StorageError(f"interrupted while storing; the refresh token is kept in {path}",
-                           fix=retry, fallback_path=str(path)) from None
-
-
-def _now() -> str:
-    import datetime as dt
-
-    return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass
 
 from foundation.clouds import Endpoints
+from foundation.errors import EXIT_HEALTH_BROKEN, EXIT_OK
 from scripts.adapters import graph
 
 REPORT_PATH = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
@@ -34,6 +35,20 @@ class MfaReport:
     @property
     def admins_without_mfa(self) -> tuple[UserMfa, ...]:
         return tuple(u for u in self.users if u.admin and not u.mfa_registered)
+
+    @property
+    def exit_code(self) -> int:
+        """9 (broken) while an admin lacks MFA: their next consent would fail."""
+        return EXIT_HEALTH_BROKEN if self.admins_without_mfa else EXIT_OK
+
+    def problem(self) -> str | None:
+        """What is wrong and the fix, in one line; None when every admin has a method."""
+        missing = self.admins_without_mfa
+        if not missing:
+            return None
+        return (f"{len(missing)} admin(s) without an MFA method: "
+                f"{', '.join(u.user for u in missing)}. Fix: have them register one "
+                "(https://aka.ms/mfasetup) before the next consent.")
 
     def as_json(self) -> dict[str, object]:
         return {"users": [asdict(u) for u in self.users],

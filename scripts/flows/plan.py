@@ -1,40 +1,24 @@
-"""``invoke plan``: the real ``infra`` program run offline, then checked by the policy rules.
+"""``invoke plan``'s report: what the ``infra`` program declared, checked by the policy rules.
 
-No Pulumi CLI, no credentials, no network: the program runs under the Pulumi SDK's mock engine
-(``scripts.offline.plan_engine``) with the config of ``Pulumi.<stack>.yaml``. The report lists one
-line per
-resource with the settings a reviewer cares about (secrets shown as ``***``) and every policy
-violation; ``tasks.py`` prints the lines and raises ``PolicyViolation`` when there are problems.
-
-Provider SDKs are imported inside the functions that run the program, never at import time:
-``tasks.py`` imports lazily and ``invoke --list`` must stay fast.
+The offline engine (``scripts.offline.plan_engine``) runs the program under Pulumi's mock engine
+with the config of ``Pulumi.<stack>.yaml`` and hands its ``PlanResult`` here: no Pulumi CLI, no
+credentials, no network. The report lists one line per resource with the settings a reviewer
+cares about (secrets shown as ``***``) and every policy violation; ``tasks.py`` prints the lines
+and raises ``PolicyViolation`` when there are problems. Nothing here imports ``infra`` or a
+provider SDK: ``invoke --list`` must stay fast.
 """
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 from foundation import wellknown
-from foundation.errors import ConfigError
-from scripts.offline.plan_engine import RecordingMocks, RecordingMonitor, ResourceRecord
+from foundation.resource_types import ResourceLike
 from scripts.policy import rules as policy_rules
-
-__all__ = [
-    "PlanReport",
-    "PlanResult",
-    "RecordingMocks",
-    "ResourceRecord",
-    "StackOutput",
-    "format_plan",
-    "load_stack_config",
-    "run_plan",
-    "run_program",
-]
 
 MASK = "***"
 
@@ -48,14 +32,25 @@ class StackOutput:
         return MASK if self.secret else str(self.value)
 
 
+class PlannedResource(ResourceLike, Protocol):
+    """One registration as the engine recorded it (``scripts.offline.plan_mocks.ResourceRecord``):
+    what the report reads of it."""
+
+    @property
+    def custom(self) -> bool: ...
+    @property
+    def outputs(self) -> Mapping[str, Any]: ...
+    def is_secret(self, path: str) -> bool: ...
+
+
 @dataclass
 class PlanResult:
-    resources: list[ResourceRecord]
+    resources: Sequence[PlannedResource]
     outputs: dict[str, StackOutput]
     #: What the program logged as warnings (e.g. "the vault is open to every network").
     warnings: list[str] = field(default_factory=list)
 
-    def find(self, kind: str) -> list[ResourceRecord]:
+    def find(self, kind: str) -> list[PlannedResource]:
         """The records of one kind (``policy_types.kind``: the type token, or VAULT / SECRET for
         the generic ARM resources the vault and the secret are)."""
         return [r for r in self.resources if policy_rules.kind(r) == kind]
@@ -74,66 +69,11 @@ class PlanReport:
         return format_plan(self)
 
 
-class _WarningCollector(logging.Handler):
-    def __init__(self, sink: list[str]) -> None:
-        super().__init__(level=logging.WARNING)
-        self.sink = sink
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.sink.append(record.getMessage())
-
-
-def run_program(
-    config: Mapping[str, str],
-    mocks: RecordingMocks | None = None,
-    *,
-    stack: str = "dev",
-    today: date | None = None,
-) -> PlanResult:
-    """Validate ``config`` (bare keys; raises ``InvalidConfig``) and run ``infra.program`` under
-    ``mocks``. Safe to call repeatedly in one process: the Pulumi runtime is reset each time.
-    Pass a fresh ``mocks`` per run (records accumulate on an instance)."""
-    from pulumi.runtime import settings
-    from pulumi.runtime.mocks import set_mocks
-    from pulumi.runtime.stack import run_pulumi_func
-    from pulumi.runtime.sync_await import _sync_await
-
-    from infra.config import PROJECT, parse_config
-    from infra.program import declare
-
-    cfg = parse_config(config, today=today)
-    mocks = mocks if mocks is not None else RecordingMocks()
-    mocks.cloud_name = cfg.cloud
-    warnings: list[str] = []
-    logger = logging.getLogger(f"{__name__}.engine")
-    logger.propagate = False
-    logger.addHandler(_WarningCollector(warnings))
-
-    # A previous run leaves its root Stack resource behind; set_mocks only creates a new one
-    # (registered with the new monitor) when there is none.
-    settings.ROOT.set(None)
-    set_mocks(
-        mocks,
-        project=PROJECT,
-        stack=stack,
-        preview=False,
-        logger=logger,
-        monitor=RecordingMonitor(mocks),
-    )
-    resolved: dict[str, StackOutput] = {}
-
-    async def program() -> None:
-        for key, output in declare(cfg, today=today).items():
-            value = await output.future()
-            resolved[key] = StackOutput(value=value, secret=await output.is_secret())
-
-    try:
-        _sync_await(run_pulumi_func(program))
-    finally:
-        settings.ROOT.set(None)
-        for handler in list(logger.handlers):
-            logger.removeHandler(handler)
-    return PlanResult(resources=list(mocks.records), outputs=resolved, warnings=warnings)
+def review(stack: str, result: PlanResult, today: date | None = None) -> PlanReport:
+    """Every policy rule over what the program declared: violations fail, warnings advise."""
+    problems = policy_rules.check_all(result.resources, today)
+    warnings = policy_rules.check_warnings(result.resources, today)
+    return PlanReport(stack=stack, result=result, problems=problems, policy_warnings=warnings)
 
 
 def stack_file_location(stack: str, project_dir: Path) -> tuple[str, Path]:
@@ -143,41 +83,6 @@ def stack_file_location(stack: str, project_dir: Path) -> tuple[str, Path]:
     if path.suffix in (".yaml", ".yml") and path.name.startswith("Pulumi."):
         return path.name[len("Pulumi."):-len(path.suffix)], path.parent.resolve()
     return stack, project_dir
-
-
-def load_stack_config(stack: str, project_dir: Path) -> dict[str, str]:
-    """The ``config:`` block of ``Pulumi.<stack>.yaml`` as ``parse_config`` input."""
-    import yaml
-
-    from infra.config import config_values_from_stack_file
-
-    path = project_dir / f"Pulumi.{stack}.yaml"
-    if not path.is_file():
-        raise ConfigError(
-            f"no stack file {path} for stack {stack!r}",
-            fix="copy Pulumi.dev.yaml to that name and edit it, or pass an existing stack",
-        )
-    try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-    except yaml.YAMLError as error:
-        mark = getattr(error, "problem_mark", None)
-        where = f" at line {mark.line + 1}" if mark else ""
-        raise ConfigError(f"{path} is not valid YAML{where}", fix="correct the syntax") from None
-    config = document.get("config") if isinstance(document, dict) else None
-    if config is None:
-        config = {}
-    if not isinstance(config, dict):
-        raise ConfigError(f"{path}: 'config' is not a mapping", fix="use key: value lines")
-    return config_values_from_stack_file(config)
-
-
-def run_plan(stack: str, project_dir: Path, *, today: date | None = None) -> PlanReport:
-    """Load the stack's config (raises ``ConfigError``/``InvalidConfig``), run the program
-    offline and every policy rule over what it declared."""
-    result = run_program(load_stack_config(stack, project_dir), stack=stack, today=today)
-    problems = policy_rules.check_all(result.resources, today)
-    warnings = policy_rules.check_warnings(result.resources, today)
-    return PlanReport(stack=stack, result=result, problems=problems, policy_warnings=warnings)
 
 
 # -- formatting --------------------------------------------------------------------------------
@@ -191,7 +96,7 @@ _CLEAR_METADATA = {
 }
 
 
-def _get(record: ResourceRecord, path: str) -> Any:
+def _get(record: PlannedResource, path: str) -> Any:
     if record.is_secret(path) and (policy_rules.kind(record), path) not in _CLEAR_METADATA:
         return MASK
     value: Any = record.inputs
@@ -204,7 +109,7 @@ def _name(guid: str) -> str:
     return wellknown.NAMES.get(guid, guid)
 
 
-def _settings(record: ResourceRecord) -> str:
+def _settings(record: PlannedResource) -> str:
     kind = policy_rules.kind(record)
     if kind == policy_rules.APPLICATION:
         permissions = [
@@ -282,7 +187,7 @@ def _settings(record: ResourceRecord) -> str:
     return ""
 
 
-def _flags(record: ResourceRecord) -> str:
+def _flags(record: PlannedResource) -> str:
     options = record.options
     flags = []
     if options.get("protect"):

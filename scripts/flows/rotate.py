@@ -3,7 +3,9 @@
 A Partner Center refresh token rolls: each redemption returns a new one valid 90 days, and the
 old one is not revoked. So rotation never leaves the secret without a working token: the new
 version is written only after the redeemed token passed every check, and two rotations racing
-each other both redeem a valid token and both write a valid one, whichever lands last.
+each other both redeem a valid token and both write a valid one, whichever lands last. The new
+token is stored as every token is (``scripts.storage``: kept in the fallback file until the vault
+confirmed it).
 """
 
 from __future__ import annotations
@@ -14,10 +16,11 @@ from typing import TYPE_CHECKING
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError
+from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
+from scripts import inputs, storage
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import confidential_client, redeem
-from scripts.flows import consent
-from scripts.inputs import PartnerApp, VaultTarget
+from scripts.types import PartnerApp, Say, StorageOptions, VaultTarget
 
 if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient, SecretProperties
@@ -31,11 +34,26 @@ class Rotation:
     stored: vault.StoredToken
     disabled_versions: tuple[str, ...]
 
+    @property
+    def key_vault_url(self) -> str:
+        """The new module setting "Key Vault URL": the platform must be given the new version."""
+        return vault.platform_key_vault_url(self.stored.secret_id, PLATFORM_KEY_VAULT_API_VERSION)
+
+    def as_json(self) -> dict[str, object]:
+        return {"previousVersion": self.previous_version, "version": self.stored.version,
+                "key_vault_url": self.key_vault_url,
+                "disabledVersions": list(self.disabled_versions)}
+
+    def table(self) -> str:
+        return f"Key Vault URL (new module setting)  {self.key_vault_url}"
+
 
 def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
-           keep: int | None = None) -> Rotation:
+           keep: int | None = None, options: StorageOptions | None = None,
+           say: Say = lambda _line: None) -> Rotation:
     """Redeem, check, store. Any refusal (expired, revoked, MFA again) raises before the vault
-    is touched, so a failed rotation leaves the secret exactly as it was."""
+    is touched, so a failed rotation leaves the secret exactly as it was. ``options``: None for
+    the environment's (``scripts.inputs``)."""
     if keep is not None and keep < 1:
         raise ConfigError(f"--keep {keep} would disable every version",
                           fix="use --keep 1 or more (or leave it out to keep all)")
@@ -45,8 +63,10 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
     current = vault.read_token(client, target.secret_name)
     expected = current.tags.get("tenantId") or app.csp_domain
     tokens = redeem(app, endpoints, current.value, expected, client=partner_client)
-    stored = consent.store(tokens, app, target, endpoints, source="rotate", client=client)
+    stored = storage.store(tokens, app, target, endpoints, options or inputs.storage_options(),
+                           source="rotate", client=client)
     disabled = disable_older(client, target.secret_name, keep, stored) if keep else ()
+    say(f"Rotated: version {current.version} -> {stored.version}.")
     return Rotation(previous_version=current.version, stored=stored, disabled_versions=disabled)
 
 

@@ -1,7 +1,8 @@
 """The module settings the automation platform's form asks for, in its order, and how they print.
 
 Secrets (the CPV app secret, the Key Vault client app secret, a manual refresh token) print as
-``***`` unless the user explicitly asks with ``--show-secrets``.
+``***`` unless the user explicitly asks with ``--show-secrets``. ``invoke settings`` prints them
+later without a new consent (:func:`current`): from the stack and the secret's current version.
 """
 
 from __future__ import annotations
@@ -10,8 +11,9 @@ import json
 import shlex
 from dataclasses import dataclass, fields
 
+from foundation.clouds import Endpoints
 from foundation.errors import ConfigError
-from scripts.inputs import KeyVaultClientApp
+from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 MASK = "***"
 MFA_KEY_VAULT = "Azure Key Vault"
@@ -79,7 +81,7 @@ def render(settings: ModuleSettings, fmt: str, *, show_secrets: bool) -> str:
 
 
 def build(*, csp_domain: str, csp_account_id: str, app_id: str, app_secret: str,
-          refresh_token: str | None = None, kv_client: KeyVaultClientApp | None = None,
+          refresh_token: str | None = None, kv_client: KeyVaultReader | None = None,
           secret_id: str | None = None) -> ModuleSettings:
     """Manual (``refresh_token`` given, guide option 4.1) or Azure Key Vault (``secret_id``)."""
     from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
@@ -99,3 +101,19 @@ def build(*, csp_domain: str, csp_account_id: str, app_id: str, app_secret: str,
         key_vault_url=None if manual or secret_id is None
         else platform_key_vault_url(secret_id, PLATFORM_KEY_VAULT_API_VERSION),
     )
+
+
+def current(app: PartnerApp, target: VaultTarget, reader: KeyVaultReader,
+            endpoints: Endpoints) -> ModuleSettings:
+    """The settings for the secret's current version, read with the writer's credential (as
+    consent stored it). An expired version is refused: its identifier must not reach the
+    platform."""
+    from scripts.adapters import keyvault as vault
+
+    stored = vault.read_token(vault.secret_client(target.vault_url,
+                                                  vault.writer_credential(endpoints)),
+                              target.secret_name)
+    vault.require_unexpired(stored, target.secret_name, target.vault_url)
+    return build(csp_domain=app.csp_domain,
+                 csp_account_id=stored.tags.get("tenantId", app.csp_domain), app_id=app.app_id,
+                 app_secret=app.app_secret, kv_client=reader, secret_id=stored.secret_id)

@@ -30,7 +30,7 @@ from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 from scripts.adapters import graph
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import confidential_client, redeem
-from scripts.inputs import KeyVaultClientApp, PartnerApp, VaultTarget
+from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
     import msal
@@ -91,6 +91,11 @@ class HealthReport:
                  for c in self.checks]
         return "\n".join([*lines, f"overall: {self.status}"])
 
+    def problems(self) -> list[str]:
+        """One line per check that is not ok, with its fix (for stderr, beside the report)."""
+        return [f"{c.status}: {c.name}: {c.detail}. Fix: {c.fix}"
+                for c in self.checks if c.status != "ok"]
+
 
 def _days(delta: dt.timedelta) -> float:
     return round(delta.total_seconds() / 86400, 1)
@@ -108,7 +113,7 @@ def _failed(name: str, exc: SecureAppError, fix: str | None = None) -> Check:
     return Check(name, status, exc.message, fix or exc.fix)
 
 
-def verify(kv_client: KeyVaultClientApp, app: PartnerApp, target: VaultTarget,
+def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
            endpoints: Endpoints, *, warn_days: int = 30,
            app_secret_expires: dt.datetime | None = None) -> HealthReport:
     report = HealthReport()
@@ -160,7 +165,7 @@ def _partner_client(app: PartnerApp,
 
 
 def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datetime,
-                warn_days: int, endpoints: Endpoints, kv_client: KeyVaultClientApp) -> None:
+                warn_days: int, endpoints: Endpoints, kv_client: KeyVaultReader) -> None:
     """The Key Vault client app's secret: from the caller (stack output) or from Graph. An
     unknown expiry is reported but not counted against the setup: Graph access is optional."""
     name = "Key Vault client app secret"

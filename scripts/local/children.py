@@ -5,6 +5,12 @@ Neither needs the CPV app secret or the Key Vault client app secret, and a brows
 our credentials at all; a child's environment is readable by anything that inspects it
 (``/proc/PID/environ``, crash reports, the browser's own child processes) for as long as it runs,
 which for a browser is long after this tool exits.
+
+This is the one module besides ``scripts.inputs`` that touches ``os.environ``, on purpose: what a
+child inherits is this *process's* environment (``subprocess`` without ``env``, ``webbrowser``
+always), not the mapping our inputs were resolved from, so the filter must start from the real
+thing. A mapping handed in could differ from it and let a secret through, or drop what Pulumi's
+state backend needs. Nothing here resolves an input: values are only passed on or held back.
 """
 
 from __future__ import annotations

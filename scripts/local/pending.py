@@ -1,9 +1,11 @@
 """The owner-only fallback file: where a refresh token waits when it could not reach Key Vault.
 
-A refresh token costs a human an MFA sign-in; losing it is never acceptable. ``consent`` writes
-the token here *before* it talks to the vault and deletes the file only after the vault confirmed
-the new version, so a vault error, a crash or Ctrl-C while storing all leave it recoverable with
-``invoke store-token --from-file PATH``.
+A refresh token costs a human an MFA sign-in; losing it is never acceptable. Every store
+(``scripts.storage``: consent, rotate, store-token) writes the token here *before* it talks to
+the vault and deletes the file only after the vault confirmed the new version, so a vault error,
+a crash or Ctrl-C while storing all leave it recoverable with ``invoke store-token --from-file
+PATH``. This module is the file alone; where its folder is (``$SECURE_APP_HOME``) is decided by
+``scripts.inputs`` and passed in.
 """
 
 from __future__ import annotations
@@ -16,8 +18,6 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from foundation.errors import ConfigError
-
-HOME_ENV = "SECURE_APP_HOME"
 
 
 @dataclass(frozen=True)
@@ -34,19 +34,18 @@ class PendingToken:
         return f"PendingToken(tenant_id={self.tenant_id!r}, secret_name={self.secret_name!r})"
 
 
-def pending_dir() -> Path:
-    """``$SECURE_APP_HOME/pending`` (default ``~/.secure-app/pending``), mode 0700."""
-    base = Path(os.environ.get(HOME_ENV) or Path.home() / ".secure-app")
-    folder = base / "pending"
+def pending_dir(home: Path) -> Path:
+    """``HOME/pending``, mode 0700 (and ``home`` itself 0700: ``~/.secure-app`` by default)."""
+    folder = home / "pending"
     folder.mkdir(mode=0o700, parents=True, exist_ok=True)
-    os.chmod(base, 0o700)
+    os.chmod(home, 0o700)
     os.chmod(folder, 0o700)
     return folder
 
 
-def keep(pending: PendingToken) -> Path:
+def keep(pending: PendingToken, home: Path) -> Path:
     """Write the token to a new owner-only file (0600, created exclusively: never over another)."""
-    folder = pending_dir()
+    folder = pending_dir(home)
     stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
     path = folder / f"refresh-token-{pending.tenant_id or 'tenant'}-{stamp}-{os.getpid()}.json"
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -1,13 +1,13 @@
 """Defaults from the Pulumi stack's outputs, when the Pulumi CLI is installed.
 
 Flags and environment variables always win; the stack only fills gaps. Without the CLI the
-caller's error says which output it wanted, so the user knows which flag replaces it.
+caller's error says which output it wanted, so the user knows which flag replaces it. Which
+stack (``--stack``, else ``PULUMI_STACK``) is ``scripts.inputs``' decision.
 """
 
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import subprocess  # nosec B404
 from collections.abc import Mapping
@@ -15,14 +15,14 @@ from collections.abc import Mapping
 from foundation.errors import ConfigError
 from scripts.local.children import pulumi_environment
 
-STACK_ENV = "PULUMI_STACK"
-
 
 class StackOutputs:
-    """Lazily runs ``pulumi stack output --json --show-secrets`` once, on first need."""
+    """Lazily runs ``pulumi stack output --json --show-secrets`` once, on first need.
+
+    ``stack``: None for the Pulumi project's current stack."""
 
     def __init__(self, stack: str | None = None, cwd: str | None = None) -> None:
-        self.stack = stack or os.environ.get(STACK_ENV)
+        self.stack = stack
         self.cwd = cwd
         self._values: Mapping[str, object] | None = None
         self.unavailable_reason: str | None = None

@@ -1,22 +1,130 @@
-"""Pulumi mocks that *create* what the program declares inside the local cloud double.
+"""The demo world: the local cloud double, provisioned by the real ``infra`` program.
 
-``invoke demo`` runs the real ``infra`` program through the SDK's mock engine with these mocks,
-so the app registrations, service principal, password, vault (with its inline access policies),
-role assignments and the placeholder secret the program declares are exactly the ones the double
-then enforces: a wrong object id in an access policy would make the demo fail, as it would in
-Azure.
+``invoke demo`` (``run_demo``) starts the double (Entra ID, Key Vault, Partner Center, Graph on
+127.0.0.1), adds the partner tenant, its MFA admin and a pipeline identity, then runs the
+program through the plan's mock engine with ``DoubleMocks``, which *create* what it declares in
+the double: the app registrations, service principal, password, vault (with its inline access
+policies), role assignments and the placeholder secret are exactly the ones the double then
+enforces, so a wrong object id in an access policy fails the demo, as it would in Azure. The
+rehearsal's steps themselves are ``scripts.flows.demo.rehearse``.
+
+The process environment is the double's while the demo runs (azure-identity and requests read
+it) and is restored afterwards, also after an error: an in-process caller finds it unchanged.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import secrets
+import tempfile
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from clouddouble import CloudDouble, Vault
 from clouddouble.arm import ArmDouble
+from foundation.clouds import resolve_endpoints
+from foundation.errors import ServiceError
 from foundation.resource_types import GENERIC_RESOURCE, Registration, vault_name_of
-from scripts.offline.plan_engine import RecordingMocks, ResourceRecord, arm_request
+from foundation.wellknown import (
+    GRAPH_APPLICATION_READ_ALL_ROLE,
+    MICROSOFT_GRAPH_APP_ID,
+    PARTNER_CENTER_APP_ID,
+    PARTNER_CENTER_USER_IMPERSONATION,
+)
+from scripts.flows.demo import DemoResult, Rehearsal, loopback_redirect_uri, rehearse
+from scripts.local.ports import free_port
+from scripts.offline.plan_engine import load_stack_config, run_program
+from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord, arm_request
 from scripts.policy import rules as types
+from scripts.types import PartnerApp, Say
+
+
+@contextmanager
+def restored_environment() -> Iterator[None]:
+    """Whatever the block sets in ``os.environ`` is undone when it ends, also on an error."""
+    saved = dict(os.environ)
+    try:
+        yield
+    finally:
+        for name in set(os.environ) - set(saved):
+            del os.environ[name]
+        for name, value in saved.items():
+            if os.environ.get(name) != value:
+                os.environ[name] = value
+
+
+def scripted_user(cloud: CloudDouble, upn: str, password: str) -> Callable[[str], str]:
+    """The double's scripted user: signs in at an authorize URL with the password and MFA, and
+    returns the loopback redirect URL the browser would follow."""
+    return lambda url: cloud.sign_in(url, upn, password, mfa_code="auto")
+
+
+def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
+             stack: str = "dev") -> DemoResult:
+    config = load_stack_config(stack, project_dir)
+    # A rehearsal is a fresh deployment: its client secrets are issued today, so the example
+    # stack's rotation date can never make the rehearsal's secrets expired.
+    config["clientSecretRotation"] = dt.date.today().isoformat()
+    # The rehearsal's deployer is a service principal (a pipeline), and its role assignment
+    # must say so: ARM refuses a mismatch (UnmatchedPrincipalType).
+    config["deployerPrincipalType"] = "ServicePrincipal"
+    with restored_environment(), CloudDouble() as cloud, \
+            tempfile.TemporaryDirectory() as home:
+        # The rehearsal's fallback files (if any) go to a throwaway folder, not ~/.secure-app.
+        os.environ["SECURE_APP_HOME"] = home
+        say(f"1/6 Local cloud double on {cloud.authority_host} (a rehearsal: nothing leaves "
+            "this machine).")
+        os.environ.update(cloud.env())
+        endpoints = resolve_endpoints(None, os.environ)
+
+        tenant_id = config.get("tenantId") or None
+        domain = config.get("cspDomain", "contoso.onmicrosoft.com")
+        tenant = cloud.add_tenant(domain=domain, tenant_id=tenant_id)
+        password = secrets.token_urlsafe(12)
+        admin = cloud.add_user(tenant.id, f"admin@{domain}", password=password, mfa=True,
+                               admin=True)
+        # Who runs `pulumi up` and writes the token: a pipeline identity, as in GitOps.
+        deployer = cloud.register_app(
+            tenant.id, "deployment pipeline",
+            required_resource_access=[(MICROSOFT_GRAPH_APP_ID,
+                                       [(GRAPH_APPLICATION_READ_ALL_ROLE, "Role")])])
+        cloud.grant_admin_consent(tenant.id, deployer.app_id)  # creates its service principal
+        deployer_sp = cloud.add_service_principal(tenant.id, deployer.app_id)
+        os.environ.update({"AZURE_TENANT_ID": tenant.id, "AZURE_CLIENT_ID": deployer.app_id,
+                           "AZURE_CLIENT_SECRET": cloud.add_password(deployer.app_id)})
+
+        say(f"2/6 Provisioning: the infra/ program (stack {stack}) through Pulumi's mock engine, "
+            "each resource created in the double.")
+        mocks = DoubleMocks(cloud, tenant.id, deployer_sp)
+        plan = run_program(config, mocks, stack=stack)
+        if mocks.refusals:
+            refused = ", ".join(f"{name} ({code})" for name, code in mocks.refusals)
+            raise ServiceError(f"the control plane refused {refused} in the rehearsal",
+                               fix="this is a bug in the program; please report it")
+        for record in plan.resources:
+            if record.custom:
+                say(f"    + {record.type.split(':')[-1]} {record.name}")
+
+        port = free_port()
+        vendor = cloud.add_tenant(domain="cpv-vendor.onmicrosoft.com")
+        cpv = cloud.register_app(
+            vendor.id, "CPV automation platform", multi_tenant=True,
+            redirect_uris=[loopback_redirect_uri(port)],
+            required_resource_access=[(PARTNER_CENTER_APP_ID,
+                                       [(PARTNER_CENTER_USER_IMPERSONATION, "Scope")])])
+        cloud.add_service_principal(vendor.id, cpv.app_id)
+        app = PartnerApp(csp_domain=domain, app_id=cpv.app_id,
+                         app_secret=cloud.add_password(cpv.app_id))
+        world = Rehearsal(
+            endpoints=endpoints, domain=domain, admin_upn=admin.upn, password=password,
+            app=app, port=port, outputs={k: v.value for k, v in plan.outputs.items()},
+            scripted_sign_in=scripted_user(cloud, admin.upn, password),
+            mfa_code=lambda: cloud.mfa_code(admin.upn),
+            request_count=lambda: len(cloud.requests))
+        return rehearse(world, say, use_browser=use_browser)
 
 
 class DoubleMocks(RecordingMocks):

@@ -1,11 +1,11 @@
-"""The offline engine for the plan: Pulumi mocks that record every registration.
+"""The plan's Pulumi mocks: they record every registration and answer as Azure would.
 
 ``RecordingMocks`` answers the program's invokes (the deploying identity, as both providers see it)
 and gives each resource realistic, distinct ids, so a mix-up such as granting the application's
 client id instead of its service principal's object id shows in the plan and fails the policy rules.
 Vault URIs carry the stack's national cloud suffix, as ARM would return them.
-``RecordingMonitor`` replaces the mock monitor's ``RegisterResource`` so resource *options*
-(protect, retainOnDelete, ignoreChanges, ...) are recorded too; the stock mocks drop them.
+``scripts.offline.plan_engine`` runs the program under them (its ``RecordingMonitor`` records
+resource *options* too, which the stock mocks drop).
 
 Extension point (``invoke demo`` builds on it): subclass ``RecordingMocks`` and override
 ``create(record)`` to create each resource somewhere (e.g. the local cloud double) and return its
@@ -14,19 +14,14 @@ id and output state; ``new_guid`` and ``deploying_identity`` are overridable as 
 
 from __future__ import annotations
 
-import asyncio
-import atexit
 import threading
 import uuid
-import weakref
 from dataclasses import dataclass, field
 from typing import Any
 
 import pulumi
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import rpc
-from pulumi.runtime.proto import resource_pb2
-from pulumi.runtime.sync_await import _ensure_event_loop, _sync_await
 
 from foundation import wellknown
 from foundation.clouds import PRESETS
@@ -98,9 +93,8 @@ class RecordingMocks(pulumi.runtime.Mocks):
         cloud_name: str = "public",
     ) -> None:
         self.seed = seed
-        #: The stack's cloud (``scripts.flows.plan.run_program`` sets it from the config): fake
-        #: vault
-        #: URIs use its vault suffix, as ARM would return them (vault.azure.cn in China).
+        #: The stack's cloud (``scripts.offline.plan_engine.run_program`` sets it from the
+        #: config): fake vault URIs use its vault suffix, as ARM would (vault.azure.cn in China).
         self.cloud_name = cloud_name
         self.deployer_object_id = deployer_object_id or self.new_guid("deployer", "object")
         self.deployer_client_id = self.new_guid("deployer", "client")
@@ -298,69 +292,3 @@ def arm_request(record: ResourceRecord) -> tuple[str, dict[str, Any]] | None:
         properties.setdefault("principalType", "User")
         return wellknown.ARM_ROLE_ASSIGNMENT_API_VERSION, {"properties": properties}
     return None
-
-
-#: Event loops the mock engine made in its worker threads (Pulumi's mocks make one per thread and
-#: never close them). They stay usable for later runs in this process and are closed at exit:
-#: left to the garbage collector during interpreter teardown, a loop's ``__del__`` sometimes
-#: prints an "Exception ignored" traceback on stderr.
-_ENGINE_LOOPS: weakref.WeakSet[asyncio.AbstractEventLoop] = weakref.WeakSet()
-
-
-def _track_loop() -> None:
-    _ENGINE_LOOPS.add(_ensure_event_loop())  # type: ignore[no-untyped-call]
-
-
-@atexit.register
-def _close_engine_loops() -> None:
-    for loop in list(_ENGINE_LOOPS):
-        if not loop.is_running() and not loop.is_closed():
-            loop.close()
-
-
-class RecordingMonitor(pulumi_mocks.MockMonitor):
-    """The stock mock monitor, except ``RegisterResource`` also captures resource options and
-    hands a full ``ResourceRecord`` to ``RecordingMocks.register``. Called from worker threads,
-    so it keeps no per-call state on ``self``."""
-
-    mocks: RecordingMocks
-
-    def __init__(self, mocks: RecordingMocks) -> None:
-        super().__init__(mocks)
-        _track_loop()  # the calling thread's loop, which runs the program
-
-    def Invoke(self, request: Any) -> Any:
-        _track_loop()
-        return super().Invoke(request)  # type: ignore[no-untyped-call]
-
-    def RegisterResource(self, request: Any) -> Any:
-        urn = self.make_urn(request.parent, request.type, request.name)
-        if request.type == "pulumi:pulumi:Stack":
-            return resource_pb2.RegisterResourceResponse(urn=urn)
-        _track_loop()
-        raw = rpc.deserialize_properties(request.object)
-        inputs, secrets = unwrap_secrets(raw)
-        record = ResourceRecord(
-            type=request.type,
-            name=request.name,
-            urn=urn,
-            custom=bool(request.custom),
-            inputs=inputs,
-            options={
-                "parent": request.parent or None,
-                "protect": bool(request.protect),
-                "retainOnDelete": bool(request.retainOnDelete),
-                "ignoreChanges": list(request.ignoreChanges),
-                "deleteBeforeReplace": bool(request.deleteBeforeReplace),
-                "replaceOnChanges": list(request.replaceOnChanges),
-                "additionalSecretOutputs": list(request.additionalSecretOutputs),
-                "dependencies": list(request.dependencies),
-                # Set when the resource is adopted (`import_`) rather than created.
-                "importId": request.importId or None,
-            },
-            secret_paths=frozenset(secrets),
-        )
-        resource_id, state = self.mocks.register(record)
-        state_proto = _sync_await(rpc.serialize_properties(state, {}))
-        self.resources[urn] = pulumi_mocks.MockMonitor.ResourceRegistration(urn, resource_id, state)
-        return resource_pb2.RegisterResourceResponse(urn=urn, id=resource_id, object=state_proto)

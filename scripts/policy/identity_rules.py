@@ -19,6 +19,7 @@ from foundation.resource_types import (
     CONDITIONAL_ACCESS_POLICY,
     FEDERATED_CREDENTIAL,
     GENERIC_RESOURCE,
+    MFA_CONTROL,
     READER_MARKER,
     READER_PERMISSIONS,
     ROLE_ASSIGNMENT,
@@ -38,8 +39,6 @@ from foundation.resource_types import (
     vault_name_of,
 )
 
-#: The grant control that requires multifactor authentication.
-MFA_CONTROL = "mfa"
 REPORT_ONLY = "enabledForReportingButNotEnforced"
 MAX_PASSWORD_LIFETIME_DAYS = 730
 #: Microsoft.Authorization 2022-04-01 PrincipalType values a vault grant can name.
@@ -174,7 +173,8 @@ def conditional_access_requires_mfa(resource: ResourceLike, today: date) -> list
     conditions = mapping(resource.inputs.get("conditions"))
     problems = []
     # With OR, any other control (a compliant device, terms of use) satisfies the policy alone.
-    if MFA_CONTROL not in controls or (grant.get("operator") != "AND" and controls != ["mfa"]):
+    only_mfa = controls == [MFA_CONTROL]
+    if MFA_CONTROL not in controls or (grant.get("operator") != "AND" and not only_mfa):
         problems.append(
             line(
                 resource,
