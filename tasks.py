@@ -144,10 +144,13 @@ def store_token(c: Context, from_file: str, vault_url: str | None = None,
 
 @task
 def test(c: Context) -> None:
-    """Lint (ruff), type-check (mypy), scan (bandit) and run the whole test suite."""
+    """Lint (ruff), type-check (mypy), check the import layers (import-linter), scan (bandit) and
+    run the whole test suite."""
     py = sys.executable
     c.run(f"{py} -m ruff check .", pty=False)
     c.run(f"{py} -m mypy foundation scripts infra tasks.py", pty=False)
+    # The import contract: imports run one way (layers in pyproject.toml [tool.importlinter]).
+    c.run(f"{Path(py).parent / 'lint-imports'} --no-cache", pty=False)
     c.run(f"{py} -m bandit -q -c pyproject.toml -r foundation scripts infra clouddouble tasks.py",
           pty=False)
     c.run(f"{py} -m pytest -n 2 -q", pty=False)

@@ -1,0 +1,218 @@
+"""`invoke rotate` end to end, as a subprocess, against the cloud double: a real consent seeds the
+vault, then rotation redeems the stored refresh token with MSAL and writes a new version with the
+real Key Vault client, through refusals, throttling and a race. Services that stay down, slow or
+untrusted: tests/test_matrix_services.py."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from clouddouble import CloudDouble, shapes
+from tests.support import ROOT, PartnerWorld, assert_no_secret, redeems, seed, snapshot
+
+JSON_KEYS = {"previousVersion", "version", "key_vault_url", "disabledVersions"}
+
+
+@pytest.fixture
+def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
+    return seed(PartnerWorld(cloud, tmp_path / "home"))
+
+
+def quiet(world: PartnerWorld, *results: subprocess.CompletedProcess[str]) -> None:
+    """No secret of the world and no stored refresh token in any output."""
+    tokens = [v.value for v in world.vault.secret_versions(world.secret_name)]
+    for result in results:
+        assert_no_secret(result.stdout + result.stderr, [*world.secrets(), *tokens])
+
+
+def kv_url(world: PartnerWorld, version: str) -> str:
+    return f"{world.vault.uri.rstrip('/')}/secrets/{world.secret_name}/{version}?api-version=7.0"
+
+
+def later(world: PartnerWorld) -> None:
+    """Rotations are days apart in real life, and Key Vault's timestamps have one-second steps:
+    start the next one in a new second so "older" is well defined. (Not the double's clock: a
+    token minted after ``advance_clock`` fails PyJWT's ``iat`` check in the double's own
+    resource servers.)"""
+    newest = world.vault.secret_versions(world.secret_name)[-1].created
+    while dt.datetime.now(dt.UTC).replace(microsecond=0) <= newest.replace(microsecond=0):
+        time.sleep(0.05)
+
+
+def test_rotate_stores_a_new_working_token_with_a_fresh_expiry(world: PartnerWorld) -> None:
+    [old] = world.vault.secret_versions(world.secret_name)
+    result = world.invoke("rotate")
+    assert result.returncode == 0, result.stderr
+    old_again, new = world.vault.secret_versions(world.secret_name)
+    assert old_again.value == old.value and old_again.enabled, "the old version must stay usable"
+    assert new.value != old.value
+    assert redeems(world, new.value), "the new token must work"
+    assert redeems(world, old.value), "the old token keeps working (refresh tokens roll)"
+    lifetime = new.expires - new.created
+    assert abs(lifetime - dt.timedelta(days=90)) < dt.timedelta(hours=1)
+    assert new.content_type == old.content_type
+    assert new.tags["source"] == "rotate"
+    assert new.tags["tenantId"] == world.tenant.id and new.tags["cpvAppId"] == world.cpv.app_id
+    url = kv_url(world, new.version)
+    assert result.stdout.strip() == f"Key Vault URL (new module setting)  {url}"
+    assert f"{old.version} -> {new.version}" in result.stderr
+    assert not list((world.home / "pending").glob("*")), "no fallback file may be left behind"
+    quiet(world, result)
+
+
+def test_rotate_json_names_both_versions_and_the_new_setting(world: PartnerWorld) -> None:
+    [old] = world.vault.secret_versions(world.secret_name)
+    result = world.invoke("rotate", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    out = json.loads(result.stdout)
+    new = world.vault.secret_versions(world.secret_name)[-1]
+    assert set(out) == JSON_KEYS
+    assert out["previousVersion"] == old.version
+    assert out["version"] == new.version
+    assert out["key_vault_url"] == kv_url(world, new.version)
+    assert out["disabledVersions"] == []
+    quiet(world, result)
+
+
+def test_keep_disables_older_versions_only_when_asked(world: PartnerWorld) -> None:
+    later(world)
+    by_default = world.invoke("rotate")
+    assert by_default.returncode == 0, by_default.stderr
+    assert [enabled for *_, enabled in snapshot(world)] == [True, True]
+
+    later(world)
+    kept = world.invoke("rotate", "--keep", "1", "--format", "json")
+    assert kept.returncode == 0, kept.stderr
+    versions = world.vault.secret_versions(world.secret_name)
+    assert [v.enabled for v in versions] == [False, False, True]
+    out = json.loads(kept.stdout)
+    assert sorted(out["disabledVersions"]) == sorted(v.version for v in versions[:2])
+    assert out["version"] == versions[-1].version
+    assert redeems(world, versions[-1].value)
+    quiet(world, by_default, kept)
+
+
+def test_keep_two_leaves_the_previous_version_enabled(world: PartnerWorld) -> None:
+    later(world)
+    assert world.invoke("rotate").returncode == 0
+    later(world)
+    result = world.invoke("rotate", "--keep", "2")
+    assert result.returncode == 0, result.stderr
+    assert [enabled for *_, enabled in snapshot(world)] == [False, True, True]
+
+
+def test_keep_below_one_is_refused_before_anything_happens(world: PartnerWorld) -> None:
+    before = snapshot(world)
+    result = world.invoke("rotate", "--keep", "-1")
+    assert result.returncode == 2
+    assert "--keep" in result.stderr and "Fix:" in result.stderr
+    assert snapshot(world) == before
+
+
+@pytest.mark.parametrize(("event", "code"), [
+    ("expire_refresh_tokens", 700082),
+    ("revoke_grants", 50173),
+    ("require_mfa_again", 50078),
+])
+def test_refused_token_is_one_line_of_advice_and_leaves_the_vault_alone(
+        world: PartnerWorld, event: str, code: int) -> None:
+    before = snapshot(world)
+    getattr(world.cloud, event)(world.admin.upn)
+    result = world.invoke("rotate")
+    assert result.returncode == 3, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert f"AADSTS{code}" in line
+    assert "Fix:" in line and "invoke consent" in line
+    assert "Traceback" not in result.stderr
+    assert result.stdout == ""
+    assert snapshot(world) == before
+    assert not list((world.home / "pending").glob("*")), "nothing to keep: nothing was redeemed"
+    quiet(world, result)
+
+
+def _token_path(world: PartnerWorld) -> str:
+    return rf"^/{re.escape(world.tenant.id)}/oauth2/v2\.0/token$"
+
+
+#: rotate's first token request is the writer's (to read the vault), the second the refresh
+#: token's redemption: the token faults below let the first one through.
+REDEMPTION = 1
+
+
+@pytest.mark.parametrize("status", [429, 503])
+@pytest.mark.parametrize("where", ["vault PUT", "token endpoint"])
+def test_throttling_and_outages_are_retried(world: PartnerWorld, where: str, status: int) -> None:
+    if where == "vault PUT":
+        path, service, method = r"/secrets/", f"vault:{world.vault.name}", "PUT"
+    else:
+        path, service, method = _token_path(world), "identity", "POST"
+    world.cloud.inject_fault(path, status=status, count=1, method=method, service=service,
+                             retry_after=1 if status == 429 else None,
+                             skip=REDEMPTION if where == "token endpoint" else 0)
+    world.cloud.clear_requests()
+    result = world.invoke("rotate")
+    assert result.returncode == 0, result.stderr
+    hits = [r.status for r in world.cloud.requests
+            if r.service == service and r.method == method and re.search(path, r.path)]
+    assert status in hits and hits[-1] == 200, f"the fault must be met, then retried: {hits}"
+    assert len(world.vault.secret_versions(world.secret_name)) == 2
+    assert redeems(world, world.vault.secret_versions(world.secret_name)[-1].value)
+    quiet(world, result)
+
+
+def test_a_retry_after_too_long_to_wait_is_told_not_waited_out(world: PartnerWorld) -> None:
+    """Entra's plain-text 429 asking for 60 s: more than foundation.network.http.MAX_RETRY_AFTER,
+    so no
+    retry sits through it; the one line says how long to wait, and the vault is untouched."""
+    body, content_type = shapes.entra_plain_text_429()
+    world.cloud.inject_fault(_token_path(world), status=429, count=100, retry_after=60,
+                             service="identity", skip=REDEMPTION, body=body,
+                             content_type=content_type)
+    world.cloud.clear_requests()
+    started = time.monotonic()
+    result = world.invoke("rotate")
+    assert time.monotonic() - started < 30
+    assert result.returncode == 5, result.stderr
+    line = result.stderr.strip().splitlines()[-1]
+    assert "throttled" in line and "429 Too Many Requests" in line
+    assert "Fix: wait 60 s and run again." in line and "Traceback" not in result.stderr
+    throttled = [r for r in world.cloud.requests
+                 if r.service == "identity" and r.status == 429 and r.method == "POST"]
+    assert len(throttled) == 1, "a 60 s Retry-After must not be retried"
+    assert len(world.vault.secret_versions(world.secret_name)) == 1
+
+
+@pytest.mark.parametrize("keep", [[], ["--keep", "1"]], ids=["keep-all", "keep-1"])
+def test_two_rotations_at_once_leave_a_working_newest_version(world: PartnerWorld,
+                                                              keep: list[str]) -> None:
+    cmd = [sys.executable, "-m", "invoke", "rotate", *keep]
+    procs = [subprocess.Popen(cmd, cwd=ROOT, env=world.env(), text=True,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
+    results = []
+    for proc in procs:
+        out, errout = proc.communicate(timeout=90)
+        results.append(subprocess.CompletedProcess(cmd, proc.returncode, out, errout))
+    ok = [r for r in results if r.returncode == 0]
+    for failed in (r for r in results if r.returncode != 0):
+        # Failing is allowed; failing messily is not.
+        assert "Traceback" not in failed.stderr
+        assert failed.stderr.strip().splitlines()[-1].startswith("error: ")
+    assert ok, [r.stderr for r in results]
+    versions = world.vault.secret_versions(world.secret_name)
+    assert len(versions) == 1 + len(ok)
+    # The platform and `verify` read the newest version: it must never be the one disabled,
+    # even when both rotations wrote within the same second.
+    assert versions[-1].enabled
+    assert all(v.enabled for v in versions) or keep
+    assert redeems(world, versions[-1].value)
+    printed = {r.stdout.strip().rsplit("/", 1)[-1].split("?")[0] for r in ok}
+    assert printed == {v.version for v in versions[1:]}
+    quiet(world, *results)

@@ -1,0 +1,195 @@
+"""`invoke verify` end to end, as a subprocess, against the cloud double: the platform's view of a
+partner's setup (read the secret as the Key Vault client app, redeem, MFA, Partner Center, the
+client app's secret expiry from Graph), and its exit codes 0 / 8 / 9 / 5."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from clouddouble import CloudDouble
+from scripts.flows.verify import Check, HealthReport
+from tests.support import (
+    PartnerWorld,
+    assert_no_secret,
+    grant_graph_roles,
+    seed,
+    snapshot,
+    token_without_mfa,
+)
+
+CHECKS = ["vault read (as the platform)", "refresh token expiry",
+          "token redemption + MFA claim", "Partner Center", "Key Vault client app secret"]
+
+
+@pytest.fixture
+def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
+    return seed(PartnerWorld(cloud, tmp_path / "home"))
+
+
+def verify(world: PartnerWorld, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    result = world.invoke("verify", *args, env=world.env(**env) if env else None)
+    tokens = [v.value for v in world.vault.secret_versions(world.secret_name)]
+    extra = [v for k, v in env.items() if k.endswith("SECRET")]
+    assert_no_secret(result.stdout + result.stderr, [*world.secrets(), *tokens, *extra])
+    assert "Traceback" not in result.stderr
+    return result
+
+
+def verify_json(world: PartnerWorld, *args: str, **env: str) -> tuple[int, dict[str, Any]]:
+    result = verify(world, "--format", "json", *args, **env)
+    return result.returncode, json.loads(result.stdout)
+
+
+def statuses(report: dict[str, Any]) -> dict[str, str]:
+    return {c["name"]: c["status"] for c in report["checks"]}
+
+
+def graph_can_read_apps(world: PartnerWorld) -> None:
+    grant_graph_roles(world.cloud, world.tenant.id, world.writer_app.app_id,
+                      "Application.Read.All")
+
+
+def test_healthy_setup_is_exit_0_and_changes_nothing(world: PartnerWorld) -> None:
+    before = snapshot(world)
+    result = verify(world)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert [line.split("  ")[0] for line in lines[:-1]] == CHECKS
+    assert all(" OK " in line for line in lines[:-1]), result.stdout
+    assert lines[-1] == "overall: ok"
+    assert "amr=" in result.stdout and "mfa" in result.stdout
+    # Without Graph access the app secret's expiry is unknown, which is said, not failed.
+    assert "expiry unknown" in lines[-2]
+    assert result.stderr == ""
+    assert snapshot(world) == before, "verify is read-only"
+
+
+def test_healthy_json_reports_versions_and_days(world: PartnerWorld) -> None:
+    graph_can_read_apps(world)
+    code, report = verify_json(world)
+    assert code == 0, report
+    assert report["status"] == "ok"
+    assert report["secretVersion"] == world.vault.secret_versions(world.secret_name)[-1].version
+    assert 89 <= report["tokenDaysToExpiry"] <= 90
+    assert 0 <= report["tokenAgeDays"] < 1
+    assert 729 <= report["appSecretDaysToExpiry"] <= 730
+    assert list(statuses(report)) == CHECKS
+    assert set(statuses(report).values()) == {"ok"}
+
+
+def test_token_expiring_within_warn_days_is_exit_8(world: PartnerWorld) -> None:
+    result = verify(world, "--warn-days", "100")
+    assert result.returncode == 8, result.stdout + result.stderr
+    assert "overall: warning" in result.stdout
+    assert "warning: refresh token expiry" in result.stderr and "invoke rotate" in result.stderr
+    code, report = verify_json(world, "--warn-days", "100")
+    assert code == 8
+    assert statuses(report)["refresh token expiry"] == "warning"
+    assert statuses(report)["Partner Center"] == "ok"
+
+
+def test_platform_without_an_access_policy_is_exit_9_with_the_fix(world: PartnerWorld) -> None:
+    world.vault.remove_access_policy(world.kv_sp)
+    result = verify(world)
+    assert result.returncode == 9, result.stdout + result.stderr
+    assert "broken: vault read (as the platform)" in result.stderr
+    assert "secrets 'get' permission" in result.stderr
+    assert "Fix: give the Key Vault client app secrets 'get'" in result.stderr
+    assert "pulumi up" in result.stderr
+    code, report = verify_json(world)
+    assert code == 9 and report["status"] == "broken" and report["secretVersion"] is None
+
+
+def test_mfa_needed_again_is_exit_9_naming_the_code(world: PartnerWorld) -> None:
+    world.cloud.require_mfa_again(world.admin.upn)
+    code, report = verify_json(world)
+    assert code == 9
+    [failed] = [c for c in report["checks"] if c["status"] != "ok"]
+    assert failed["name"] == "token redemption + Partner Center"
+    assert "AADSTS50078" in failed["detail"] and "invoke consent" in failed["fix"]
+
+
+def test_stored_token_without_mfa_is_exit_9(world: PartnerWorld) -> None:
+    token = token_without_mfa(world)
+    world.vault.set_secret(world.secret_name, token, tags={"tenantId": world.tenant.id})
+    result = verify(world)
+    assert result.returncode == 9, result.stdout + result.stderr
+    assert "did not use MFA" in result.stderr and "Fix:" in result.stderr
+    assert token not in result.stdout + result.stderr
+
+
+def test_partner_center_refusing_the_token_is_exit_9(world: PartnerWorld) -> None:
+    world.cloud.inject_fault(r"^/v1/profiles/organization$", status=401, count=10,
+                             service="partnercenter", retry_after=None)
+    code, report = verify_json(world)
+    assert code == 9
+    assert statuses(report)["token redemption + Partner Center"] == "broken"
+    assert "Partner Center refused" in report["checks"][-2]["detail"]
+
+
+def test_partner_center_down_is_exit_5_not_broken(world: PartnerWorld) -> None:
+    # Down is not broken (verify.py): no one should hunt for a fault in their own setup.
+    world.cloud.partner_center_down()
+    code, report = verify_json(world)
+    assert code == 5
+    assert report["status"] == "unavailable"
+    assert statuses(report)["token redemption + Partner Center"] == "unavailable"
+    assert statuses(report)["vault read (as the platform)"] == "ok"
+
+
+def test_broken_wins_over_a_service_outage() -> None:
+    # In-process: with the vault unreadable, the CLI never reaches Partner Center, so no
+    # end-to-end setup shows both at once; the ranking is what a pipeline branches on.
+    report = HealthReport([Check("Partner Center", "unavailable", "503"),
+                           Check("vault read (as the platform)", "broken", "403", "grant get"),
+                           Check("refresh token expiry", "warning", "5 days left")])
+    assert (report.status, report.exit_code) == ("broken", 9)
+    assert HealthReport(report.checks[::2]).exit_code == 5
+    assert HealthReport(report.checks[2:]).exit_code == 8
+
+
+def kv_app_with_secrets(world: PartnerWorld, *ends: dt.timedelta) -> list[str]:
+    """Give the platform a Key Vault client app with one secret per end offset, allowed to get
+    the token; return the secrets (distinct first three characters, as Graph's hints)."""
+    cloud = world.cloud
+    app = cloud.register_app(world.tenant.id, "Azure Key Vault Client App (rotated)")
+    sp = cloud.add_service_principal(world.tenant.id, app.app_id)
+    world.vault.set_access_policy(sp, secrets=["get"])
+    now = cloud.clock.now()
+    secrets = [cloud.add_password(app.app_id, value=f"{i}a{i}-kv-client-secret-{i:04d}-xyz",
+                                  end=now + end) for i, end in enumerate(ends)]
+    world.kv_app = app
+    return secrets
+
+
+def test_app_secret_in_use_expiring_soon_is_a_warning_even_with_a_newer_one(
+        world: PartnerWorld) -> None:
+    graph_can_read_apps(world)
+    in_use, _newer = kv_app_with_secrets(world, dt.timedelta(days=10), dt.timedelta(days=700))
+    env = {"KV_CLIENT_APP_ID": world.kv_app.app_id, "KV_CLIENT_APP_SECRET": in_use}
+    code, report = verify_json(world, **env)
+    assert code == 8, report
+    assert 9 <= report["appSecretDaysToExpiry"] <= 10
+    assert statuses(report)["Key Vault client app secret"] == "warning"
+    result = verify(world, **env)
+    assert "warning: Key Vault client app secret" in result.stderr
+    assert "clientSecretRotation" in result.stderr
+
+
+def test_expired_app_secret_is_exit_9(world: PartnerWorld) -> None:
+    graph_can_read_apps(world)
+    [expired] = kv_app_with_secrets(world, dt.timedelta(days=-1))
+    code, report = verify_json(world, KV_CLIENT_APP_ID=world.kv_app.app_id,
+                               KV_CLIENT_APP_SECRET=expired)
+    assert code == 9
+    checks = {c["name"]: c for c in report["checks"]}
+    assert checks["Key Vault client app secret"]["status"] == "broken"
+    assert checks["Key Vault client app secret"]["detail"] == "expired"
+    assert checks["vault read (as the platform)"]["status"] == "broken"
+    assert "KV_CLIENT_APP_SECRET" in checks["vault read (as the platform)"]["fix"]

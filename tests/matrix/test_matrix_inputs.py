@@ -1,0 +1,187 @@
+"""Matrix, bad input: malformed tenant, domain, GUID, vault URL, secret name, cloud, format,
+timeout and RBAC-wait overrides; an unknown stack; no Pulumi CLI (flags still work, and the line
+names the output that was wanted). Every task refuses with exit 2 and one line before it touches a
+service, so the vault stays exactly as it was.
+
+Unit-level twins: tests/test_properties.py (the validators never accept what Azure rejects),
+tests/test_stack_outputs.py (StackOutputs against a stand-in CLI).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+from clouddouble import CloudDouble
+from tests.matrix.runner import Expect, Run, Sandbox, seed
+
+PARTNER_TASKS = ("consent", "rotate", "verify", "settings")
+#: (id, flags, extra environment, what the cause names, what the fix names)
+BAD_INPUT = [
+    ("tenant", ["--csp-domain", "not a domain!"], {},
+     ("--csp-domain", "neither a tenant id"), ("GUID",)),
+    ("tenant-env", [], {"CSP_DOMAIN": "contoso..onmicrosoft.com"},
+     ("CSP_DOMAIN",), ("verified domain",)),
+    ("guid", ["--app-id", "1234-not-a-guid"], {}, ("--app-id",), ("Application (client) ID",)),
+    ("vault-url-http", ["--vault-url", "http://kv-x.vault.azure.net/"], {},
+     ("must use https",), ("https://<vault-name>.vault.azure.net/",)),
+    ("vault-url-secret-id", ["--vault-url", "https://kv-x.vault.azure.net/secrets/T/abc"], {},
+     ("secret identifier",), ("https://<vault-name>",)),
+    ("vault-url-host", ["--vault-url", "https://example.com/"], {},
+     ("not a Key Vault host",), ("https://<vault-name>",)),
+    ("secret-name", ["--secret-name", "bad_name!"], {},
+     ("secret name", "bad_name!"), ("letters, digits and hyphens",)),
+    ("cloud", ["--cloud", "mars"], {}, ("mars", "not a known cloud"), ("public, usgov",)),
+    ("timeout-override", [], {"SECURE_APP_HTTP_TIMEOUT": "soon"},
+     ("SECURE_APP_HTTP_TIMEOUT='soon'",), ("unset it",)),
+    ("rbac-wait-override", [], {"SECURE_APP_RBAC_WAIT": "soon"},
+     ("SECURE_APP_RBAC_WAIT='soon'",), ("unset it",)),
+    ("format", ["--format", "yaml"], {}, ("--format 'yaml'",), ("json",)),
+]
+
+
+@pytest.fixture
+def box(cloud: CloudDouble, tmp_path: Path) -> Sandbox:
+    box = Sandbox(cloud, tmp_path)
+    seed(box)
+    return box
+
+
+def run_task(box: Sandbox, task: str, *args: str, env: dict[str, str] | None = None) -> Run:
+    return (box.consent(*args, env=env) if task == "consent"
+            else box.invoke(task, *args, env=env))
+
+
+@pytest.mark.parametrize("task", PARTNER_TASKS)
+@pytest.mark.parametrize(("flags", "extra", "cause", "fix"),
+                         [pytest.param(*row[1:], id=row[0]) for row in BAD_INPUT])
+def test_malformed_input_is_refused_before_anything_happens(
+        box: Sandbox, task: str, flags: list[str], extra: dict[str, str],
+        cause: tuple[str, ...], fix: tuple[str, ...]) -> None:
+    before = box.snapshot()
+    box.cloud.clear_requests()
+    run = run_task(box, task, *flags, env=box.env(**extra))
+    box.check(run, Expect(2, cause, fix), before)
+    world = box.world
+    mine = [r for r in box.cloud.requests if r.host_port == world.vault.host_port
+            or world.tenant.id in r.path or world.domain in r.path]
+    assert mine == [], "bad input must be refused before any service is called"
+
+
+@pytest.mark.parametrize(("task", "flags", "extra", "cause", "fix"), [
+    pytest.param("mfa-report", ["--format", "csv"], {}, ("--format 'csv'",), ("json",),
+                 id="mfa-report-format"),
+    pytest.param("mfa-report", ["--cloud", "moon"], {}, ("moon",), ("usgov",),
+                 id="mfa-report-cloud"),
+    pytest.param("mfa-report", [], {"SECURE_APP_HTTP_TIMEOUT": "0"},
+                 ("SECURE_APP_HTTP_TIMEOUT='0'",), ("unset it",), id="mfa-report-timeout"),
+    pytest.param("rotate", ["--keep", "-1"], {}, ("--keep",), ("--keep 1",), id="rotate-keep"),
+    pytest.param("verify", [], {"KV_CLIENT_APP_ID": "kv-client"}, ("KV_CLIENT_APP_ID",),
+                 ("Application (client) ID",), id="verify-kv-client-guid"),
+    pytest.param("settings", [], {"KV_CLIENT_CSP_DOMAIN": "-bad-"}, ("KV_CLIENT_CSP_DOMAIN",),
+                 ("verified domain",), id="settings-kv-client-tenant"),
+    pytest.param("consent", ["--redirect-port", "80"], {}, ("--redirect-port 80",),
+                 ("1024 to 65535",), id="consent-privileged-port"),
+    pytest.param("consent", ["--store", "cloud"], {}, ("--store 'cloud'",), ("manual",),
+                 id="consent-store"),
+    pytest.param("consent", [], {"CPV_APP_SECRET": " "}, ("no CPV app secret",),
+                 ("CPV_APP_SECRET",), id="consent-no-secret"),
+])
+def test_other_bad_flags_and_variables(box: Sandbox, task: str, flags: list[str],
+                                       extra: dict[str, str], cause: tuple[str, ...],
+                                       fix: tuple[str, ...]) -> None:
+    before = box.snapshot()
+    box.check(run_task(box, task, *flags, env=box.env(**extra)), Expect(2, cause, fix), before)
+
+
+@pytest.mark.parametrize(("content", "mode", "cause", "fix"), [
+    pytest.param(None, 0o600, ("no fallback file",), ("path that consent printed",),
+                 id="missing"),
+    pytest.param('{"refresh_token": "x"}', 0o644, ("readable or writable by others",),
+                 ("run consent again",), id="others-can-read"),
+    pytest.param("[1, 2]", 0o600, ("not a fallback file",), ("path that consent printed",),
+                 id="not-a-fallback-file"),
+])
+def test_store_token_refuses_a_bad_file(box: Sandbox, tmp_path: Path, content: str | None,
+                                        mode: int, cause: tuple[str, ...],
+                                        fix: tuple[str, ...]) -> None:
+    path = tmp_path / "token.json"
+    if content is not None:
+        path.write_text(content)
+        os.chmod(path, mode)
+    before = box.snapshot()
+    box.check(box.invoke("store-token", "--from-file", str(path)), Expect(2, cause, fix), before)
+
+
+def without_pulumi(box: Sandbox, **extra: str) -> dict[str, str]:
+    env = box.env(drop=("KEY_VAULT_URL", "KEY_VAULT_SECRET_NAME"), **extra)
+    env["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"
+    return env
+
+
+@pytest.mark.parametrize("task", PARTNER_TASKS)
+def test_without_the_pulumi_cli_the_line_names_the_output_and_its_flag(box: Sandbox,
+                                                                        task: str) -> None:
+    before = box.snapshot()
+    run = run_task(box, task, env=without_pulumi(box))
+    box.check(run, Expect(2, ("vaultUri", "Pulumi CLI is not installed"),
+                          ("--vault-url", "KEY_VAULT_URL")), before)
+
+
+@pytest.mark.parametrize("task", ["verify", "settings"])
+def test_without_the_pulumi_cli_the_kv_client_output_is_named(box: Sandbox, task: str) -> None:
+    before = box.snapshot()
+    env = box.env(drop=("KV_CLIENT_APP_ID",))
+    env["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"
+    box.check(box.invoke(task, env=env),
+              Expect(2, ("keyVaultClientAppId", "not installed"), ("KV_CLIENT_APP_ID",)), before)
+
+
+def test_without_the_pulumi_cli_flags_still_work(box: Sandbox) -> None:
+    world = box.world
+    flags = ["--vault-url", world.vault.uri, "--secret-name", world.secret_name]
+    before = box.snapshot()
+    settings = box.invoke("settings", *flags, env=without_pulumi(box))
+    box.check(settings, Expect(0), before)
+    assert before[-1][0] in settings.stdout, "settings must name the current version"
+    rotated = box.invoke("rotate", *flags, env=without_pulumi(box))
+    box.check(rotated, Expect(0, vault="new"), before)
+
+
+@pytest.mark.parametrize("task", PARTNER_TASKS)
+def test_unknown_stack_names_the_stack_the_output_and_the_flag(box: Sandbox, task: str) -> None:
+    before = box.snapshot()
+    env = box.env(drop=("KEY_VAULT_URL", "KEY_VAULT_SECRET_NAME"))
+    run = run_task(box, task, "--stack", "missing", env=env)
+    box.check(run, Expect(2, ("vaultUri", "no stack named 'missing'"), ("--vault-url",)), before)
+    [record] = box.records("pulumi")
+    assert record["cmdline"][-2:] == ["--stack", "missing"]
+
+
+def test_stack_outputs_fill_what_flags_leave_out(box: Sandbox) -> None:
+    world = box.world
+    box.write_stack("prod", vaultUri=world.vault.uri, secretName=world.secret_name)
+    before = box.snapshot()
+    env = box.env(drop=("KEY_VAULT_URL", "KEY_VAULT_SECRET_NAME"))
+    run = box.invoke("settings", "--stack", "prod", "--format", "json", env=env)
+    box.check(run, Expect(0), before)
+    assert before[-1][0] in run.stdout
+
+
+def test_plan_of_an_unknown_stack_names_the_file(box: Sandbox) -> None:
+    before = box.snapshot()
+    box.check(box.invoke("plan", "--stack", "missing"),
+              Expect(2, ("Pulumi.missing.yaml",), ("copy Pulumi.dev.yaml",)), before)
+
+
+def test_plan_of_a_stack_file_that_is_not_yaml_names_the_line(box: Sandbox,
+                                                                tmp_path: Path) -> None:
+    stack = tmp_path / "Pulumi.broken.yaml"
+    stack.write_text("config:\n  csp-secure-app:location: [west\n")
+    before = box.snapshot()
+    box.check(box.invoke("plan", "--stack", str(stack)),
+              Expect(2, (str(stack), "not valid YAML at line 3"), ("correct the syntax",)),
+              before)
