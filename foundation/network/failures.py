@@ -11,11 +11,9 @@ azure-identity folds all three into ``ClientAuthenticationError`` whose text quo
 for its credentials the text is all there is to go on; requests and azure-core keep the original
 exception in the chain. A 429 or 5xx that outlived azure-core's retries comes back the same way,
 with no status at all (and a plain-text body as a JSON parse error): the last token reply its
-transport saw (``foundation.network.discovery.last_token_reply``) tells it from a refusal. MSAL's
-own
-throttled or non-JSON answers are told where they arrive
-(``foundation.network.http.IdentitySession``); both
-use :func:`throttled` for the line.
+transport saw (``foundation.network.discovery.last_token_reply``) tells it from a refusal.
+MSAL's own throttled or non-JSON answers are told where they arrive
+(``foundation.network.http.IdentitySession``); both use :func:`throttled` for the line.
 """
 
 from __future__ import annotations
@@ -132,9 +130,8 @@ def _non_oauth_reply(exc: BaseException) -> tuple[int, str | None, str] | None:
     """(status, Retry-After, origin) when azure-identity failed on a token-endpoint answer that was
     throttling or an outage, not a refusal. Its ``ClientAuthenticationError`` carries no status:
     the last token reply its transport saw says what happened (``foundation.network.discovery``),
-    and a
-    JSON parse error in the chain means the body was not OAuth JSON (RFC 6749 §5.2: every OAuth
-    error is JSON)."""
+    and a JSON parse error in the chain means the body was not OAuth JSON (RFC 6749 §5.2: every
+    OAuth error is JSON)."""
     from foundation.network.discovery import last_token_reply
 
     reply = last_token_reply()

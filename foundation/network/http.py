@@ -45,8 +45,7 @@ class BoundedRetry(Retry):
 
 class Session(DiscoverySession):
     """Every request gets our timeout (``foundation.network.timeouts``) unless the caller set one
-    (MSAL sets
-    none when given its own ``http_client``)."""
+    (MSAL sets none when given its own ``http_client``)."""
 
     def request(self, method: str | bytes, url: str | bytes,
                 *args: Any, **kwargs: Any) -> requests.Response:

@@ -52,9 +52,9 @@ def confidential_client(
     Building it fetches the tenant's discovery document under ``--csp-domain``. Rotate and
     verify build it *before* reading the vault: a document fetched under the domain is also
     filed under the tenant's GUID, which the vault's challenge names
-    (``foundation.network.discovery``),
-    while one fetched under the GUID first cannot be matched to a domain. So the tenant's
-    metadata is fetched once per run, whether the partner is named by domain or by GUID."""
+    (``foundation.network.discovery``), while one fetched under the GUID first cannot be matched
+    to a domain. So the tenant's metadata is fetched once per run, whether the partner is named by
+    domain or by GUID."""
     import msal
 
     with _building(app, endpoints):

@@ -156,8 +156,7 @@ def _partner_client(app: PartnerApp,
                     endpoints: Endpoints) -> msal.ConfidentialClientApplication | SecureAppError:
     """The CPV app's client, built before the vault is read so the tenant's metadata is fetched
     once (``scripts.adapters.identity.confidential_client``). A failure is reported by the
-    redemption
-    check it belongs to, after the vault's."""
+    redemption check it belongs to, after the vault's."""
     try:
         return confidential_client(app, endpoints)
     except SecureAppError as exc:

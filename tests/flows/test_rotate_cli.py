@@ -170,8 +170,7 @@ def test_throttling_and_outages_are_retried(world: PartnerWorld, where: str, sta
 
 def test_a_retry_after_too_long_to_wait_is_told_not_waited_out(world: PartnerWorld) -> None:
     """Entra's plain-text 429 asking for 60 s: more than foundation.network.http.MAX_RETRY_AFTER,
-    so no
-    retry sits through it; the one line says how long to wait, and the vault is untouched."""
+    so no retry sits through it; the one line says how long to wait, and the vault is untouched."""
     body, content_type = shapes.entra_plain_text_429()
     world.cloud.inject_fault(_token_path(world), status=429, count=100, retry_after=60,
                              service="identity", skip=REDEMPTION, body=body,
