@@ -22,7 +22,9 @@ from invoke.exceptions import Exit
 from invoke.tasks import task
 
 from scripts.inputs import debug_requested
+from scripts.local.process import harden
 
+harden()  # core dumps off for every task, before anything reads a secret (scripts/local/process.py)
 ROOT = Path(__file__).resolve().parent
 F = TypeVar("F", bound=Callable[..., Any])
 # The SDKs log warnings (sometimes quoting server replies) through logging's last-resort handler
@@ -35,7 +37,18 @@ cli = functools.partial(task, auto_shortflags=False)
 
 
 def err(line: str) -> None:
-    print(line, file=sys.stderr, flush=True)
+    """Progress, advice and errors on stderr; control characters from outside escaped."""
+    from foundation.text import printable
+
+    print(printable(line, keep_newlines=True), file=sys.stderr, flush=True)
+
+
+def out(text: str) -> None:
+    """A task's result on stdout: it may quote a tag, a server reply or a file, so control
+    characters are escaped (line breaks of a table stay)."""
+    from foundation.text import printable
+
+    print(printable(text, keep_newlines=True))
 
 
 def reported(func: F) -> F:
@@ -48,8 +61,11 @@ def reported(func: F) -> F:
         try:
             return func(*args, **kwargs)
         except errors.SecureAppError as exc:
+            from foundation.text import printable
+
             for line in exc.lines():
-                err(f"error: {line}")
+                # One line each, whatever a redirect or a server put in the message.
+                err(printable(f"error: {line}"))
             raise Exit(code=exc.exit_code) from None
         except KeyboardInterrupt:
             # A Ctrl-C while storing is caught below us (the token is kept in the fallback file
@@ -81,7 +97,7 @@ def plan(c: Context, stack: str = "dev") -> None:
 
     name, folder = stack_file_location(stack, ROOT)
     report = run_plan(name, folder)
-    print("\n".join(format_plan(report)))
+    out("\n".join(format_plan(report)))
     if report.problems:
         raise PolicyViolation(list(report.problems))
 
@@ -125,7 +141,7 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
                        else "no-browser" if no_browser else "browser")
     ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"), read_pasted=_read_pasted)
     result = flow.consent(given, ui, mode=mode, timeout=float(timeout), say=err)
-    print(settings.render(result, format, show_secrets=show_secrets))
+    out(settings.render(result, format, show_secrets=show_secrets))
 
 
 @cli(help={"from_file": "fallback file that consent printed", "vault_url": "override vault",
@@ -139,7 +155,7 @@ def store_token(c: Context, from_file: str, vault_url: str | None = None,
     given = inputs.kept_token_inputs(from_file, vault_url, secret_name, cloud)
     stored = storage.store_pending(given.path, given.endpoints, given.storage, given.target)
     err(f"Stored as a new version: {stored.version}; {from_file} deleted.")
-    print(stored.secret_id)
+    out(stored.secret_id)
 
 
 @task
@@ -165,7 +181,7 @@ def _read_pasted() -> str:
 def _print_result(fmt: str, as_json: Callable[[], object], table: Callable[[], str]) -> None:
     import json
 
-    print(json.dumps(as_json(), indent=2) if fmt == "json" else table())
+    out(json.dumps(as_json(), indent=2) if fmt == "json" else table())
 
 
 LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
@@ -243,7 +259,7 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
                                   cwd=ROOT)
     result = module_settings.current(given.app, given.target, given.key_vault_reader(),
                                      given.endpoints)
-    print(module_settings.render(result, format, show_secrets=show_secrets))
+    out(module_settings.render(result, format, show_secrets=show_secrets))
 
 
 @cli(help={"browser": "sign in yourself in your browser (default: only at a desktop)",
@@ -261,6 +277,6 @@ def demo(c: Context, browser: bool = False, no_browser: bool = False, format: st
     inputs.check_format(format, settings.FORMATS)
     use_browser = browser or (not no_browser and browser_available())
     result = run_demo(ROOT, err, use_browser=use_browser, stack=stack)
-    print(settings.render(result.settings, format, show_secrets=False))
+    out(settings.render(result.settings, format, show_secrets=False))
     err(f"Done: {result.request_count} requests to the local double; overall health: "
         f"{result.health.status}. The real sequence: README 'Real use'.")

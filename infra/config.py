@@ -14,11 +14,12 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 from typing import Any, Literal
 
 from foundation import naming as check
 from foundation.clouds import PRESETS
-from foundation.errors import InvalidConfig
+from foundation.errors import ConfigError, InvalidConfig
 from infra.access_config import (
     DeployerPrincipalType,
     Writer,
@@ -357,6 +358,34 @@ def _parse_list(value: object) -> tuple[list[str], str | None]:
             return [], "is not a list of strings (rule: a YAML list or comma-separated values)"
         return [i.strip() for i in data], None
     return [part.strip() for part in text.split(",") if part.strip()], None
+
+
+#: A stack file is a few dozen lines; anything this big is not one (and is not read whole).
+STACK_FILE_MAX_BYTES = 1_000_000
+#: YAML aliases expand on load: a handful of nested ones (a "billion laughs") is gigabytes once
+#: rendered. A hand-written stack file needs none; a few are tolerated, never enough to blow up.
+STACK_FILE_MAX_ALIASES = 16
+
+
+def read_stack_document(path: Path) -> object:
+    """The parsed ``Pulumi.<stack>.yaml``, refused (``ConfigError``, exit 2) when it is over the
+    size cap or uses more aliases than the bound, before anything is expanded. Syntax errors
+    surface as ``yaml.YAMLError`` for the caller to name the line."""
+    import yaml
+
+    with path.open("rb") as file:
+        raw = file.read(STACK_FILE_MAX_BYTES + 1)
+    if len(raw) > STACK_FILE_MAX_BYTES:
+        raise ConfigError(f"{path} is over {STACK_FILE_MAX_BYTES} bytes, too big for a stack "
+                          "file", fix="point --stack at the Pulumi.<stack>.yaml of this project")
+    text = raw.decode("utf-8", errors="replace")
+    # The event stream names each alias without expanding it: counting costs one pass.
+    aliases = sum(isinstance(event, yaml.AliasEvent) for event in yaml.parse(text, yaml.SafeLoader))
+    if aliases > STACK_FILE_MAX_ALIASES:
+        raise ConfigError(f"{path} uses {aliases} YAML aliases (at most "
+                          f"{STACK_FILE_MAX_ALIASES} are accepted, so the file cannot expand "
+                          "to exhaust memory)", fix="write the values out instead of *aliases")
+    return yaml.safe_load(text)
 
 
 def config_values_from_stack_file(raw: Mapping[str, Any]) -> dict[str, str]:

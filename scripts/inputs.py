@@ -1,9 +1,10 @@
 """The inputs every task shares, resolved in one place: flag, then environment, then stack output.
 
-This is the only module of ``scripts/`` and ``tasks.py`` that reads ``os.environ`` (besides
-``scripts.local.children``, which hands the process environment on to child processes and says
-why). Everything below it takes the values, or an ``environ`` mapping, as parameters; tests pass
-a dict. Each bad value gets one line naming the flag or variable, what is wrong and the rule.
+This is the only module of ``scripts/`` and ``tasks.py`` that reads the environment (through
+``scripts.local.children``, which takes our secrets out of ``os.environ`` so no child process
+inherits them, and says why). Everything below it takes the values, or an ``environ``
+mapping, as parameters; tests pass a dict. Each bad value gets one line naming the flag or
+variable, what is wrong and the rule.
 Secrets are read from the environment or a hidden prompt only, never from a command-line flag
 (process arguments are visible to every user of the machine).
 
@@ -14,7 +15,6 @@ Nothing heavy is imported at module level: ``tasks.py`` imports this module to k
 from __future__ import annotations
 
 import getpass
-import os
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -36,8 +36,14 @@ RBAC_WAIT_LIMITS: Final = (0.0, 3600.0)
 
 
 def environment() -> Mapping[str, str]:
-    """This process's environment: the one read of ``os.environ`` every other input goes through."""
-    return os.environ
+    """This process's environment: the one read of ``os.environ`` every other input goes through.
+
+    Our secrets (``CPV_APP_SECRET``, ``KV_CLIENT_APP_SECRET``) are moved out of ``os.environ`` on
+    the way and stay readable here only, so the ``az``/``azd``/``pwsh`` that azure-identity may
+    start with ``os.environ`` never inherit them (``scripts.local.children``)."""
+    from scripts.local.children import process_environment
+
+    return process_environment()
 
 
 def _env(environ: Mapping[str, str] | None) -> Mapping[str, str]:
@@ -272,26 +278,36 @@ class KeptTokenInputs:
 
     path: Path
     endpoints: Endpoints
-    #: None: the vault and secret the file recorded.
-    target: VaultTarget | None
+    #: The flags', else the vault and secret the file recorded: checked either way.
+    target: VaultTarget
     storage: StorageOptions
 
 
 def kept_token_inputs(from_file: str, vault_url: str | None, secret_name: str | None,
                       cloud: str | None,
                       environ: Mapping[str, str] | None = None) -> KeptTokenInputs:
-    """``--vault-url`` / ``--secret-name`` win over what the fallback file recorded."""
+    """``--vault-url`` / ``--secret-name`` win over what the fallback file recorded; what the file
+    recorded is checked exactly as those flags are (a file is input too: one that names
+    ``https://user:pw@evil.example:8443/x/`` or a secret ``../../keys/x`` is refused, exit 2)."""
     from scripts.local import pending
 
     environ = _env(environ)
     path = Path(from_file)
     where = endpoints(cloud, environ)
-    target = None
-    if vault_url or secret_name:
-        kept = pending.load(path)
-        target = VaultTarget(
-            vault_url=validate_vault_url(first(vault_url, kept.vault_url) or "", where),
-            secret_name=check_secret_name(first(secret_name, kept.secret_name) or "",
-                                          "--secret-name"))
+    kept = pending.load(path)
+    url, name = first(vault_url, kept.vault_url), first(secret_name, kept.secret_name)
+    if not url or not name:
+        raise ConfigError(f"{path} names no vault (it was kept by a consent with --store manual)",
+                          fix="pass --vault-url and --secret-name")
+    try:
+        checked_url = validate_vault_url(url, where)
+    except ConfigError as exc:
+        if vault_url:
+            raise
+        raise ConfigError(f"{exc.message}, as recorded in {path}", fix=exc.fix) from None
+    target = VaultTarget(
+        vault_url=checked_url,
+        secret_name=check_secret_name(name, "--secret-name" if secret_name
+                                      else f"the secret name recorded in {path}:"))
     return KeptTokenInputs(path=path, endpoints=where, target=target,
                            storage=storage_options(environ))

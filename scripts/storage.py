@@ -56,7 +56,13 @@ def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
 
 def keeper(app: PartnerApp, target: VaultTarget | None, options: StorageOptions) -> Keeper:
     """What the sign-in calls to keep a token it cannot check yet (Partner Center down):
-    ``target`` is recorded in the file, so that store-token knows where it goes."""
+    ``target`` is recorded in the file, so that store-token knows where it goes.
+
+    The sign-in asks for this first, so the fallback folder is made (or checked) here, before
+    anyone signs in: a folder that cannot be made safe (a planted symlink, another user's, one
+    that cannot be written) is exit 2 now rather than a token with nowhere to go afterwards."""
+    fallback.prepare(options.pending_home)
+
     def keep(refresh_token: str, claims: TokenClaims) -> Path:
         return fallback.keep(_pending(refresh_token, claims, app, target), options.pending_home)
 

@@ -52,6 +52,25 @@ class TokenIssuer:
         # 2048-bit RSA takes ~50 ms: fine for a double that must start in under a second.
         self._key = rsa.generate_private_key(public_exponent=65537, key_size=2048)
         self.kid = uuid.uuid4().hex[:27]
+        #: Test hook: claims to overwrite in the user tokens issued to one client app, by kind
+        #: ("access", "id"); a value of None removes the claim. Keyed by the client (a test's
+        #: own CPV app) so a forgery never leaks into another test sharing the double.
+        self._forged: dict[tuple[str, str], dict[str, Any]] = {}
+
+    def forge(self, client_id: str, kind: str, **claims: Any) -> None:
+        """From now on, the ``kind`` ("access" or "id") tokens issued to ``client_id`` for a user
+        carry ``claims`` instead of the true ones: a token for another app, another audience, a
+        stale or foreign id_token, as a compromised or misdirected token endpoint would issue."""
+        if kind not in ("access", "id"):
+            raise ValueError(f"unknown token kind {kind!r}")
+        self._forged.setdefault((client_id.lower(), kind), {}).update(claims)
+
+    def _apply_forgery(self, client_id: str, kind: str, claims: dict[str, Any]) -> None:
+        for name, value in self._forged.get((client_id.lower(), kind), {}).items():
+            if value is None:
+                claims.pop(name, None)
+            else:
+                claims[name] = value
 
     def jwks(self) -> dict[str, Any]:
         numbers = self._key.public_key().public_numbers()
@@ -115,6 +134,7 @@ class TokenIssuer:
                 claims["unique_name"] = subject.upn
             if subject.name:
                 claims["name"] = subject.name
+            self._apply_forgery(client_id, "access", claims)
         else:
             claims["roles"] = sorted(roles or ())
         return self._sign(claims), ACCESS_TOKEN_LIFETIME
@@ -136,6 +156,7 @@ class TokenIssuer:
         }
         if nonce:
             claims["nonce"] = nonce
+        self._apply_forgery(client_id, "id", claims)
         return self._sign(claims)
 
     def verify(self, token: str, audiences: tuple[str, ...]) -> dict[str, Any]:

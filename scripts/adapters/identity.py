@@ -20,7 +20,14 @@ from foundation.errors import ServiceError, SignInError, StorageError
 from foundation.naming import is_guid
 from foundation.network import http
 from foundation.network.failures import connection_error
-from scripts.adapters.claims import TokenClaims, read_claims, require_partner_token
+from foundation.wellknown import PARTNER_CENTER_APP_ID
+from scripts.adapters.claims import (
+    TokenClaims,
+    read_claims,
+    require_id_token,
+    require_issued_to,
+    require_partner_token,
+)
 from scripts.adapters.partner_center import OrganizationProfile, organization_profile
 from scripts.types import PartnerApp
 
@@ -108,6 +115,14 @@ def identity_errors(endpoints: Endpoints) -> Iterator[None]:
     except (requests.RequestException, MsalServiceError) as exc:
         raise connection_error(exc, f"the identity platform at {endpoints.authority_host}",
                                "AZURE_AUTHORITY_HOST") from None
+    except RuntimeError as exc:
+        # MSAL's auth-code flow says a nonce mismatch (a reply that belongs to another sign-in,
+        # replayed or forged) with a bare RuntimeError; anything else stays what it is: a bug.
+        if "nonce in id token" not in str(exc):
+            raise
+        raise SignInError("the id_token's nonce is not this sign-in's: the reply belongs to "
+                          "another sign-in", fix="sign in again in a private window; if it "
+                          "recurs, check AZURE_AUTHORITY_HOST", error="token_mismatch") from None
 
 
 def tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
@@ -123,9 +138,24 @@ def tenant_of(client: msal.ClientApplication, app: PartnerApp) -> str:
 Keeper = Callable[[str, TokenClaims], Path]
 
 
+def partner_center_audiences(endpoints: Endpoints) -> tuple[str, ...]:
+    """The ``aud`` a Partner Center token carries: the resource URI the scope names, or (when
+    requested by application id) Partner Center's application id."""
+    resource = endpoints.partner_center_scope.rsplit("/", 1)[0]
+    return (resource, PARTNER_CENTER_APP_ID)
+
+
+def tenant_issuer(endpoints: Endpoints, tenant_id: str) -> str:
+    """The ``iss`` of the tenant's v2.0 id_tokens."""
+    return f"{endpoints.authority_host.rstrip('/')}/{tenant_id}/v2.0"
+
+
 def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: Endpoints,
-                         expected_tenant: str, *, keep: Keeper | None = None) -> PartnerTokens:
-    """Everything a token must pass before its refresh token is stored (consent and rotate).
+                         expected_tenant: str, *, keep: Keeper | None = None,
+                         nonce: str | None = None) -> PartnerTokens:
+    """Everything a token must pass before its refresh token is stored (consent and rotate):
+    issued to the CPV app for Partner Center, MFA, the partner tenant, an id_token (when one
+    came) for the CPV app from the tenant's issuer, unexpired, with ``nonce`` when given.
 
     ``keep``: consent's token cost a human an MFA sign-in. If only Partner Center's confirmation
     is missing (it is down), the token is kept rather than dropped; rotate passes nothing, since
@@ -149,8 +179,13 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
             error="no_refresh_token",
         )
     claims = read_claims(access_token)
+    require_issued_to(claims, app.app_id, partner_center_audiences(endpoints))
     guid_tenant = expected_tenant if is_guid(expected_tenant or "") else None
     require_partner_token(claims, guid_tenant)
+    id_token = result.get("id_token")
+    if id_token:
+        require_id_token(str(id_token), app.app_id, tenant_issuer(endpoints, claims.tenant_id),
+                         nonce=nonce)
     try:
         profile = organization_profile(endpoints.partner_center, access_token)
     except ServiceError as exc:

@@ -108,16 +108,27 @@ def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode =
         ui.show_url(flow["auth_uri"])
         params = parse_pasted_url(ui.read_pasted(), flow["state"])
     else:
-        # Listen before showing the link, so a busy port fails before anyone signs in.
+        # Listen before showing the link, so a busy port (or one another user squats on ::1)
+        # fails before anyone signs in.
         listener = RedirectListener(port, flow["state"])
         try:
             ui.show_url(flow["auth_uri"])
-            if mode == "browser" and not ui.open_browser(flow["auth_uri"]):
+            # The browser's command line is readable by every user (ps): it gets a one-time
+            # local address that redirects to the sign-in page, never the state or challenge.
+            if mode == "browser" and not ui.open_browser(
+                    listener.start_address(flow["auth_uri"])):
                 ui.tell("could not open a browser: open the link above yourself")
         except BaseException:
             listener.close()
             raise
-        params = listener.wait(timeout)
+        try:
+            params = listener.wait(timeout)
+        finally:
+            if listener.ignored:
+                ui.tell(f"ignored {listener.ignored} request(s) to the sign-in listener that "
+                        "were not this run's redirect (forged, for another host, or never "
+                        "finished): another program or a web page may have tried to end or "
+                        "stall this sign-in")
     if "error" in params:
         raise to_error(params["error"], params.get("error_description"), context="sign-in")
     try:

@@ -162,7 +162,7 @@ def load_stack_config(stack: str, project_dir: Path) -> dict[str, str]:
     """The ``config:`` block of ``Pulumi.<stack>.yaml`` as ``parse_config`` input."""
     import yaml
 
-    from infra.config import config_values_from_stack_file
+    from infra.config import config_values_from_stack_file, read_stack_document
 
     path = project_dir / f"Pulumi.{stack}.yaml"
     if not path.is_file():
@@ -171,7 +171,7 @@ def load_stack_config(stack: str, project_dir: Path) -> dict[str, str]:
             fix="copy Pulumi.dev.yaml to that name and edit it, or pass an existing stack",
         )
     try:
-        document = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        document = read_stack_document(path) or {}
     except yaml.YAMLError as error:
         mark = getattr(error, "problem_mark", None)
         where = f" at line {mark.line + 1}" if mark else ""

@@ -81,6 +81,26 @@ def test_id_token_and_access_token_verify_against_the_published_keys(
     )
 
 
+def test_forged_claims_reach_only_the_tokens_of_the_forged_app(cloud: CloudDouble,
+                                                               partner: Partner) -> None:
+    """The test hook for the token checks: the access and id tokens issued to one app carry the
+    forged claims (None removes one); another partner's app gets true tokens."""
+    other = make_partner(cloud)
+    cloud.issuer.forge(partner.app.app_id, "access", aud="https://graph.microsoft.com",
+                       appid="0b1c2d3e-4f50-4617-8899-aabbccddeeff")
+    cloud.issuer.forge(partner.app.app_id, "id", exp=1_000_000_000, preferred_username=None)
+    result = sign_in_with_msal(partner)
+    at, idt = claims(result["access_token"]), claims(result["id_token"])
+    assert at["aud"] == "https://graph.microsoft.com"
+    assert at["appid"] == "0b1c2d3e-4f50-4617-8899-aabbccddeeff"
+    assert idt["exp"] == 1_000_000_000 and "preferred_username" not in idt
+    true = sign_in_with_msal(other)
+    assert claims(true["access_token"])["aud"] == wk.PARTNER_CENTER_RESOURCE
+    assert claims(true["id_token"])["preferred_username"] == other.admin.upn
+    with pytest.raises(ValueError, match="unknown token kind"):
+        cloud.issuer.forge(partner.app.app_id, "refresh", aud="x")
+
+
 def test_user_without_mfa_signs_in_with_password_only(partner: Partner) -> None:
     user = partner.add_user("nomfa", mfa=False, admin=True)
     result = sign_in_with_msal(partner, user=user)

@@ -9,6 +9,8 @@ from __future__ import annotations
 import shutil
 import subprocess
 import sys
+import time
+from urllib.parse import parse_qsl, urlsplit
 
 import pytest
 from selenium import webdriver
@@ -41,16 +43,7 @@ def browser(tmp_path):
     driver.quit()
 
 
-@pytest.mark.browser
-def test_admin_signs_in_with_mfa_and_consents_in_a_real_browser(cloud, tmp_path, browser):
-    world = PartnerWorld(cloud, tmp_path / "home")
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--no-browser", "--redirect-port",
-         str(world.port), "--timeout", "60", "--format", "json"],
-        cwd=ROOT, env=world.env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-    assert proc.stderr is not None
-    url = next(line.strip() for line in proc.stderr if line.startswith("https://"))
-
+def sign_in_in_the_browser(browser, cloud, world: PartnerWorld, url: str):
     wait = WebDriverWait(browser, 20)
     browser.get(url)
     wait.until(ready.presence_of_element_located((By.ID, "username"))).send_keys(world.admin.upn)
@@ -61,10 +54,58 @@ def test_admin_signs_in_with_mfa_and_consents_in_a_real_browser(cloud, tmp_path,
     browser.find_element(By.ID, "next").click()
     wait.until(ready.element_to_be_clickable((By.ID, "consent-org"))).click()
     browser.find_element(By.ID, "accept").click()
-    result = wait.until(ready.presence_of_element_located((By.ID, "result")))
+    return wait.until(ready.presence_of_element_located((By.ID, "result")))
+
+
+@pytest.mark.browser
+def test_admin_signs_in_with_mfa_and_consents_in_a_real_browser(cloud, tmp_path, browser):
+    world = PartnerWorld(cloud, tmp_path / "home")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "consent", "--no-browser", "--redirect-port",
+         str(world.port), "--timeout", "60", "--format", "json"],
+        cwd=ROOT, env=world.env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    url = next(line.strip() for line in proc.stderr if line.startswith("https://"))
+    result = sign_in_in_the_browser(browser, cloud, world, url)
 
     assert result.text == "Signed in"
     assert browser.current_url.startswith(f"http://localhost:{world.port}/?code=")
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 0, err
+    [version] = world.vault.secret_versions(world.secret_name)
+    assert version.version in out
+
+
+@pytest.mark.browser
+def test_a_real_browser_follows_the_one_time_start_address(cloud, tmp_path, browser):
+    """consent opens the browser on its local start address (the command line every user can
+    read holds no state, nonce or challenge); Chromium follows it to the sign-in page and back
+    to the listener, on whichever loopback address it picks for localhost."""
+    world = PartnerWorld(cloud, tmp_path / "home")
+    opened = tmp_path / "opened.txt"
+    stand_in = tmp_path / "browser"
+    stand_in.write_text(f"#!{sys.executable}\nimport sys\n"
+                        f"open({str(opened)!r}, 'w').write(sys.argv[-1])\n")
+    stand_in.chmod(0o700)
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "consent", "--redirect-port", str(world.port),
+         "--timeout", "60", "--format", "json"],
+        cwd=ROOT, env=world.env(BROWSER=str(stand_in)), text=True, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    assert proc.stderr is not None
+    url = next(line.strip() for line in proc.stderr if line.startswith("https://"))
+    deadline = time.monotonic() + 20
+    while not opened.exists() or not opened.read_text():
+        assert time.monotonic() < deadline, "consent never opened the browser"
+        time.sleep(0.05)
+    start = opened.read_text()
+    assert start.startswith(f"http://localhost:{world.port}/start/")
+    query = dict(parse_qsl(urlsplit(url).query))
+    assert all(query[name] not in start for name in ("state", "nonce", "code_challenge"))
+
+    result = sign_in_in_the_browser(browser, cloud, world, start)
+
+    assert result.text == "Signed in"
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 0, err
     [version] = world.vault.secret_versions(world.secret_name)

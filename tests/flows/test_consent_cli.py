@@ -83,6 +83,24 @@ def test_paste_mode_takes_the_redirected_url_from_stdin(world):
     assert len(world.vault.secret_versions(world.secret_name)) == 1
 
 
+def test_paste_mode_still_refuses_a_pasted_url_with_a_forged_state_at_once(world):
+    """The listener now ignores a wrong state and waits on (issue 10); a person who pasted one
+    gets the refusal straight away, as before."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "invoke", "consent", "--paste", "--redirect-port", str(world.port),
+         "--format", "json"],
+        cwd=ROOT, text=True, env=world.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE)
+    assert proc.stderr is not None and proc.stdin is not None
+    next(line for line in proc.stderr if line.startswith("https://"))
+    forged = f"http://localhost:{world.port}/?code=stolen&state=forged"
+    out, err = proc.communicate(forged + "\n", timeout=60)
+    assert proc.returncode == 3, err
+    [line] = [x for x in err.splitlines() if x.startswith("error: ")]
+    assert "state that this run did not issue" in line and " Fix: " in line
+    assert out == "" and world.vault.secret_versions(world.secret_name) == []
+
+
 def test_device_code_sign_in_for_a_cpv_app_that_allows_public_flows(world):
     world.cloud.update_app(world.cpv.app_id, public_client=True)
     proc = subprocess.Popen(

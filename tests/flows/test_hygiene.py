@@ -14,12 +14,15 @@ token and authorization code the double issues), no secret may appear where it d
 
 from __future__ import annotations
 
+import json
 import logging
+import re
 import threading
 import traceback
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import pytest
 import yaml
@@ -28,6 +31,7 @@ from invoke.exceptions import Exit
 
 import tasks
 from clouddouble import CloudDouble
+from foundation import wellknown as wk
 from foundation.clouds import resolve_endpoints
 from foundation.errors import SecureAppError
 from foundation.network import discovery
@@ -38,7 +42,7 @@ from scripts.offline.plan_mocks import RecordingMocks
 from scripts.policy import rules as policy_rules
 from scripts.types import PartnerApp, VaultTarget
 from tests.matrix.runner import JWT, Expect, Sandbox, check_files, kept_token, seed, sign_in
-from tests.support import ROOT, deliver, grant_graph_roles
+from tests.support import ROOT, deliver, grant_graph_roles, query_params
 
 #: What the Pulumi CLI may need of ours (its state backend and secrets provider may be Azure).
 PULUMI_MAY_GET = {"AZURE_CLIENT_SECRET"}
@@ -260,7 +264,8 @@ def test_browser_child_gets_none_of_our_credentials(box: Sandbox) -> None:
     run = box.consent(env=env, browser=True)
     box.check(run, Expect(0, vault="new"), before)
     [record] = box.records("browser")
-    assert record["cmdline"][-1].startswith(box.cloud.authority_host)
+    # The browser is opened on the listener's one-time start address (issue 10, point 3).
+    assert record["cmdline"][-1].startswith(f"http://localhost:{box.world.port}/start/")
     assert_child_clean(box, record, set())
     for name in ("CPV_APP_SECRET", "KV_CLIENT_APP_SECRET", "AZURE_CLIENT_SECRET"):
         assert name not in record["environ"]
@@ -303,3 +308,56 @@ def _paths_holding(value: Any, needles: set[str], path: str = "") -> Iterator[st
             yield from _paths_holding(item, needles, f"{path}.{index}")
     elif isinstance(value, str) and any(n in value for n in needles):
         yield path
+
+
+# -- text from outside reaches the terminal escaped (issue 10, "printed safe") ----------------
+
+#: What a terminal would act on: C0 controls (tab aside), DEL, C1.
+CONTROL = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f]")
+#: Sets the window title, plants a hyperlink, clears the screen.
+OSC_AND_CSI = "\x1b]0;owned\x07\x1b]8;;https://evil.example\x1b\\click\x1b]8;;\x1b\\\x1b[2J"
+
+
+def test_forged_redirect_error_description_is_printed_escaped(box: Sandbox) -> None:
+    """Whoever read the state from `ps` (or the listener page) sends the error redirect first."""
+    def forge(box: Sandbox, url: str, _proc: Any) -> None:
+        query = query_params(url)
+        port = urlsplit(query["redirect_uri"]).port
+        deliver(f"http://localhost:{port}/?" + urlencode({
+            "error": "odd_error\x1b[31m", "state": query["state"],
+            "error_description": f"Sign-in halted{OSC_AND_CSI} re-enter your password."}))
+
+    before = box.snapshot()
+    run = box.consent(play=forge)
+    box.check(run, Expect(3), before)
+    [line] = [line for line in run.lines if line.startswith("error:")]
+    assert not CONTROL.search(run.stderr), run.stderr
+    assert "\\x1b]0;owned\\x07" in line and "odd_error\\x1b[31m" in line
+
+
+def test_vault_tag_with_escape_sequences_is_printed_escaped(box: Sandbox) -> None:
+    world = box.world
+    seed(box)
+    [(_version, value, _enabled)] = box.snapshot()
+    world.vault.set_secret(world.secret_name, value, content_type=wk.TOKEN_CONTENT_TYPE,
+                           tags={"tenantId": f"{world.tenant.id}{OSC_AND_CSI}",
+                                 "source": "consent"})
+    run = box.invoke("settings")
+    assert run.code == 0, run.stderr
+    assert not CONTROL.search(run.stdout + run.stderr)
+    assert f"{world.tenant.id}\\x1b]0;owned\\x07" in run.stdout
+
+
+def test_server_error_message_with_c1_characters_is_printed_escaped(box: Sandbox) -> None:
+    """The code redemption's refusal (the only token request of a manual consent) carries C1
+    controls, the one-code-point form of ESC sequences."""
+    before = box.snapshot()
+    body = json.dumps({"error": "odd_refusal", "error_codes": [],
+                       "error_description": "Refused\x9b2J\x9d0;owned\x9c\x85 for now."})
+    box.cloud.inject_fault(r"/oauth2/v2\.0/token$", status=400, count=10, retry_after=None,
+                           service="identity", body=body.encode())
+    run = box.consent("--store", "manual")
+    box.check(run, Expect(3), before)
+    [line] = [line for line in run.lines if line.startswith("error:")]
+    assert not CONTROL.search(run.stdout + run.stderr), run.stderr
+    assert "Refused\\x9b2J\\x9d0;owned\\x9c" in line

@@ -83,3 +83,18 @@ def test_not_a_fallback_file_is_refused(tmp_path):
     os.chmod(junk, 0o600)
     with pytest.raises(ConfigError, match="not a fallback file"):
         fallback.load(junk)
+
+
+def test_the_keeper_prepares_the_folder_before_the_sign_in_and_refuses_an_unsafe_one(tmp_path):
+    """``storage.keeper`` is the sign-in's first call: the folder is checked then, not when a
+    token is already waiting for it (issue 10, point 4)."""
+    from scripts import storage
+    from scripts.types import PartnerApp, StorageOptions
+
+    app = PartnerApp(csp_domain="c.onmicrosoft.com", app_id="a", app_secret="s")
+    storage.keeper(app, None, StorageOptions(pending_home=tmp_path / "ok", rbac_wait=0))
+    assert stat.S_IMODE((tmp_path / "ok" / "pending").stat().st_mode) == 0o700
+    (tmp_path / "planted").mkdir()
+    (tmp_path / "planted" / "pending").symlink_to(tmp_path)
+    with pytest.raises(ConfigError, match="symbolic link"):
+        storage.keeper(app, None, StorageOptions(pending_home=tmp_path / "planted", rbac_wait=0))

@@ -37,9 +37,25 @@ def test_stray_requests_are_ignored_until_the_redirect_arrives():
     assert "Signed in" in answers[-1].text and "c1" not in answers[-1].text
 
 
-def test_wrong_state_is_refused_and_said_so_in_the_browser():
-    with pytest.raises(SignInError, match="state"):
-        listen_and_send(["/?code=c1&state=forged"])
+def test_wrong_state_is_ignored_and_the_wait_goes_on():
+    """Issue 10 changed this: a forged state used to end the wait (exit 3); anyone could send
+    one, so it is now answered with the neutral page, counted, and our redirect still wins."""
+    port = free_port()
+    listener = RedirectListener(port, expected_state="s1")
+    answers: list[requests.Response] = []
+
+    def browser() -> None:
+        for path in ("/?code=c1&state=forged", "/?code=c1&state=s1"):
+            answers.append(requests.get(f"http://127.0.0.1:{port}{path}", timeout=5))
+
+    thread = threading.Thread(target=browser)
+    thread.start()
+    try:
+        assert listener.wait(10)["state"] == "s1"
+    finally:
+        thread.join()
+    assert "Waiting for sign-in" in answers[0].text
+    assert listener.ignored == 1
 
 
 def test_error_redirect_is_returned_for_advice():
@@ -59,7 +75,9 @@ def test_listener_binds_loopback_only():
     port = free_port()
     listener = RedirectListener(port, expected_state="s1")
     try:
-        assert listener._server.server_address[0] == "127.0.0.1"
+        assert listener.addresses == ["127.0.0.1", "::1"]  # this host has IPv6 loopback
+        bound = [key.fileobj.getsockname()[0] for key in listener._selector.get_map().values()]
+        assert sorted(bound) == ["127.0.0.1", "::1"]
     finally:
         listener.close()
 
@@ -75,8 +93,17 @@ def test_busy_port_is_a_config_error_naming_the_fix():
 
 @pytest.mark.parametrize("query", ["code=a&code=b&state=s1", "code=a&state=s1&state=s1"])
 def test_repeated_parameters_are_refused(query):
+    """The parser (and so --paste) refuses them; the listener ignores them and waits on
+    (tests/local/test_listener_attacks.py)."""
     with pytest.raises(SignInError, match="repeats"):
         parse_redirect(query, "s1")
+    with pytest.raises(SignInError, match="repeats"):
+        parse_pasted_url(f"http://localhost:8400/?{query}", "s1")
+
+
+def test_pasted_url_with_a_wrong_state_is_still_refused_at_once():
+    with pytest.raises(SignInError, match="did not issue"):
+        parse_pasted_url("http://localhost:8400/?code=x&state=forged", "s1")
 
 
 @pytest.mark.parametrize("query", ["", "foo=bar", "state=s1"])

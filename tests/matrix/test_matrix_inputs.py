@@ -9,6 +9,7 @@ tests/test_stack_outputs.py (StackOutputs against a stand-in CLI).
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 from pathlib import Path
@@ -16,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from clouddouble import CloudDouble
-from tests.matrix.runner import Expect, Run, Sandbox, seed
+from tests.matrix.runner import Expect, Run, Sandbox, kept_token, seed
 
 PARTNER_TASKS = ("consent", "rotate", "verify", "settings")
 #: (id, flags, extra environment, what the cause names, what the fix names)
@@ -114,6 +115,35 @@ def test_store_token_refuses_a_bad_file(box: Sandbox, tmp_path: Path, content: s
         os.chmod(path, mode)
     before = box.snapshot()
     box.check(box.invoke("store-token", "--from-file", str(path)), Expect(2, cause, fix), before)
+
+
+@pytest.mark.parametrize(("field", "value", "cause"), [
+    pytest.param("vault_url", "https://user:pw@evil.example:8443/x/",
+                 ("must not carry credentials", "***@evil.example"), id="vault-userinfo"),
+    pytest.param("vault_url", "http://kv-evil.vault.azure.net/", ("must use https",),
+                 id="vault-http"),
+    pytest.param("vault_url", "https://evil.example/", ("not a Key Vault host",),
+                 id="vault-host"),
+    pytest.param("secret_name", "../../keys/x", ("secret name recorded in", "'../../keys/x'"),
+                 id="secret-name-path"),
+])
+def test_store_token_checks_the_file_as_it_checks_flags(box: Sandbox, field: str, value: str,
+                                                         cause: tuple[str, ...]) -> None:
+    """A fallback file is input too (issue 10, point 6): another user, or anything that could
+    write it, must not be able to send the token elsewhere. Exit 2, one line naming the file,
+    the userinfo masked, nothing sent anywhere, the file (and so the token) kept."""
+    path = kept_token(box)
+    data = json.loads(path.read_text())
+    data[field] = value
+    path.write_text(json.dumps(data))
+    before = box.snapshot()
+    box.cloud.clear_requests()
+    run = box.invoke("store-token", "--from-file", str(path))
+    box.check(run, Expect(2, cause, ("https://<vault-name>",) if field == "vault_url"
+                          else ("letters, digits and hyphens",), kept=True), before)
+    assert "user:pw" not in run.stdout + run.stderr
+    assert box.cloud.requests == [], "store-token talked to a service before refusing"
+    assert json.loads(path.read_text())["refresh_token"] == data["refresh_token"]
 
 
 def without_pulumi(box: Sandbox, **extra: str) -> dict[str, str]:

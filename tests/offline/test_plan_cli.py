@@ -73,3 +73,50 @@ def test_writers_with_a_wrong_principal_type_exit_2_before_anything_is_declared(
     assert len(lines) == 2 and all(line.startswith("error: csp-secure-app:") for line in lines)
     assert {line.split(":")[2] for line in lines} == {"deployerPrincipalType", "writerObjectIds"}
     assert "Traceback" not in result.stderr
+
+
+def _memory_capped() -> None:
+    """The child may use 2 GiB of address space: a bomb that expands is stopped by the OS
+    (MemoryError, exit 1) instead of the machine, so the test fails rather than hangs."""
+    import resource
+
+    resource.setrlimit(resource.RLIMIT_AS, (2 << 30, 2 << 30))
+
+
+def billion_laughs(levels: int = 9) -> str:
+    """The classic alias bomb: 10 aliases per level, 10**9 strings once expanded."""
+    lines = ['config:', '  csp-secure-app:vaultName: &l0 "lol"']
+    for level in range(1, levels + 1):
+        refs = ", ".join([f"*l{level - 1}"] * 10)
+        lines.append(f"  csp-secure-app:tag{level}: &l{level} [{refs}]")
+    return "\n".join(lines) + "\n"
+
+
+def test_yaml_alias_bomb_is_refused_with_one_line_exit_2(tmp_path):
+    path = tmp_path / "Pulumi.bomb.yaml"
+    path.write_text(billion_laughs())
+    result = subprocess.run([sys.executable, "-m", "invoke", "plan", "--stack", str(path)],
+                            cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
+                            preexec_fn=_memory_capped)
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert line.startswith("error: ") and "aliases" in line and "Fix:" in line
+    assert result.stdout == ""
+
+
+def test_a_few_aliases_are_still_accepted(tmp_path):
+    document = yaml.safe_load((REPO / "Pulumi.dev.yaml").read_text())
+    text = yaml.safe_dump(document) + "x-shared: &shared [1, 2]\nx-again: *shared\n"
+    path = tmp_path / "Pulumi.alias.yaml"
+    path.write_text(text)
+    result = plan("--stack", str(path))
+    assert result.returncode == 0, result.stderr
+
+
+def test_oversized_stack_file_is_refused_with_one_line_exit_2(tmp_path):
+    path = tmp_path / "Pulumi.huge.yaml"
+    path.write_text("config:\n" + "# padding\n" * 200_000)
+    result = plan("--stack", str(path))
+    assert result.returncode == 2, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    assert "too big" in line and "Fix:" in line
