@@ -60,6 +60,14 @@ NAMES: Final[dict[str, str]] = {
 PARTNER_CENTER_RESOURCE: Final = "https://api.partnercenter.microsoft.com"
 PARTNER_CENTER_SCOPE: Final = f"{PARTNER_CENTER_RESOURCE}/user_impersonation"
 DEFAULT_REDIRECT_PORT: Final = 8400
+
+
+def loopback_redirect_uri(port: int = DEFAULT_REDIRECT_PORT) -> str:
+    """The loopback redirect URI an app registers, with the slash: Entra stores a URI without a
+    path that way, and the provider behind pulumi-azuread refuses one without it
+    (terraform-provider-azuread ``internal/helpers/tf/validation/uri.go``)."""
+    return f"http://localhost:{port}/"
+
 #: A Partner Center refresh token's lifetime (rolling): each redemption gives a new 90-day token.
 REFRESH_TOKEN_LIFETIME_DAYS: Final = 90
 #: The api-version automation platforms quote in the module setting "Key Vault URL".

@@ -34,8 +34,7 @@ from infra.permissions import RequiredResourceAccess, ResourceAccess
 
 KEY_VAULT_READER_TYPE = "csp-secure-app:index:KeyVaultClientApp"
 IN_HOUSE_TYPE = "csp-secure-app:index:InHouseApp"
-REDIRECT_BASE = f"http://localhost:{wellknown.DEFAULT_REDIRECT_PORT}"
-REDIRECT_URIS = (f"{REDIRECT_BASE}/",)
+REDIRECT_URIS = (wellknown.loopback_redirect_uri(),)
 PARTNER_CENTER_ACCESS = RequiredResourceAccess(
     resource_app_id=wellknown.PARTNER_CENTER_APP_ID,
     resource_accesses=(

@@ -42,12 +42,6 @@ def _deliver(redirect_url: str) -> None:
         answer.read()
 
 
-def loopback_redirect_uri(port: int) -> str:
-    """The CPV app's loopback redirect URI, with the slash: Entra stores a URI without a path that
-    way, and the provider behind pulumi-azuread refuses one without it."""
-    return f"http://localhost:{port}/"
-
-
 @dataclass(frozen=True)
 class Rehearsal:
     """What the demo world (``scripts.offline.demo_world``) provisioned for the rehearsal: the

@@ -33,8 +33,9 @@ from foundation.wellknown import (
     MICROSOFT_GRAPH_APP_ID,
     PARTNER_CENTER_APP_ID,
     PARTNER_CENTER_USER_IMPERSONATION,
+    loopback_redirect_uri,
 )
-from scripts.flows.demo import DemoResult, Rehearsal, loopback_redirect_uri, rehearse
+from scripts.flows.demo import DemoResult, Rehearsal, rehearse
 from scripts.local.ports import free_port
 from scripts.offline.plan_engine import load_stack_config, run_program
 from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord, arm_request

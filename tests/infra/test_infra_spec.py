@@ -31,7 +31,7 @@ from azure.mgmt.keyvault import models as keyvault_models
 from azure.mgmt.keyvault._utils.model_base import _RestField
 from azure.mgmt.keyvault.models import _models as keyvault_model_module
 
-from scripts.flows import demo
+from foundation import wellknown
 from scripts.flows.plan import PlanResult
 from scripts.offline.plan_engine import run_program
 from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord, arm_request
@@ -408,7 +408,7 @@ def test_every_registered_redirect_uri_passes_the_provider_rule(mode: str, optio
 
 
 def test_the_demo_registers_a_redirect_uri_the_provider_accepts() -> None:
-    uri = demo.loopback_redirect_uri(8400)
+    uri = wellknown.loopback_redirect_uri(8400)
     assert redirect_uri_problem(uri) is None
 
 
