@@ -4,7 +4,7 @@
     .venv/bin/python bench/run.py [--runs N] [--suite]
 
 - ``invoke --list`` vs ``python -c "import invoke"``                 target <= 1.5x
-- ``invoke plan`` vs importing the Pulumi SDK modules it loads         target <= 1.5x
+- ``csp-secure-app plan`` vs importing the Pulumi SDK modules it loads         target <= 1.5x
 - requests per consent / rotate / verify vs the protocol minimum      target  = 1.00
   (the CSP tenant named by its domain and by its GUID)
 - the full test suite's wall time on this machine (``--suite``)       target <= 300 s
@@ -25,7 +25,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 PY = sys.executable
-INVOKE = [PY, "-m", "invoke"]
+INVOKE = [PY, "-m", "scripts.cli"]
 #: Runs the plan in-process and lists every Pulumi SDK module it loaded (the providers load
 #: their resource modules lazily): the baseline imports exactly those, nothing of ours.
 SDK_MODULES = """
@@ -98,7 +98,7 @@ def main() -> int:
     print("|---|---|---|---|---|---|")
     print(ratio_row("`invoke --list`", [*INVOKE, "--list"], [PY, "-c", "import invoke"],
                     args.runs, 1.5))
-    print(ratio_row("`invoke plan`", [*INVOKE, "plan"], plan_baseline(), args.runs, 1.5))
+    print(ratio_row("`csp-secure-app plan`", [*INVOKE, "plan"], plan_baseline(), args.runs, 1.5))
     for row in request_rows():
         print(row)
     if args.suite:

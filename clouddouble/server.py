@@ -295,9 +295,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.send_header("Content-Length", str(len(response.body)))
         # Headers and body in one buffer, one send (end_headers would send the headers alone).
-        self._headers_buffer.append(b"\r\n")
+        # send_header collects into http.server's private _headers_buffer; flush_headers sends it.
+        buffer: list[bytes] = self._headers_buffer  # type: ignore[attr-defined]
+        buffer.append(b"\r\n")
         if self.command != "HEAD":
-            self._headers_buffer.append(response.body)
+            buffer.append(response.body)
         self.flush_headers()
 
     def _reset_connection(self) -> None:

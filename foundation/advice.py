@@ -44,7 +44,7 @@ class Advice:
     fix: str
 
 
-_RECONSENT = "re-run `invoke consent` as a partner admin agent and complete MFA"
+_RECONSENT = "re-run `csp-secure-app consent` as a partner admin agent and complete MFA"
 
 
 def _pkce(table: Mapping[str, Advice]) -> tuple[str, str]:
@@ -59,7 +59,7 @@ def _entries() -> dict[str, Advice]:
             "AADSTS50011",
             "the redirect URI used at sign-in is not registered on the app",
             "add that exact URI (e.g. http://localhost:8400) to the app's redirect URIs with "
-            "`pulumi up`, then re-run `invoke consent`",
+            "`pulumi up`, then re-run `csp-secure-app consent`",
         ),
         (
             "AADSTS50020",
@@ -89,12 +89,12 @@ def _entries() -> dict[str, Advice]:
         (
             "AADSTS50126",
             "the username or password is wrong",
-            "use the interactive `invoke consent` sign-in (a password sign-in cannot do MFA)",
+            "use the interactive `csp-secure-app consent` sign-in (a password sign-in cannot do MFA)",
         ),
         (
             "AADSTS50058",
             "no signed-in browser session was found for a silent sign-in",
-            "run `invoke consent` interactively",
+            "run `csp-secure-app consent` interactively",
         ),
         (
             "AADSTS50076",
@@ -112,42 +112,42 @@ def _entries() -> dict[str, Advice]:
             "AADSTS50079",
             "the account must register for multi-factor authentication first",
             "register MFA methods for the account (https://aka.ms/mfasetup), then re-run "
-            "`invoke consent`",
+            "`csp-secure-app consent`",
         ),
         (
             "AADSTS53003",
             "a Conditional Access policy blocked token issuance",
             "ask the partner tenant admin to check the sign-in log for the policy and allow this "
-            "app, user or location, then re-run `invoke consent`",
+            "app, user or location, then re-run `csp-secure-app consent`",
         ),
         # --- consent ---------------------------------------------------------------------------
         (
             "AADSTS65001",
             "no user or admin has consented to the app's permissions in this tenant",
-            "run `invoke consent` as a Global Administrator of the partner tenant",
+            "run `csp-secure-app consent` as a Global Administrator of the partner tenant",
         ),
         (
             "AADSTS65004",
             "the user declined the consent prompt",
-            "re-run `invoke consent` and accept the permissions (as a Global Administrator)",
+            "re-run `csp-secure-app consent` and accept the permissions (as a Global Administrator)",
         ),
         (
             "AADSTS650051",
             "the consent action failed in the tenant (e.g. a requested permission no longer exists "
             "on its API, or a service principal deleted minutes ago is still being removed)",
-            "compare the app's permissions with `invoke plan` and apply them with `pulumi up`; if "
+            "compare the app's permissions with `csp-secure-app plan` and apply them with `pulumi up`; if "
             "you just deleted the app's service principal wait 15 minutes; then re-run consent",
         ),
         (
             "AADSTS90094",
             "the requested permissions need an administrator's consent",
-            "re-run `invoke consent` as a Global Administrator of the partner tenant",
+            "re-run `csp-secure-app consent` as a Global Administrator of the partner tenant",
         ),
         # --- the refresh token -----------------------------------------------------------------
         (
             "AADSTS54005",
             "the authorization code was already redeemed (each code works once)",
-            "start `invoke consent` again; do not replay a finished sign-in",
+            "start `csp-secure-app consent` again; do not replay a finished sign-in",
         ),
         # PKCE mismatch: invalid_grant with AADSTS50148 ("The code_verifier does not match the
         # code_challenge supplied in the authorization request for PKCE.") or AADSTS501481
@@ -156,7 +156,7 @@ def _entries() -> dict[str, Advice]:
             "AADSTS50148",
             "the sign-in's PKCE proof did not match its code (the code came from another sign-in "
             "attempt, or the redirect was replayed)",
-            "run `invoke consent` again and finish that sign-in; do not reuse an older sign-in "
+            "run `csp-secure-app consent` again and finish that sign-in; do not reuse an older sign-in "
             "link or redirect",
         ),
         (
@@ -167,12 +167,12 @@ def _entries() -> dict[str, Advice]:
         (
             "AADSTS700007",
             "the refresh token was issued to a different application (client id)",
-            "use the client id that obtained the token, or re-run `invoke consent` with this app",
+            "use the client id that obtained the token, or re-run `csp-secure-app consent` with this app",
         ),
         (
             "AADSTS700082",
             "the refresh token expired: it went 90 days without being used",
-            f"{_RECONSENT}; schedule `invoke rotate` (e.g. weekly) so it never idles 90 days",
+            f"{_RECONSENT}; schedule `csp-secure-app rotate` (e.g. weekly) so it never idles 90 days",
         ),
         (
             "AADSTS70008",
@@ -244,13 +244,13 @@ def _entries() -> dict[str, Advice]:
         (
             "consent_required",
             "the app's permissions have not been consented in this tenant",
-            "run `invoke consent` as a Global Administrator of the partner tenant",
+            "run `csp-secure-app consent` as a Global Administrator of the partner tenant",
         ),
-        ("login_required", "the user is not signed in", "run `invoke consent` interactively"),
+        ("login_required", "the user is not signed in", "run `csp-secure-app consent` interactively"),
         (
             "access_denied",
             "the sign-in was cancelled or consent was declined",
-            "re-run `invoke consent` and accept the permissions",
+            "re-run `csp-secure-app consent` and accept the permissions",
         ),
         (
             "invalid_scope",

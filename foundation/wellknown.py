@@ -35,7 +35,7 @@ GRAPH_POLICY_READ_WRITE_CONDITIONAL_ACCESS_ROLE: Final = "01c0a623-fc9b-48e9-b79
 KEY_VAULT_SECRETS_USER_ROLE: Final = "4633458b-17de-408a-b874-0445c86b69e6"
 KEY_VAULT_SECRETS_OFFICER_ROLE: Final = "b86a8fe4-44ce-4948-aee5-eccb2c155cd7"
 
-#: Human names, for `invoke plan` output and error messages.
+#: Human names, for `csp-secure-app plan` output and error messages.
 NAMES: Final[dict[str, str]] = {
     PARTNER_CENTER_APP_ID: "Partner Center API",
     MICROSOFT_GRAPH_APP_ID: "Microsoft Graph",

@@ -297,7 +297,7 @@ def _parse_rotation(
     # An end date already past is *not* refused here: time alone gets every stack there, and a
     # config that stops validating on a calendar date breaks `pulumi up` for unrelated changes
     # and the example stack's offline plan. The policy rule `password_not_expired` warns instead
-    # (in `invoke plan` and the CrossGuard pack), naming the one-line fix: a new rotation date.
+    # (in `csp-secure-app plan` and the CrossGuard pack), naming the one-line fix: a new rotation date.
     parsed["client_secret_rotation"] = rotation
 
 

@@ -49,7 +49,7 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
         else None
     )
     reader = Grantee("reader", client_app.service_principal_object_id, "ServicePrincipal")
-    # The deploying identity must be able to write the token (`invoke consent` runs as it);
+    # The deploying identity must be able to write the token (`csp-secure-app consent` runs as it);
     # writerObjectIds adds people, groups or pipelines that run consent too.
     writers = [Grantee("deployer", arm_identity.object_id, cfg.deployer_principal_type)]
     writers += [Grantee(w.object_id, w.object_id, w.principal_type) for w in cfg.writers]

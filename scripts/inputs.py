@@ -274,7 +274,7 @@ def consent_inputs(store: str, csp_domain: str | None, app_id: str | None,
 
 @dataclass(frozen=True)
 class KeptTokenInputs:
-    """``invoke store-token``: the fallback file, and where its token goes."""
+    """``csp-secure-app store-token``: the fallback file, and where its token goes."""
 
     path: Path
     endpoints: Endpoints

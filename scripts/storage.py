@@ -1,11 +1,11 @@
 """Storing a refresh token so that it can never be lost: the protocol consent, rotate and
-``invoke store-token`` share.
+``csp-secure-app store-token`` share.
 
 A refresh token costs a human an MFA sign-in. So it is written to an owner-only fallback file
 (``scripts.local.pending``) *before* the vault is touched, and the file is removed only once the
 vault has confirmed the new version: a vault error, a crash or Ctrl-C in between leaves the token
 recoverable, and the error names the file and the command that pushes it
-(``invoke store-token --from-file PATH``). The same file keeps a token that arrived while Partner
+(``csp-secure-app store-token --from-file PATH``). The same file keeps a token that arrived while Partner
 Center was down (:func:`keeper`, handed to the sign-in).
 """
 
@@ -42,7 +42,7 @@ def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints
 
 def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
                   target: VaultTarget | None = None) -> vault.StoredToken:
-    """``invoke store-token --from-file PATH``: push a kept token (to ``target``, else where the
+    """``csp-secure-app store-token --from-file PATH``: push a kept token (to ``target``, else where the
     file says), then delete its file."""
     pending = fallback.load(path)
     target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
@@ -81,7 +81,7 @@ def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
 def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoints,
           options: StorageOptions, path: Path, source: str,
           client: SecretClient | None = None) -> vault.StoredToken:
-    retry = f"run 'invoke store-token --from-file {path}'"
+    retry = f"run 'csp-secure-app store-token --from-file {path}'"
     try:
         client = client or vault.secret_client(target.vault_url,
                                                vault.writer_credential(endpoints))

@@ -178,16 +178,16 @@ class PartnerWorld:
 
     def invoke(self, *args: str, env: dict[str, str] | None = None,
                timeout: float = 90) -> subprocess.CompletedProcess[str]:
-        return subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, text=True,
+        return subprocess.run([sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, text=True,
                               capture_output=True, env=env or self.env(), timeout=timeout,
                               check=False)
 
     def consent(self, *args: str, user: str | None = None, accept: bool = True,
                 tamper: Any = None, env: dict[str, str] | None = None,
                 ) -> subprocess.CompletedProcess[str]:
-        """Run ``invoke consent --no-browser``; play the user on the URL it prints on stderr,
+        """Run ``csp-secure-app consent --no-browser``; play the user on the URL it prints on stderr,
         then deliver the redirect to its listener, as the browser would."""
-        cmd = [sys.executable, "-m", "invoke", "consent", "--no-browser",
+        cmd = [sys.executable, "-m", "scripts.cli", "consent", "--no-browser",
                "--redirect-port", str(self.port), "--timeout", "30", *args]
         proc = subprocess.Popen(cmd, cwd=ROOT, text=True, env=env or self.env(),
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
@@ -221,7 +221,7 @@ PC_SCOPE = [wk.PARTNER_CENTER_SCOPE]
 
 
 def seed(world: PartnerWorld) -> PartnerWorld:
-    """Store one version with a real ``invoke consent`` (the MFA admin signs in)."""
+    """Store one version with a real ``csp-secure-app consent`` (the MFA admin signs in)."""
     result = world.consent()
     assert result.returncode == 0, result.stderr
     assert len(world.vault.secret_versions(world.secret_name)) == 1

@@ -195,7 +195,7 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
         raise ServiceError(
             f"{exc.message}; the refresh token (MFA and tenant checked, not yet confirmed by "
             f"Partner Center) is kept in {path}",
-            fix=f"once Partner Center answers, run 'invoke store-token --from-file {path}' "
+            fix=f"once Partner Center answers, run 'csp-secure-app store-token --from-file {path}' "
             "(or run consent again)",
         ) from None
     except KeyboardInterrupt:
@@ -203,7 +203,7 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
             raise
         path = keep(refresh_token, claims)
         raise StorageError(f"interrupted before the token was stored; it is kept in {path}",
-                           fix=f"run 'invoke store-token --from-file {path}'",
+                           fix=f"run 'csp-secure-app store-token --from-file {path}'",
                            fallback_path=str(path)) from None
     if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
         raise SignInError(

@@ -200,7 +200,7 @@ def require_unexpired(stored: StoredToken, name: str, vault_url: str) -> StoredT
         raise SignInError(
             f"the current version of secret {name} in {_vault_name(vault_url)} expired on "
             f"{stored.expires_on.date().isoformat()}; the refresh token in it no longer works",
-            fix="run 'invoke consent' to store a new token, then schedule 'invoke rotate' so it "
+            fix="run 'csp-secure-app consent' to store a new token, then schedule 'csp-secure-app rotate' so it "
             "never expires again",
             error="expired",
         )
@@ -241,7 +241,7 @@ def translate(exc: Exception, vault_url: str, name: str, permission: str) -> Sec
         return ConfigError(
             f"secret {name} does not exist in {vault}",
             fix=f"check --secret-name (KEY_VAULT_SECRET_NAME); if it was deleted, recover it "
-            f"with '{recover}'; if it never existed, run 'pulumi up' or 'invoke consent'")
+            f"with '{recover}'; if it never existed, run 'pulumi up' or 'csp-secure-app consent'")
     if isinstance(exc, HttpResponseError) and exc.status_code == 429:
         return refusals.throttled(exc, vault)
     if isinstance(exc, HttpResponseError) and exc.status_code in (401, 403):

@@ -26,7 +26,7 @@ _CLAIMS_CHALLENGE = re.compile(r'error\s*=\s*"?insufficient_claims|\bclaims\s*=\
 _MFA_WORDS = ("mfa", "multi-factor", "multifactor")
 MFA_FIX = (
     "enforce MFA for the admin account (security defaults or a Conditional Access policy), "
-    "then run 'invoke consent' again and complete the MFA prompt; a stored token without MFA "
+    "then run 'csp-secure-app consent' again and complete the MFA prompt; a stored token without MFA "
     "cannot be repaired by rotating it"
 )
 

@@ -3,7 +3,7 @@
 MSAL runs the protocol (PKCE S256, ``state``, ``nonce``, code redemption); this module decides the
 options, receives the redirect, refuses any token Partner Center would reject later, hands the
 refresh token to ``scripts.storage`` (which never loses it) and builds the module settings that
-``invoke consent`` prints, saying what it did on the way.
+``csp-secure-app consent`` prints, saying what it did on the way.
 """
 
 from __future__ import annotations
@@ -58,7 +58,7 @@ class SignInUI:
 
 def consent(given: inputs.ConsentInputs, ui: SignInUI, *, mode: Mode, timeout: float,
             say: Say) -> settings.ModuleSettings:
-    """``invoke consent``: sign in, store the token (unless ``--store manual``: then the settings
+    """``csp-secure-app consent``: sign in, store the token (unless ``--store manual``: then the settings
     carry it), and the module settings for the platform's form."""
     app, target = given.app, given.target
     tokens = sign_in(app, given.endpoints, ui, mode=mode, port=given.port, timeout=timeout,

@@ -1,7 +1,7 @@
 """The module settings the automation platform's form asks for, in its order, and how they print.
 
 Secrets (the CPV app secret, the Key Vault client app secret, a manual refresh token) print as
-``***`` unless the user explicitly asks with ``--show-secrets``. ``invoke settings`` prints them
+``***`` unless the user explicitly asks with ``--show-secrets``. ``csp-secure-app settings`` prints them
 later without a new consent (:func:`current`): from the stack and the secret's current version.
 """
 

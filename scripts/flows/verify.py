@@ -1,4 +1,4 @@
-"""``invoke verify``: the automation platform's view of the setup, read-only.
+"""``csp-secure-app verify``: the automation platform's view of the setup, read-only.
 
 It reads the secret exactly as the platform is configured (the Key Vault client app's
 credentials), redeems the token, checks ``amr``, calls Partner Center, and reports each check
@@ -136,7 +136,7 @@ def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
     report.token_days_to_expiry = _days(expires - now)
     report.checks.append(_expiry_check(
         "refresh token expiry", report.token_days_to_expiry, warn_days,
-        "run 'invoke rotate' (or consent again if it already expired)"))
+        "run 'csp-secure-app rotate' (or consent again if it already expired)"))
     try:
         if isinstance(partner_client, SecureAppError):
             raise partner_client

@@ -7,7 +7,7 @@ Vault URIs carry the stack's national cloud suffix, as ARM would return them.
 ``scripts.offline.plan_engine`` runs the program under them (its ``RecordingMonitor`` records
 resource *options* too, which the stock mocks drop).
 
-Extension point (``invoke demo`` builds on it): subclass ``RecordingMocks`` and override
+Extension point (``csp-secure-app demo`` builds on it): subclass ``RecordingMocks`` and override
 ``create(record)`` to create each resource somewhere (e.g. the local cloud double) and return its
 id and output state; ``new_guid`` and ``deploying_identity`` are overridable as well.
 """

@@ -1,2 +1,2 @@
-"""The security policy rules over the declared resources, shared by `invoke plan` and the
+"""The security policy rules over the declared resources, shared by `csp-secure-app plan` and the
 CrossGuard pack in `policy/`."""

@@ -126,7 +126,7 @@ def test_the_product_tells_each_mfa_refusal_form_apart(
     assert caught.value.error == "mfa_required" and caught.value.exit_code == 3
     line = caught.value.one_line()
     assert "did not satisfy MFA" in line and "Fix: enforce MFA for the admin account" in line
-    assert "invoke consent" in line and token not in line
+    assert "csp-secure-app consent" in line and token not in line
 
 
 @pytest.mark.parametrize(("status", "body"), [

@@ -61,7 +61,7 @@ def sign_in_in_the_browser(browser, cloud, world: PartnerWorld, url: str):
 def test_admin_signs_in_with_mfa_and_consents_in_a_real_browser(cloud, tmp_path, browser):
     world = PartnerWorld(cloud, tmp_path / "home")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--no-browser", "--redirect-port",
+        [sys.executable, "-m", "scripts.cli", "consent", "--no-browser", "--redirect-port",
          str(world.port), "--timeout", "60", "--format", "json"],
         cwd=ROOT, env=world.env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
@@ -88,7 +88,7 @@ def test_a_real_browser_follows_the_one_time_start_address(cloud, tmp_path, brow
                         f"open({str(opened)!r}, 'w').write(sys.argv[-1])\n")
     stand_in.chmod(0o700)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--redirect-port", str(world.port),
+        [sys.executable, "-m", "scripts.cli", "consent", "--redirect-port", str(world.port),
          "--timeout", "60", "--format", "json"],
         cwd=ROOT, env=world.env(BROWSER=str(stand_in)), text=True, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)

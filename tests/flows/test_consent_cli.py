@@ -1,4 +1,4 @@
-"""`invoke consent` and `invoke store-token` end to end, as a subprocess, against the double.
+"""`csp-secure-app consent` and `csp-secure-app store-token` end to end, as a subprocess, against the double.
 
 The failure rows (cancelled, no MFA, forged state, wrong CPV secret, busy port, bad fallback
 files, a vault that refuses or is down, ...) live in the matrix: tests/test_matrix_*.py."""
@@ -70,7 +70,7 @@ def test_manual_store_prints_the_token_only_when_asked(world):
 
 def test_paste_mode_takes_the_redirected_url_from_stdin(world):
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--paste", "--redirect-port", str(world.port),
+        [sys.executable, "-m", "scripts.cli", "consent", "--paste", "--redirect-port", str(world.port),
          "--format", "json"],
         cwd=ROOT, text=True, env=world.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
@@ -87,7 +87,7 @@ def test_paste_mode_still_refuses_a_pasted_url_with_a_forged_state_at_once(world
     """The listener now ignores a wrong state and waits on (issue 10); a person who pasted one
     gets the refusal straight away, as before."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--paste", "--redirect-port", str(world.port),
+        [sys.executable, "-m", "scripts.cli", "consent", "--paste", "--redirect-port", str(world.port),
          "--format", "json"],
         cwd=ROOT, text=True, env=world.env(), stdin=subprocess.PIPE, stdout=subprocess.PIPE,
         stderr=subprocess.PIPE)
@@ -104,7 +104,7 @@ def test_paste_mode_still_refuses_a_pasted_url_with_a_forged_state_at_once(world
 def test_device_code_sign_in_for_a_cpv_app_that_allows_public_flows(world):
     world.cloud.update_app(world.cpv.app_id, public_client=True)
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--device-code", "--format", "json"],
+        [sys.executable, "-m", "scripts.cli", "consent", "--device-code", "--format", "json"],
         cwd=ROOT, text=True, env=world.env(), stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stderr is not None
     message = next(line for line in proc.stderr if "code" in line.lower())

@@ -1,4 +1,4 @@
-"""`invoke verify` end to end, as a subprocess, against the cloud double: the platform's view of a
+"""`csp-secure-app verify` end to end, as a subprocess, against the cloud double: the platform's view of a
 partner's setup (read the secret as the Key Vault client app, redeem, MFA, Partner Center, the
 client app's secret expiry from Graph), and its exit codes 0 / 8 / 9 / 5."""
 
@@ -87,7 +87,7 @@ def test_token_expiring_within_warn_days_is_exit_8(world: PartnerWorld) -> None:
     result = verify(world, "--warn-days", "100")
     assert result.returncode == 8, result.stdout + result.stderr
     assert "overall: warning" in result.stdout
-    assert "warning: refresh token expiry" in result.stderr and "invoke rotate" in result.stderr
+    assert "warning: refresh token expiry" in result.stderr and "csp-secure-app rotate" in result.stderr
     code, report = verify_json(world, "--warn-days", "100")
     assert code == 8
     assert statuses(report)["refresh token expiry"] == "warning"
@@ -112,7 +112,7 @@ def test_mfa_needed_again_is_exit_9_naming_the_code(world: PartnerWorld) -> None
     assert code == 9
     [failed] = [c for c in report["checks"] if c["status"] != "ok"]
     assert failed["name"] == "token redemption + Partner Center"
-    assert "AADSTS50078" in failed["detail"] and "invoke consent" in failed["fix"]
+    assert "AADSTS50078" in failed["detail"] and "csp-secure-app consent" in failed["fix"]
 
 
 def test_stored_token_without_mfa_is_exit_9(world: PartnerWorld) -> None:

@@ -195,4 +195,4 @@ def test_pkce_mismatch_in_entras_shape_is_a_sign_in_error_naming_pkce(code: int,
                    context="token redemption")
     line = _line(err)
     assert isinstance(err, SignInError) and err.exit_code == EXIT_SIGN_IN
-    assert f"AADSTS{code}" in line and "PKCE" in line and "Fix: run `invoke consent` again" in line
+    assert f"AADSTS{code}" in line and "PKCE" in line and "Fix: run `csp-secure-app consent` again" in line

@@ -189,7 +189,7 @@ def test_unwritable_folder_is_exit_2_before_the_sign_in_not_exit_1_after(
     env.update(HOME=str(own_home), TMPDIR=str(own_home))
     box.cloud.clear_requests()
     proc = subprocess.run(
-        [sys.executable, "-m", "invoke", "consent", "--store", "manual", "--no-browser",
+        [sys.executable, "-m", "scripts.cli", "consent", "--store", "manual", "--no-browser",
          "--timeout", "5", "--redirect-port", str(box.world.port)],
         cwd=ROOT, env=env, user=OTHER_UID, group=OTHER_UID, extra_groups=[],
         capture_output=True, text=True, timeout=60, check=False)
@@ -218,7 +218,7 @@ def test_a_running_consent_has_core_dumps_off(box: Sandbox) -> None:
                              check=True, preexec_fn=raise_core_limit)
     assert "Max core file size        0 " not in control.stdout, "this test could not fail"
     proc = subprocess.Popen(
-        [sys.executable, "-m", "invoke", "consent", "--no-browser", "--timeout", "20",
+        [sys.executable, "-m", "scripts.cli", "consent", "--no-browser", "--timeout", "20",
          "--redirect-port", str(box.world.port)],
         cwd=ROOT, env=box.env(), text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         preexec_fn=raise_core_limit)  # runs in the child, before exec

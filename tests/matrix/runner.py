@@ -132,7 +132,7 @@ class Sandbox:
         return env
 
     def invoke(self, *args: str, env: dict[str, str] | None = None) -> Run:
-        proc = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, text=True,
+        proc = subprocess.run([sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, text=True,
                               capture_output=True, env=env or self.env(), timeout=110,
                               check=False)
         return Run(args, proc.returncode, proc.stdout, proc.stderr)
@@ -140,7 +140,7 @@ class Sandbox:
     def interrupted(self, *args: str, when: Callable[[], bool],
                     env: dict[str, str] | None = None) -> Run:
         """Run a task and press Ctrl-C as soon as ``when()`` holds (e.g. a request hangs)."""
-        proc = subprocess.Popen([sys.executable, "-m", "invoke", *args], cwd=ROOT, text=True,
+        proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, text=True,
                                 env=env or self.env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         try:
@@ -153,13 +153,13 @@ class Sandbox:
     def consent(self, *args: str, env: dict[str, str] | None = None,
                 play: Callable[[Sandbox, str, subprocess.Popen[str]], None] | None = None,
                 browser: bool = False) -> Run:
-        """``invoke consent``; when it prints the sign-in URL, ``play`` acts as the person (by
+        """``csp-secure-app consent``; when it prints the sign-in URL, ``play`` acts as the person (by
         default: the MFA admin signs in and consents, and the browser follows the redirect)."""
         cmd: tuple[str, ...] = () if browser else ("--no-browser",)
         for flag, default in (("--redirect-port", str(self.world.port)), ("--timeout", "30")):
             cmd += () if flag in args else (flag, default)
         cmd += args
-        proc = subprocess.Popen([sys.executable, "-m", "invoke", "consent", *cmd], cwd=ROOT,
+        proc = subprocess.Popen([sys.executable, "-m", "scripts.cli", "consent", *cmd], cwd=ROOT,
                                 text=True, env=env or self.env(), stdout=subprocess.PIPE,
                                 stderr=subprocess.PIPE)
         assert proc.stderr is not None

@@ -73,10 +73,10 @@ def without_permission(_box: Sandbox) -> None:
 
 
 PC_MFA = Expect(3, ("Partner Center refused the token", "did not satisfy MFA"),
-                ("enforce MFA for the admin account", "invoke consent"))
+                ("enforce MFA for the admin account", "csp-secure-app consent"))
 PC_MFA_BROKEN = Expect(9, ("token redemption", "Partner Center refused the token",
                            "did not satisfy MFA"),
-                       ("enforce MFA for the admin account", "invoke consent"), prefix="broken: ")
+                       ("enforce MFA for the admin account", "csp-secure-app consent"), prefix="broken: ")
 
 #: (id, task, arrange, expect). rotate and verify start from a stored token.
 ROWS: list[tuple[str, str, Arrange, Expect]] = [

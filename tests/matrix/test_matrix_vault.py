@@ -137,7 +137,7 @@ def test_current_version_disabled(box: Sandbox, task: str, expect: Expect) -> No
 
 @pytest.mark.parametrize(("task", "expect"), [
     ("settings", Expect(3, ("current version", "expired on", "no longer works"),
-                        ("invoke consent", "invoke rotate"))),
+                        ("csp-secure-app consent", "csp-secure-app rotate"))),
     ("verify", Expect(9, ("refresh token expiry", "expired"), ("consent again",),
                       prefix="broken: ")),
     # The token inside still redeems (someone set the expiry by hand): rotation repairs it.

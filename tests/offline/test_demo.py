@@ -1,4 +1,4 @@
-"""`invoke demo`: the README's first command, end to end, as a user runs it."""
+"""`csp-secure-app demo`: the README's first command, end to end, as a user runs it."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from tests.support import ROOT
 
 def test_demo_completes_and_prints_masked_settings(tmp_path):
     env = {"PATH": "/usr/bin:/bin", "HOME": str(tmp_path), "CI": "true"}
-    proc = subprocess.run([sys.executable, "-m", "invoke", "demo", "--format", "json"],
+    proc = subprocess.run([sys.executable, "-m", "scripts.cli", "demo", "--format", "json"],
                           cwd=ROOT, env=env, capture_output=True, text=True, timeout=120,
                           check=False)
     assert proc.returncode == 0, proc.stderr

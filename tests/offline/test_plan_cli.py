@@ -1,4 +1,4 @@
-"""`invoke plan` as a pipeline runs it on a pull request: exit codes and one line per problem."""
+"""`csp-secure-app plan` as a pipeline runs it on a pull request: exit codes and one line per problem."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ REPO = Path(__file__).resolve().parents[2]
 
 
 def plan(*args: str) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "invoke", "plan", *args], cwd=REPO,
+    return subprocess.run([sys.executable, "-m", "scripts.cli", "plan", *args], cwd=REPO,
                           capture_output=True, text=True, timeout=120, check=False)
 
 
@@ -95,7 +95,7 @@ def billion_laughs(levels: int = 9) -> str:
 def test_yaml_alias_bomb_is_refused_with_one_line_exit_2(tmp_path):
     path = tmp_path / "Pulumi.bomb.yaml"
     path.write_text(billion_laughs())
-    result = subprocess.run([sys.executable, "-m", "invoke", "plan", "--stack", str(path)],
+    result = subprocess.run([sys.executable, "-m", "scripts.cli", "plan", "--stack", str(path)],
                             cwd=REPO, capture_output=True, text=True, timeout=60, check=False,
                             preexec_fn=_memory_capped)
     assert result.returncode == 2, result.stderr

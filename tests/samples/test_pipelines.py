@@ -198,7 +198,7 @@ def test_pull_request_plans_offline_then_previews_with_the_policy_pack() -> None
     workflow = _gh("pull-request")
     assert "pull_request" in _on(workflow)
     plan, preview = workflow["jobs"]["plan"], workflow["jobs"]["preview"]
-    assert any("invoke plan" in str(s.get("run", "")) for s in _steps(plan))
+    assert any("csp-secure-app plan" in str(s.get("run", "")) for s in _steps(plan))
     assert "permissions" not in plan and not any("azure/login" in str(s) for s in _steps(plan))
     assert preview["needs"] == "plan"
     runs = " ".join(str(s.get("run", "")) for s in _steps(preview))
@@ -224,8 +224,8 @@ def test_schedule_rotates_weekly_then_verifies_as_json() -> None:
     ids = [s.get("id") for s in _steps(job)]
     assert ids.index("rotate") < ids.index("verify")
     steps = {s.get("id"): s for s in _steps(job)}
-    assert "invoke rotate" in steps["rotate"]["run"]
-    assert "invoke verify --format json" in steps["verify"]["run"]
+    assert "csp-secure-app rotate" in steps["rotate"]["run"]
+    assert "csp-secure-app verify --format json" in steps["verify"]["run"]
     issue = _steps(job)[-1]
     assert "failure()" in issue["if"] and "gh issue create" in issue["run"]
     assert job["permissions"]["issues"] == "write"
@@ -243,9 +243,9 @@ def test_azure_devops_triggers_oidc_and_secret_mapping() -> None:
         if "pulumi preview" in script or "pulumi up" in script:
             assert step["task"] == "AzureCLI@2" and step["inputs"]["addSpnToEnvironment"] is True
             assert "ARM_USE_OIDC=true" in script and 'ARM_OIDC_TOKEN="$idToken"' in script
-        if "invoke rotate" in script or "invoke verify" in script:
+        if "csp-secure-app rotate" in script or "csp-secure-app verify" in script:
             assert step["env"]["CPV_APP_SECRET"] == "$(CPV_APP_SECRET)"
-        if "invoke verify" in script:
+        if "csp-secure-app verify" in script:
             assert step["env"]["KV_CLIENT_APP_SECRET"] == "$(KV_CLIENT_APP_SECRET)"
     names = [s.get("name") for s in _ado_steps(stages["TokenHealth"])]
     assert names.index("rotate") < names.index("verify")
@@ -269,12 +269,12 @@ def test_temporary_firewall_rule_is_opt_in_and_always_removed() -> None:
 
 
 def _fake_bin(tmp_path: Path, invoke_exit: int) -> Path:
-    """``invoke`` exits with ``invoke_exit`` and records whether it got the CPV secret;
+    """``csp-secure-app`` exits with ``invoke_exit`` and records whether it got the CPV secret;
     ``az`` prints a fake CPV app secret, as ``az keyvault secret show`` would."""
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {
-        "invoke": f'#!/bin/sh\necho "secret=${{CPV_APP_SECRET:-none}}" > "{tmp_path}/invoked"\n'
+        "csp-secure-app": f'#!/bin/sh\necho "secret=${{CPV_APP_SECRET:-none}}" > "{tmp_path}/invoked"\n'
         f'echo \'{{"status": "x"}}\'\nexit {invoke_exit}\n',
         "az": "#!/bin/sh\necho fake-cpv-secret-value\n",
     }
@@ -321,7 +321,7 @@ def test_github_rotate_step_fails_loudly(
     code, out = _run(_gh_step("rotate"), tmp_path, rc, {})
     assert code == job_rc and annotation in out
     if rc == 3:
-        assert "invoke consent" in out
+        assert "csp-secure-app consent" in out
     # The vault-read CPV secret reached invoke, and was masked before anything else printed.
     assert (tmp_path / "invoked").read_text().strip() == "secret=fake-cpv-secret-value"
     assert out.startswith("::add-mask::fake-cpv-secret-value")

@@ -1,0 +1,5 @@
+"""``python -m scripts.cli <task> ...``: the console command without an installed entry point."""
+
+from scripts.cli.program import main
+
+main()

@@ -1,0 +1,129 @@
+"""The console command ``csp-secure-app``: invoke's ``Program`` over our tasks, keeping our
+exit-code contract for the parser too.
+
+invoke's own binary prints a parse error and exits 1 (and lets a bad number out as a
+traceback); exit 1 is our "a bug" code, so here every usage error (unknown task or flag, a
+missing or mistyped value, a bad number) is one line on stderr and exit 2, like every other bad
+input (``foundation.errors.ExitStatus.BAD_INPUT``).
+"""
+
+from __future__ import annotations
+
+from importlib.metadata import PackageNotFoundError, version
+
+from invoke.collection import Collection
+from invoke.exceptions import Exit, ParseError
+from invoke.program import Program
+
+from foundation.errors import EXIT_BAD_INPUT
+from foundation.text import printable
+
+NAME = "csp-secure-app"
+#: What a shell reports for a process ended by SIGPIPE (128 + 13), as ``head`` expects.
+EXIT_BROKEN_PIPE = 141
+
+
+def usage_error(problem: str, task: str | None = None) -> Exit:
+    """One line, what is wrong and where help is, and exit 2."""
+    where = f"{NAME} {task} --help" if task else f"{NAME} --list"
+    return Exit(printable(f"error: {problem.rstrip('!.')}. Fix: see `{where}`."),
+                code=EXIT_BAD_INPUT)
+
+
+class SecureAppProgram(Program):
+    """Parse errors become usage errors (exit 2); everything else is invoke's."""
+
+    def parse_core(self, argv: list[str] | None) -> None:
+        try:
+            super().parse_core(argv)
+        except ParseError as exc:
+            raise usage_error(_readable(str(exc))) from None
+
+    def parse_tasks(self) -> None:
+        try:
+            super().parse_tasks()
+        except ParseError as exc:
+            raise usage_error(_readable(str(exc)), self._task_in_argv()) from None
+        except ValueError:
+            # invoke casts a typed flag's value with int() inside its parser: name the flag.
+            raise usage_error(self._bad_number(), self._task_in_argv()) from None
+
+    def parse_cleanup(self) -> None:
+        try:
+            super().parse_cleanup()
+        except ParseError as exc:
+            raise usage_error(_readable(str(exc))) from None
+
+    def _bad_number(self) -> str:
+        tokens = list(self.core.unparsed)
+        numeric = {f"--{name.replace('_', '-')}" for task in self.collection.tasks.values()
+                   for name, default in _defaults(task).items()
+                   if isinstance(default, int) and not isinstance(default, bool)}
+        for index, token in enumerate(tokens):
+            flag, _, value = token.partition("=")
+            if flag not in numeric:
+                continue
+            if not value and index + 1 < len(tokens):
+                value = tokens[index + 1]
+            try:
+                int(value)
+            except ValueError:
+                return f"{flag} expects a whole number, not {value!r}"
+        return "a number flag got a value that is not a whole number"
+
+
+    def _task_in_argv(self) -> str | None:
+        """The (last) known task named on the command line, so the fix names its --help."""
+        known = set(self.collection.task_names)
+        known |= {alias for aliases in self.collection.task_names.values() for alias in aliases}
+        named = [token for token in self.core.unparsed if token in known]
+        return named[-1] if named else None
+
+
+def _defaults(task: object) -> dict[str, object]:
+    import inspect
+
+    body = getattr(task, "body", None)
+    if body is None:
+        return {}
+    return {name: p.default for name, p in inspect.signature(body).parameters.items()
+            if p.default is not inspect.Parameter.empty}
+
+
+def _readable(message: str) -> str:
+    """invoke's parser names a flag as its repr (``Flag <Argument: timeout [int]> needed
+    value...``): say ``--timeout needs a value`` instead."""
+    import re
+
+    missing = re.match(r"Flag <Argument: ([\w-]+)\b.*> needed value", message)
+    if missing:
+        return f"--{missing.group(1).replace('_', '-')} needs a value"
+    unknown = re.match(r"No idea what '(.*)' is", message)
+    if unknown:
+        word = unknown.group(1)
+        return f"no such flag {word}" if word.startswith("-") else f"no task named {word!r}"
+    return message
+
+
+def program() -> SecureAppProgram:
+    from scripts.cli import tasks
+
+    try:
+        release = version(NAME)
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        release = "unknown"
+    return SecureAppProgram(name=NAME, binary=NAME, version=release,
+                            namespace=Collection.from_module(tasks))
+
+
+def main() -> None:
+    """The console command's entry point (``[project.scripts]`` in pyproject.toml)."""
+    try:
+        program().run()
+    except BrokenPipeError:
+        # The reader (``| head``) went away: nothing is left to tell it. Quiet, as POSIX tools are.
+        import os
+        import sys
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(EXIT_BROKEN_PIPE)

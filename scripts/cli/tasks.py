@@ -1,0 +1,221 @@
+"""The product's tasks: parse, one call into a flow, print (pyinvoke's thin tasks).
+
+Each task checks its flags, resolves its inputs (``scripts.inputs``: flag, then environment,
+then stack output), makes one call into its flow (``scripts/flows/``) and prints what it returns.
+The flows decide what to say; ``scripts.cli.output`` turns their errors into one line and an
+exit code (table: ``foundation/errors.py``, documented in the README). Nothing heavy is imported
+at module level: ``--list`` must stay fast.
+"""
+
+from __future__ import annotations
+
+import functools
+import logging
+from pathlib import Path
+
+from invoke.context import Context
+from invoke.exceptions import Exit
+from invoke.tasks import task
+
+from scripts.cli.flags import at_most_one, in_range
+from scripts.cli.output import err, out, print_result, read_pasted, reported
+from scripts.inputs import debug_requested
+from scripts.local.process import harden
+
+harden()  # core dumps off for every task, before anything reads a secret (scripts/local/process.py)
+# The SDKs log warnings (sometimes quoting server replies) through logging's last-resort handler
+# straight to stderr. Our one-line errors say what matters; SECURE_APP_DEBUG=1 shows the rest.
+if not debug_requested():
+    logging.getLogger().addHandler(logging.NullHandler())
+
+#: Long flags only: automatic short flags collide (``-h`` would be --show-secrets, not help).
+#: No positional arguments: a positional swallows ``--help`` as its value.
+cli = functools.partial(task, auto_shortflags=False, positional=[])
+
+
+def project_dir() -> Path:
+    """The Pulumi project this run is about: the nearest folder from here up that holds a
+    ``Pulumi.yaml`` (as the Pulumi CLI finds it), else the current folder."""
+    here = Path.cwd()
+    return next((p for p in (here, *here.parents) if (p / "Pulumi.yaml").is_file()), here)
+
+
+@cli(help={"stack": "stack name (plans Pulumi.<stack>.yaml here; default dev) or the path of "
+                    "a Pulumi.<stack>.yaml file elsewhere"})
+@reported
+def plan(c: Context, stack: str = "dev") -> None:
+    """Run the Pulumi program offline (mock engine) and check the security policy rules."""
+    from foundation.errors import PolicyViolation
+    from scripts.flows.plan import format_plan, stack_file_location
+    from scripts.offline.plan_engine import run_plan
+
+    name, folder = stack_file_location(stack, project_dir())
+    report = run_plan(name, folder)
+    out("\n".join(format_plan(report)))
+    if report.problems:
+        raise PolicyViolation(list(report.problems))
+
+
+CONSENT_HELP = {
+    "csp_domain": "partner (CSP) tenant: domain or GUID (env CSP_DOMAIN)",
+    "app_id": "CPV app client id (env CPV_APP_ID); its secret: env CPV_APP_SECRET or a prompt",
+    "store": "keyvault (default) or manual",
+    "vault_url": "vault URL (env KEY_VAULT_URL; default stack output vaultUri)",
+    "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",
+    "redirect_port": "loopback redirect port (default 8400; register http://localhost:PORT)",
+    "no_browser": "print the sign-in URL on stderr instead of opening a browser",
+    "paste": "paste the final redirected URL back (remote shell)",
+    "device_code": "sign in on another device with a code (CPV app must allow public flows)",
+    "timeout": "seconds to wait for the sign-in (default 300)",
+    "format": "table, json or env",
+    "show_secrets": "print secrets instead of ***",
+    "cloud": "public, usgov or china (env CSP_CLOUD)",
+    "stack": "Pulumi stack for default values",
+}
+
+
+@cli(help=CONSENT_HELP)
+@reported
+def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+            store: str = "keyvault", vault_url: str | None = None, secret_name: str | None = None,
+            redirect_port: int = 8400, no_browser: bool = False, paste: bool = False,
+            device_code: bool = False, timeout: int = 300, format: str = "table",
+            show_secrets: bool = False, cloud: str | None = None,
+            stack: str | None = None) -> None:
+    """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
+    from scripts import inputs
+    from scripts.flows import consent as flow
+    from scripts.flows import settings
+
+    inputs.check_store(store)
+    inputs.check_format(format, settings.FORMATS)
+    in_range("--timeout", timeout, 1, 3600, "seconds to wait for the sign-in")
+    inputs.check_port(redirect_port)
+    chosen = at_most_one(device_code=device_code, paste=paste, no_browser=no_browser)
+    mode: flow.Mode = chosen or "browser"  # type: ignore[assignment]
+    given = inputs.consent_inputs(store, csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  redirect_port, cwd=project_dir())
+    ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"), read_pasted=read_pasted)
+    result = flow.consent(given, ui, mode=mode, timeout=float(timeout), say=err)
+    out(settings.render(result, format, show_secrets=show_secrets))
+
+
+@cli(help={"from_file": "the owner-only file consent kept the token in (it printed the path)",
+           "vault_url": "override vault", "secret_name": "override secret name",
+           "cloud": CONSENT_HELP["cloud"]})
+@reported
+def store_token(c: Context, from_file: str | None = None, vault_url: str | None = None,
+                secret_name: str | None = None, cloud: str | None = None) -> None:
+    """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
+    from foundation.errors import ConfigError
+    from scripts import inputs, storage
+
+    if not from_file:
+        raise ConfigError("store-token needs --from-file PATH",
+                          fix="pass the file consent named when it kept the token")
+    given = inputs.kept_token_inputs(from_file, vault_url, secret_name, cloud)
+    stored = storage.store_pending(given.path, given.endpoints, given.storage, given.target)
+    err(f"Stored as a new version: {stored.version}; {from_file} deleted.")
+    out(stored.secret_id)
+
+
+LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
+                  ("csp_domain", "app_id", "vault_url", "secret_name", "cloud", "stack")}
+
+
+@cli(help={**LIFECYCLE_HELP, "keep": "disable all but the newest N versions (default: keep all)",
+            "format": "table or json"})
+@reported
+def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+           vault_url: str | None = None, secret_name: str | None = None, keep: int = 0,
+           format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
+    """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
+    from scripts import inputs
+    from scripts.flows.rotate import rotate as run_rotate
+
+    inputs.check_format(format)
+    if keep:  # 0, the default, keeps every version
+        in_range("--keep", keep, 1, None, "versions left enabled; without --keep all stay")
+    given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  cwd=project_dir())
+    done = run_rotate(given.app, given.target, given.endpoints, keep=int(keep) if keep else None,
+                      options=given.storage, say=err)
+    print_result(format, done.as_json, done.table)
+
+
+@cli(help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
+            "format": "table or json"})
+@reported
+def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+           vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
+           format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
+    """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
+    from scripts import inputs
+    from scripts.flows.verify import verify as run_verify
+
+    inputs.check_format(format)
+    in_range("--warn-days", warn_days, 0, 365, "days of warning before an expiry")
+    given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  cwd=project_dir())
+    report = run_verify(given.key_vault_reader(), given.app, given.target, given.endpoints,
+                        warn_days=int(warn_days))
+    print_result(format, report.as_json, report.table)
+    for line in report.problems():
+        err(line)
+    if report.exit_code:
+        raise Exit(code=report.exit_code)
+
+
+@cli(help={"format": "table or json", "cloud": CONSENT_HELP["cloud"]})
+@reported
+def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> None:
+    """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
+    from scripts import inputs
+    from scripts.flows.mfa_report import mfa_report as run_report
+
+    inputs.check_format(format)
+    report = run_report(inputs.endpoints(cloud))
+    print_result(format, report.as_json, report.table)
+    problem = report.problem()
+    if problem:
+        err(f"error: {problem}")
+        raise Exit(code=report.exit_code)
+
+
+@cli(help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
+@reported
+def settings(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+             vault_url: str | None = None, secret_name: str | None = None,
+             format: str = "table", show_secrets: bool = False, cloud: str | None = None,
+             stack: str | None = None) -> None:
+    """Print the module settings from the stack outputs and the secret's current version."""
+    from scripts import inputs
+    from scripts.flows import settings as module_settings
+
+    inputs.check_format(format, module_settings.FORMATS)
+    given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
+                                  cwd=project_dir())
+    result = module_settings.current(given.app, given.target, given.key_vault_reader(),
+                                     given.endpoints)
+    out(module_settings.render(result, format, show_secrets=show_secrets))
+
+
+@cli(help={"browser": "sign in yourself in your browser (default: only at a desktop)",
+           "no_browser": "let the double's scripted user sign in (the default in CI)",
+           "format": "table, json or env", "stack": "stack whose config to provision (dev)"})
+@reported
+def demo(c: Context, browser: bool = False, no_browser: bool = False, format: str = "table",
+         stack: str = "dev") -> None:
+    """The whole flow, rehearsed against a local cloud double: provision, consent, store, read."""
+    from scripts import inputs
+    from scripts.flows import settings
+    from scripts.flows.demo import browser_available
+    from scripts.offline.demo_world import run_demo
+
+    inputs.check_format(format, settings.FORMATS)
+    chosen = at_most_one(browser=browser, no_browser=no_browser)
+    use_browser = chosen == "browser" or (chosen is None and browser_available())
+    result = run_demo(project_dir(), err, use_browser=use_browser, stack=stack)
+    out(settings.render(result.settings, format, show_secrets=False))
+    err(f"Done: {result.request_count} requests to the local double; overall health: "
+        f"{result.health.status}. The real sequence: README 'Real use'.")
