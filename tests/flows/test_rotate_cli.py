@@ -130,7 +130,7 @@ def test_refused_token_is_one_line_of_advice_and_leaves_the_vault_alone(
     assert result.returncode == 3, result.stderr
     [line] = result.stderr.strip().splitlines()
     assert f"AADSTS{code}" in line
-    assert "Fix:" in line and "invoke consent" in line
+    assert "Fix:" in line and "csp-secure-app consent" in line
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
     assert snapshot(world) == before
