@@ -40,6 +40,17 @@ def project_dir() -> Path:
     return next((p for p in (here, *here.parents) if (p / "Pulumi.yaml").is_file()), here)
 
 
+def example_project(stack: str) -> Path:
+    """The project ``demo`` rehearses: this one when it has the stack's file, else the example
+    installed with the command (pyproject's data-files), so a ``pipx install`` can rehearse."""
+    import sys
+
+    here = project_dir()
+    shipped = Path(sys.prefix, "share", "csp-secure-app")
+    file = f"Pulumi.{stack}.yaml"
+    return shipped if not (here / file).is_file() and (shipped / file).is_file() else here
+
+
 @cli(help={"stack": "stack name (plans Pulumi.<stack>.yaml here; default dev) or the path of "
                     "a Pulumi.<stack>.yaml file elsewhere"})
 @reported
@@ -215,7 +226,7 @@ def demo(c: Context, browser: bool = False, no_browser: bool = False, format: st
     inputs.check_format(format, settings.FORMATS)
     chosen = at_most_one(browser=browser, no_browser=no_browser)
     use_browser = chosen == "browser" or (chosen is None and browser_available())
-    result = run_demo(project_dir(), err, use_browser=use_browser, stack=stack)
+    result = run_demo(example_project(stack), err, use_browser=use_browser, stack=stack)
     out(settings.render(result.settings, format, show_secrets=False))
     err(f"Done: {result.request_count} requests to the local double; overall health: "
         f"{result.health.status}. The real sequence: README 'Real use'.")

@@ -75,8 +75,8 @@ def rehearse(world: Rehearsal, say: Say, *, use_browser: bool = False) -> DemoRe
 
     target = VaultTarget(vault_url=str(out["vaultUri"]), secret_name=str(out["secretName"]))
     stored = consent.store(tokens, app, target, endpoints)
-    say(f"4/6 Stored as version {stored.version} of {target.secret_name} "
-        "(90-day expiry, tags: who, when, tenant, app).")
+    say(f"4/6 Stored as version {stored.version} of {target.secret_name} in the vault at "
+        f"{target.vault_url} (90-day expiry, tags: who, when, tenant, app).")
 
     say("5/6 Reading it back as the platform does: Key Vault client app -> secret -> "
         "redeem -> Partner Center.")
@@ -90,7 +90,8 @@ def rehearse(world: Rehearsal, say: Say, *, use_browser: bool = False) -> DemoRe
         raise ServiceError("the platform could not use the stored token in the rehearsal",
                            fix="see the checks above; this is a bug in the demo")
 
-    say("6/6 Module settings for the platform (secrets masked; the real run prints yours):")
+    say("6/6 Module settings for the platform (secrets masked, as consent and settings mask "
+        "them unless --show-secrets):")
     result = settings.build(csp_domain=world.domain, csp_account_id=tokens.claims.tenant_id,
                             app_id=app.app_id, app_secret=app.app_secret,
                             kv_client=kv_client, secret_id=stored.secret_id)

@@ -76,8 +76,9 @@ def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
             tempfile.TemporaryDirectory() as home:
         # The rehearsal's fallback files (if any) go to a throwaway folder, not ~/.secure-app.
         os.environ["SECURE_APP_HOME"] = home
-        say(f"1/6 Local cloud double on {cloud.authority_host} (a rehearsal: nothing leaves "
-            "this machine).")
+        say(f"1/6 Local cloud double (a rehearsal: nothing leaves this machine): Entra ID "
+            f"{cloud.authority_host}, Partner Center {cloud.partner_center_endpoint}, Graph "
+            f"{cloud.graph_endpoint}; each vault gets its own address when it is created.")
         os.environ.update(cloud.env())
         endpoints = resolve_endpoints(None, os.environ)
 
@@ -105,7 +106,9 @@ def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
             refused = ", ".join(f"{name} ({code})" for name, code in mocks.refusals)
             raise ServiceError(f"the control plane refused {refused} in the rehearsal",
                                fix="this is a bug in the program; please report it")
-        for record in plan.resources:
+        # The engine registers resources as their inputs resolve, in no fixed order: list them
+        # sorted, so two runs print the same lines.
+        for record in sorted(plan.resources, key=lambda r: (r.type.split(":")[-1], r.name)):
             if record.custom:
                 say(f"    + {record.type.split(':')[-1]} {record.name}")
 

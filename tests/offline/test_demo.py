@@ -74,3 +74,55 @@ def test_a_failed_demo_leaves_the_environment_as_it_found_it(monkeypatch):
     with pytest.raises(RuntimeError):
         demo_world.run_demo(ROOT, lambda _line: None)
     assert dict(os.environ) == before
+
+
+def test_two_demo_runs_print_the_same_steps_and_true_texts():
+    """Run twice, the rehearsal lists the same resources in the same order (the engine
+    registers them in no fixed order), names every service's address, and says nothing the
+    real run does not do (it masks secrets too)."""
+    import re
+
+    from scripts.offline.demo_world import run_demo
+
+    def shape(lines: list[str]) -> list[str]:
+        # Ports, versions and ids differ between runs by design; the words and order may not.
+        return [re.sub(r"127\.0\.0\.1:\d+|[0-9a-f]{32}|[0-9a-f-]{36}|[\d.]+ days", "X", line)
+                for line in lines]
+
+    runs = []
+    for _ in range(2):
+        lines: list[str] = []
+        run_demo(ROOT, lines.append, use_browser=False)
+        runs.append(lines)
+    assert shape(runs[0]) == shape(runs[1])
+    resources = [line for line in runs[0] if line.startswith("    + ")]
+    assert resources == sorted(resources) and len(resources) == 13
+    first = runs[0][0]
+    assert "Entra ID https://127.0.0.1:" in first and "Partner Center https://" in first
+    assert "Graph https://" in first
+    assert not any("the real run prints" in line for line in runs[0])
+    [stored] = [line for line in runs[0] if line.startswith("4/6")]
+    assert "in the vault at https://127.0.0.1:" in stored
+
+
+def test_outside_a_project_demo_rehearses_the_installed_example(tmp_path, monkeypatch):
+    """After `pipx install`, the example stack lives in <env>/share/csp-secure-app (pyproject's
+    data-files); a folder without Pulumi.yaml falls back to it, a project keeps its own."""
+    import tomllib
+
+    from scripts.cli.tasks import example_project
+
+    data = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["setuptools"]
+    shipped = data["data-files"]["share/csp-secure-app"]
+    assert all((ROOT / name).is_file() for name in shipped)
+    prefix = tmp_path / "env"
+    (prefix / "share" / "csp-secure-app").mkdir(parents=True)
+    for name in shipped:
+        (prefix / "share" / "csp-secure-app" / name).write_text((ROOT / name).read_text())
+    monkeypatch.setattr(sys, "prefix", str(prefix))
+    elsewhere = tmp_path / "anywhere"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    assert example_project("dev") == prefix / "share" / "csp-secure-app"
+    monkeypatch.chdir(ROOT / "infra")  # inside the clone: its own project, found upwards
+    assert example_project("dev") == ROOT
