@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import authorization
 import pulumi_azuread as azuread
 
 from infra.app_registration import SecretSchedule
@@ -30,7 +30,7 @@ def declare(cfg: StackConfig, *, today: date | None = None) -> dict[str, pulumi.
     # The deploying identity, as each provider sees it: azuread for app ownership, azure-native
     # for the tenant, the subscription (role definition ids) and vault access.
     directory_identity = azuread.get_client_config_output()
-    arm_identity = azure_native.authorization.get_client_config_output()
+    arm_identity = authorization.get_client_config_output()
     tenant_id: pulumi.Output[str] = (
         pulumi.Output.from_input(cfg.tenant_id) if cfg.tenant_id else arm_identity.tenant_id
     )

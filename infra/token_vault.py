@@ -23,7 +23,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import resources
 
 from foundation import wellknown
 
@@ -75,8 +75,8 @@ class TokenVaultArgs:
 
 class TokenVault(pulumi.ComponentResource):
     resource_group_name: pulumi.Output[str]
-    vault: azure_native.resources.Resource
-    secret: azure_native.resources.Resource
+    vault: resources.Resource
+    secret: resources.Resource
     vault_uri: pulumi.Output[str]
     secret_uri: pulumi.Output[str]
 
@@ -91,7 +91,7 @@ class TokenVault(pulumi.ComponentResource):
             # Someone else owns that group: only its name is used, nothing is declared for it.
             self.resource_group_name = pulumi.Output.from_input(args.resource_group_name)
         else:
-            group = azure_native.resources.ResourceGroup(
+            group = resources.ResourceGroup(
                 f"{name}-rg",
                 resource_group_name=args.resource_group_name,
                 location=args.location,
@@ -106,7 +106,7 @@ class TokenVault(pulumi.ComponentResource):
             if importing
             else None
         )
-        self.vault = azure_native.resources.Resource(
+        self.vault = resources.Resource(
             f"{name}-vault",
             api_version=API_VERSION,
             resource_provider_namespace=NAMESPACE,
@@ -140,7 +140,7 @@ class TokenVault(pulumi.ComponentResource):
         args: TokenVaultArgs,
         tags: dict[str, str],
         vault_id: str | None,
-    ) -> azure_native.resources.Resource:
+    ) -> resources.Resource:
         expires = args.today + timedelta(days=wellknown.REFRESH_TOKEN_LIFETIME_DAYS)
         # SecretProperties of PUT Microsoft.KeyVault/vaults/secrets. The whole object is secret:
         # the value is not sensitive, but no tooling should learn to print this field.
@@ -153,7 +153,7 @@ class TokenVault(pulumi.ComponentResource):
                 "attributes": {"enabled": True, "exp": _epoch_seconds(expires)},
             }
         )
-        return azure_native.resources.Resource(
+        return resources.Resource(
             f"{name}-token-secret",
             api_version=API_VERSION,
             resource_provider_namespace=NAMESPACE,

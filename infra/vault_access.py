@@ -26,7 +26,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import pulumi
-import pulumi_azure_native as azure_native
+from pulumi_azure_native import authorization
 
 from foundation import wellknown
 from foundation.resource_types import (
@@ -104,7 +104,7 @@ class VaultRoleAssignments(pulumi.ComponentResource):
         self.resources: list[pulumi.CustomResource] = []
         previous: pulumi.Resource = after
         for resource_name, grantee, role in grants:
-            assignment = azure_native.authorization.RoleAssignment(
+            assignment = authorization.RoleAssignment(
                 resource_name,
                 principal_id=grantee.object_id,
                 # Always given: it must match the principal (UnmatchedPrincipalType otherwise),
