@@ -1,7 +1,8 @@
 """Microsoft Graph v1.0, the few endpoints the product reads and writes:
 
 * ``GET /v1.0/reports/authenticationMethods/userRegistrationDetails`` (AuditLog.Read.All; paged
-  with a deliberately small page size so clients must follow ``@odata.nextLink``);
+  with a deliberately small page size so clients must follow ``@odata.nextLink``; see
+  "Paging" below);
 * ``GET/PATCH /v1.0/policies/identitySecurityDefaultsEnforcementPolicy``
   (Policy.Read.All / Policy.ReadWrite.SecurityDefaults or .ConditionalAccess);
 * ``GET /v1.0/applications(appId='...')`` and ``/v1.0/applications/{id}`` (Application.Read.All,
@@ -25,19 +26,30 @@ on ("You must first disable Security defaults before enabling a Conditional Acce
 report-only and off policies can be created. Conversely, "if you have Conditional Access
 policies enabled ... security defaults won't be available" (the article's earlier text,
 MicrosoftDocs/azure-docs#41233). Graph's own wording for either refusal is not documented.
+
+Paging (Learn, "Paging Microsoft Graph data in your app"): in server-side paging Graph "returns
+a default number of results in a single page", "different APIs might have different default and
+maximum page sizes", and the client follows the whole ``@odata.nextLink`` URL, never taking its
+``$skiptoken`` apart. The report's page size is not documented: ``page_size`` is the double's
+(2, or 1 for thousands of pages), ``$top`` only lowers it. A chain's first page sorts the
+tenant's users once into a snapshot; the skiptoken is that snapshot and an offset, so a page
+costs its own rows, never a sort of the directory, and keeps its order as a cursor does.
 """
 
 from __future__ import annotations
 
 import json
 import re
+import secrets
+import threading
 import uuid
+from collections import OrderedDict
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
 from .identity.catalog import GRAPH_RESOURCE
-from .identity.directory import Directory, Tenant
+from .identity.directory import Directory, Tenant, User
 from .identity.tokens import TokenIssuer, TokenRejected, bearer_token
 from .server import Request, Response, empty, json_response
 
@@ -47,6 +59,8 @@ _URD = "/v1.0/reports/authenticationmethods/userregistrationdetails"
 _SD = "/v1.0/policies/identitysecuritydefaultsenforcementpolicy"
 _CA = "/v1.0/identity/conditionalaccess/policies"
 _CTX = "https://graph.microsoft.com/v1.0/$metadata"
+#: Report chains whose ordered snapshot is kept; an older chain's next page sorts afresh.
+SNAPSHOTS = 16
 
 
 class GraphError(Exception):
@@ -96,8 +110,12 @@ class Graph:
     def __init__(self, directory: Directory, issuer: TokenIssuer) -> None:
         self.directory = directory
         self.issuer = issuer
-        #: Small on purpose: tests and the product must page through @odata.nextLink.
+        #: Small on purpose: tests and the product must page through @odata.nextLink. A test
+        #: may set it (``monkeypatch.setattr``, the double outlives the test): Graph picks it.
         self.page_size = 2
+        #: Ordered users of each live report chain, by snapshot id (oldest dropped first).
+        self._snapshots: OrderedDict[str, tuple[str, tuple[User, ...]]] = OrderedDict()
+        self._snapshots_lock = threading.Lock()
         #: Tenants without Microsoft Entra ID P1/P2 (the default tenant has a licence).
         self.without_premium: set[str] = set()
         #: Directory roles other than Global Administrator (``User.admin``), by user object id.
@@ -110,6 +128,17 @@ class Graph:
     def assign_role(self, user_object_id: str, role: str) -> None:
         with self.directory.lock:
             self.directory_roles.setdefault(user_object_id, set()).add(role)
+
+    def add_users(self, tenant_id: str, count: int, *, prefix: str = "user", mfa: bool = True,
+                  admin: bool = False) -> list[User]:
+        """``count`` users ``{prefix}{n:06d}@{initial domain}`` in one call, for a tenant of
+        100,000: one lock held, no per-user round trip. Each is an ordinary directory user
+        (``Directory.add_user``), so sign-in and every other endpoint see them."""
+        with self.directory.lock:
+            domain = self.directory.require_tenant(tenant_id).initial_domain
+            return [self.directory.add_user(tenant_id, f"{prefix}{n:06d}@{domain}", mfa=mfa,
+                                            admin=admin)
+                    for n in range(count)]
 
     def route(self, request: Request) -> Response:
         try:
@@ -147,12 +176,8 @@ class Graph:
             return self._conditional_access(request, claims, tenant)
         match = _APP_BY_APPID.match(path) or _APP_BY_ID.match(path)
         if match and method == "GET":
-            readers = {
-                "Application.Read.All",
-                "Application.ReadWrite.All",
-                "Directory.Read.All",
-                "Directory.ReadWrite.All",
-            }
+            readers = {"Application.Read.All", "Application.ReadWrite.All", "Directory.Read.All",
+                       "Directory.ReadWrite.All"}
             self._require(claims, readers | {"Directory.AccessAsUser.All"}, readers, admin=False)
             return self._application(match["id"], tenant, by_app_id=match.re is _APP_BY_APPID)
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{path}'.")
@@ -163,13 +188,11 @@ class Graph:
         if token is None:
             raise GraphError(401, "InvalidAuthenticationToken", "Access token is empty.")
         try:
-            return self.issuer.verify(
-                token, (GRAPH_RESOURCE, "00000003-0000-0000-c000-000000000000")
-            )
+            audiences = (GRAPH_RESOURCE, "00000003-0000-0000-c000-000000000000")
+            return self.issuer.verify(token, audiences)
         except TokenRejected as exc:
-            raise GraphError(
-                401, "InvalidAuthenticationToken", f"Access token validation failure: {exc}."
-            ) from None
+            raise GraphError(401, "InvalidAuthenticationToken",
+                             f"Access token validation failure: {exc}.") from None
 
     def _require(
         self, claims: dict[str, Any], delegated: set[str], application: set[str], admin: bool
@@ -179,11 +202,7 @@ class Graph:
                 raise _denied()
             user = self.directory.user_by_id(str(claims.get("oid")))
             if admin and (user is None or not user.admin):
-                raise GraphError(
-                    403,
-                    "Authentication_RequestFromUnsupportedUserRole",
-                    "User is not in the allowed roles.",
-                )
+                raise GraphError(403, UNSUPPORTED_ROLE[0], "User is not in the allowed roles.")
             return
         if not set(claims.get("roles", [])) & application:
             raise _denied()
@@ -202,46 +221,42 @@ class Graph:
 
     # -- endpoints -------------------------------------------------------------------------------
     def _registration_details(self, request: Request, tenant: Tenant) -> Response:
-        users = sorted(self.directory.users_in(tenant.id), key=lambda u: u.upn.lower())
-        rows = []
-        for u in users:
-            methods = (
-                ["microsoftAuthenticatorPush", "softwareOneTimePasscode"]
-                if u.mfa_registered
-                else []
-            )
-            rows.append(
-                {
-                    "id": u.object_id,
-                    "userPrincipalName": u.upn,
-                    "userDisplayName": u.display_name,
-                    "userType": "member",
-                    "isAdmin": u.admin,
-                    "isSsprRegistered": u.mfa_registered,
-                    "isSsprEnabled": False,
-                    "isSsprCapable": False,
-                    "isMfaRegistered": u.mfa_registered,
-                    "isMfaCapable": u.mfa_registered,
-                    "isPasswordlessCapable": False,
-                    "methodsRegistered": methods,
-                    "isSystemPreferredAuthenticationMethodEnabled": True,
-                    "systemPreferredAuthenticationMethods": methods[:1],
-                    "userPreferredMethodForSecondaryAuthentication": "push" if methods else "none",
-                    "lastUpdatedDateTime": u.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
-                    "defaultMfaMethod": "microsoftAuthenticatorPush" if methods else "none",
-                }
-            )
         query = request.query
         size = min(int(query.get("$top") or self.page_size), self.page_size)
-        start = int(query.get("$skiptoken") or 0)
+        if size < 1:
+            raise GraphError(400, "BadRequest", "Invalid value for '$top'.")
+        snapshot, users, start = self._cursor(query.get("$skiptoken"), tenant)
         body: dict[str, Any] = {
             "@odata.context": f"{_CTX}#reports/authenticationMethods/userRegistrationDetails",
-            "value": rows[start : start + size],
+            "value": [_registration_row(u) for u in users[start : start + size]],
         }
-        if start + size < len(rows):
-            params = {"$top": str(size), "$skiptoken": str(start + size)}
+        if start + size < len(users):
+            params = {"$top": str(size), "$skiptoken": f"{snapshot}.{start + size}"}
             body["@odata.nextLink"] = f"{request.base_url}{request.path}?{urlencode(params)}"
         return json_response(200, body)
+
+    def _cursor(self, skiptoken: str | None,
+                tenant: Tenant) -> tuple[str, tuple[User, ...], int]:
+        """(snapshot id, its users, offset) of this page. No token starts a chain: the tenant's
+        users, sorted once. A token names a snapshot and an offset (a malformed one is a
+        ValueError: 400); a snapshot dropped since, or another tenant's, is sorted afresh for
+        the caller's tenant, so no token ever shows one tenant another's users."""
+        snapshot, _, offset = (skiptoken or "").partition(".")
+        start = int(offset) if skiptoken is not None else 0
+        if start < 0:
+            raise ValueError("negative offset")
+        with self._snapshots_lock:
+            kept = self._snapshots.get(snapshot)
+            if kept is not None and kept[0] == tenant.id:
+                self._snapshots.move_to_end(snapshot)
+                return snapshot, kept[1], start
+        users = tuple(sorted(self.directory.users_in(tenant.id), key=lambda u: u.upn.lower()))
+        snapshot = secrets.token_hex(8)
+        with self._snapshots_lock:
+            self._snapshots[snapshot] = (tenant.id, users)
+            while len(self._snapshots) > SNAPSHOTS:
+                self._snapshots.popitem(last=False)
+        return snapshot, users, start
 
     def _security_defaults(
         self, request: Request, claims: dict[str, Any], tenant: Tenant
@@ -367,6 +382,24 @@ class Graph:
                     ],
                 },
             )
+
+
+def _registration_row(u: User) -> dict[str, Any]:
+    """One userRegistrationDetails row (Learn, "userRegistrationDetails resource type"), built
+    when its page is served, from the user's record as it is then."""
+    methods = ["microsoftAuthenticatorPush", "softwareOneTimePasscode"] if u.mfa_registered else []
+    mfa = u.mfa_registered
+    return {
+        "id": u.object_id, "userPrincipalName": u.upn, "userDisplayName": u.display_name,
+        "userType": "member", "isAdmin": u.admin, "isSsprRegistered": mfa,
+        "isSsprEnabled": False, "isSsprCapable": False, "isMfaRegistered": mfa,
+        "isMfaCapable": mfa, "isPasswordlessCapable": False, "methodsRegistered": methods,
+        "isSystemPreferredAuthenticationMethodEnabled": True,
+        "systemPreferredAuthenticationMethods": methods[:1],
+        "userPreferredMethodForSecondaryAuthentication": "push" if methods else "none",
+        "lastUpdatedDateTime": u.created.strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "defaultMfaMethod": "microsoftAuthenticatorPush" if methods else "none",
+    }
 
 
 def _iso(value: datetime) -> str:

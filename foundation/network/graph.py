@@ -8,8 +8,9 @@ that (who signs in, how a request is sent and fails at the network level) is thi
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
-from typing import Any
+from typing import Any, Final
 from urllib.parse import urlsplit
 
 import requests
@@ -19,10 +20,15 @@ from foundation.errors import ServiceError
 from foundation.network import http
 from foundation.network.credentials import deployer_credential
 from foundation.network.failures import credential_error
+from foundation.network.timeouts import LIMITS
 
 SERVICE = "Microsoft Graph"
-#: A generous bound: a tenant with more users than this has a report we should not page forever.
-MAX_PAGES = 200
+#: Seconds one collection may take to read, all its pages and their retries. The bound is time,
+#: not a page count, because Graph picks the page size: 100,000 users are 1,000 pages at 100 a
+#: page and 100,000 at 1 a page, both correct answers. The longest this tool lets a service hold
+#: a pipeline (``timeouts.LIMITS``, ten minutes) reads 1,000 pages at 0.6 s each, and ends well
+#: inside an access token's hour; each attempt keeps its own timeout (``http_timeouts``).
+PAGING_DEADLINE: Final = LIMITS[1]
 
 #: Judges one answer (status, JSON body or None): raises the caller's typed error, else returns.
 Check = Callable[[int, Any], None]
@@ -45,7 +51,7 @@ def call(endpoints: Endpoints, method: str, path: str, token: str, body: Any = N
     endpoint we were configured with. A URL on any other host is refused rather than sent the
     bearer token."""
     base = endpoints.graph.rstrip("/")
-    url = path if "://" in path else f"{base}{path}"
+    url = _absolute(endpoints, path)
     if _origin(url) != _origin(base):
         raise ServiceError(f"{SERVICE} sent a next page on another host ({_origin(url)})",
                            fix="check GRAPH_ENDPOINT; a proxy may be rewriting responses")
@@ -54,21 +60,41 @@ def call(endpoints: Endpoints, method: str, path: str, token: str, body: Any = N
     return resp.status_code, answer
 
 
-def get_pages(endpoints: Endpoints, path: str, token: str,
-              check: Check) -> Iterator[dict[str, Any]]:
-    """Every item of a Graph collection, following ``@odata.nextLink`` (on Graph's host only)."""
+def get_pages(endpoints: Endpoints, path: str, token: str, check: Check, *,
+              deadline: float = PAGING_DEADLINE) -> Iterator[dict[str, Any]]:
+    """Every item of a Graph collection, following ``@odata.nextLink`` (on Graph's host only)
+    through one session, so every page reuses the connection.
+
+    Two things end a chain that would not: a link already followed (a loop: Graph's, or a
+    cache or proxy answering every page with the same body) and ``deadline`` seconds since the
+    first request, checked before each next page. Either is a ServiceError naming the
+    collection, never the link (its ``$skiptoken`` is Graph's business)."""
     sess = http.session()
+    what = path.split("?")[0]
+    ends = time.monotonic() + deadline
+    seen: set[str] = set()
+    pages = 0
     url: str | None = path
-    for _ in range(MAX_PAGES):
-        if url is None:
-            return
+    while url is not None:
+        absolute = _absolute(endpoints, url)
+        if absolute in seen:
+            raise ServiceError(
+                f"{SERVICE} sent a next-page link for {what} that it had already sent (after "
+                f"{pages} pages): the paging loops",
+                fix="check that no proxy or cache between this machine and GRAPH_ENDPOINT "
+                "answers every link with the same page, then run again; if it still loops, "
+                "report it to Microsoft")
+        if pages and time.monotonic() > ends:
+            raise ServiceError(
+                f"{SERVICE} was still sending pages of {what} after {deadline:g} s "
+                f"({pages} pages read)", fix="run again later: Graph may be slow or throttling")
+        seen.add(absolute)
         status, body = call(endpoints, "GET", url, token, sess=sess)
         check(status, body)
+        pages += 1
         yield from body.get("value", [])
         next_link = body.get("@odata.nextLink")
         url = str(next_link) if next_link else None
-    raise ServiceError(f"{SERVICE} returned more than {MAX_PAGES} pages for {path}",
-                       fix="report this; the tenant is larger than this report supports")
 
 
 def error_code(body: Any) -> str:
@@ -83,6 +109,11 @@ def error_message(body: Any) -> str:
     error = body.get("error") if isinstance(body, dict) else None
     message = error.get("message") if isinstance(error, dict) else None
     return " ".join(str(message).split())[:200] if message is not None else "no details"
+
+
+def _absolute(endpoints: Endpoints, path: str) -> str:
+    """``path`` on the configured Graph endpoint; a next link (already absolute) as it is."""
+    return path if "://" in path else f"{endpoints.graph.rstrip('/')}{path}"
 
 
 def _origin(url: str) -> tuple[str, str]:

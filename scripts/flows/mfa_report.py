@@ -51,8 +51,9 @@ class MfaReport:
                 "(https://aka.ms/mfasetup) before the next consent.")
 
     def as_json(self) -> dict[str, object]:
+        """snake_case keys, as every JSON result of the tool (issue 11), fields as named here."""
         return {"users": [asdict(u) for u in self.users],
-                "adminsWithoutMfa": [u.user for u in self.admins_without_mfa]}
+                "admins_without_mfa": [u.user for u in self.admins_without_mfa]}
 
     def table(self) -> str:
         rows = [("USER", "ADMIN", "MFA", "METHODS")]

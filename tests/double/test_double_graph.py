@@ -46,6 +46,9 @@ def app_token(cloud: CloudDouble, partner: Partner) -> str:
     return credential.get_token("https://graph.microsoft.com/.default").token
 
 
+URD = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
+
+
 def graph(
     cloud: CloudDouble, token: str, path: str, method: str = "GET", **kw: Any
 ) -> requests.Response:
@@ -79,6 +82,83 @@ def test_registration_details_are_paged(cloud: CloudDouble, partner: Partner) ->
     assert by_upn["unregistered"]["isMfaRegistered"] is False
     assert by_upn["unregistered"]["methodsRegistered"] == []
     assert by_upn["third"]["isAdmin"] is True
+
+
+def read_report(cloud: CloudDouble, token: str, query: str = "") -> tuple[list[str], int]:
+    """Every UPN of the report, following each @odata.nextLink whole, and the pages read."""
+    url: str | None = f"{cloud.graph_endpoint}{URD}{query}"
+    upns: list[str] = []
+    pages = 0
+    while url:
+        body = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        upns += [r["userPrincipalName"] for r in body["value"]]
+        url = body.get("@odata.nextLink")
+        pages += 1
+    return upns, pages
+
+
+def test_the_test_picks_the_page_size_and_top_only_lowers_it(
+    cloud: CloudDouble, partner: Partner, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cloud.graph.add_users(partner.tenant.id, 9)
+    token = app_token(cloud, partner)
+    monkeypatch.setattr(cloud.graph, "page_size", 1)
+    upns, pages = read_report(cloud, token)
+    assert pages == 10 and len(set(upns)) == 10
+    assert upns == sorted(upns, key=str.lower), "one order across the whole chain"
+    monkeypatch.setattr(cloud.graph, "page_size", 4)
+    assert read_report(cloud, token, "?$top=3") == (upns, 4)
+    assert read_report(cloud, token, "?$top=50") == (upns, 3)
+    assert graph(cloud, token, f"{URD}?$top=0").status_code == 400
+
+
+def test_a_chain_pages_one_snapshot_a_new_chain_sees_new_users(
+    cloud: CloudDouble, partner: Partner
+) -> None:
+    """The skiptoken is a cursor: users added while a chain is read do not shift its pages (no
+    row twice, none skipped); the next chain, from the first page, lists them."""
+    cloud.graph.add_users(partner.tenant.id, 5, prefix="m")
+    token = app_token(cloud, partner)
+    first = graph(cloud, token, URD).json()
+    cloud.graph.add_users(partner.tenant.id, 3, prefix="a")  # sorts before every "m" user
+    url, upns = first["@odata.nextLink"], [r["userPrincipalName"] for r in first["value"]]
+    while url:
+        body = requests.get(url, headers={"Authorization": f"Bearer {token}"}, timeout=10).json()
+        upns += [r["userPrincipalName"] for r in body["value"]]
+        url = body.get("@odata.nextLink")
+    assert len(upns) == len(set(upns)) == 6 and not any(u.startswith("a0") for u in upns)
+    fresh, _ = read_report(cloud, token)
+    assert len(fresh) == 9 and fresh[:3] == [f"a{n:06d}@{partner.tenant.initial_domain}"
+                                             for n in range(3)]
+
+
+def test_a_next_link_never_shows_another_tenants_users(cloud: CloudDouble,
+                                                       partner: Partner) -> None:
+    other = make_partner(cloud, access=[GRAPH_ROLES])
+    cloud.grant_admin_consent(other.tenant.id, other.app.app_id)
+    cloud.graph.add_users(partner.tenant.id, 4)
+    link = graph(cloud, app_token(cloud, partner), URD).json()["@odata.nextLink"]
+    body = requests.get(link, headers={"Authorization": f"Bearer {app_token(cloud, other)}"},
+                        timeout=10).json()
+    assert {r["userPrincipalName"].split("@")[1] for r in body["value"]} <= {
+        other.tenant.initial_domain}
+    assert graph(cloud, app_token(cloud, partner), f"{URD}?$skiptoken=x").status_code == 400
+
+
+def test_a_tenant_of_100000_users_is_cheap_to_hold_and_to_page(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A double of its own: the session's must not carry 100,000 users into other tests."""
+    with CloudDouble() as big:
+        for name, value in big.env().items():
+            monkeypatch.setenv(name, value)
+        partner = make_partner(big, access=[GRAPH_ROLES])
+        big.grant_admin_consent(partner.tenant.id, partner.app.app_id)
+        added = big.graph.add_users(partner.tenant.id, 100_000, mfa=False)
+        assert len(added) == 100_000 and big.directory.user(added[-1].upn) is added[-1]
+        big.graph.page_size = 2_000
+        upns, pages = read_report(big, app_token(big, partner))
+    assert pages == 51 and len(set(upns)) == 100_001
 
 
 def test_report_needs_audit_log_permission(cloud: CloudDouble) -> None:
@@ -139,9 +219,6 @@ def test_security_defaults_cannot_come_back_while_a_policy_is_enabled(
     assert refused.status_code == 400
     assert "Conditional Access policies are enabled" in refused.json()["error"]["message"]
     assert partner.tenant.security_defaults is False
-
-
-URD = "/v1.0/reports/authenticationMethods/userRegistrationDetails"
 
 
 def test_report_without_an_entra_premium_licence_is_refused_as_graph_does(

@@ -1,12 +1,15 @@
 """`invoke mfa-report` end to end, as a subprocess, against the cloud double's Graph: who in the
 partner tenant can satisfy MFA, admins first, exit 9 while an admin cannot. The double pages the
-report two users at a time, so every run here follows ``@odata.nextLink``."""
+report two users at a time, so every run here follows ``@odata.nextLink``; Graph picks the page
+size, so the scale tests (issue 12) make it 1 for thousands of pages, and read 10,000 users at
+the double's default. 100,000 users are measured in bench/mfa_scale.py, not here."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import unquote
 
@@ -66,7 +69,8 @@ def test_json_lists_every_user_and_the_admins_to_fix(world: PartnerWorld) -> Non
     assert result.returncode == 9, result.stderr
     out = json.loads(result.stdout)
     d = world.domain
-    assert out["adminsWithoutMfa"] == [f"nomfa@{d}"]
+    assert out["admins_without_mfa"] == [f"nomfa@{d}"]
+    assert "adminsWithoutMfa" not in out, "one key casing in every JSON result (issue 11)"
     users = {u["user"]: u for u in out["users"]}
     assert set(users) == {f"nomfa@{d}", f"admin@{d}", f"bob@{d}", f"zoe@{d}"}
     assert users[f"admin@{d}"] == {"user": f"admin@{d}", "admin": True, "mfa_registered": True,
@@ -88,7 +92,7 @@ def test_tenant_whose_admins_all_have_mfa_is_exit_0(cloud: CloudDouble, tmp_path
     out = json.loads(result.stdout)
     assert [u["user"] for u in out["users"]] == [f"{n}@{d}" for n in
                                                   ("ann", "ben", "cat", "eve", "dan")]
-    assert out["adminsWithoutMfa"] == []
+    assert out["admins_without_mfa"] == []
     assert result.stderr == ""
     table = report(world, **env)
     assert table.returncode == 0 and len(users_in_table(table.stdout)) == 5
@@ -145,3 +149,82 @@ def test_signed_in_account_without_a_reporting_role_is_told_which_roles(
     assert all(role in fix for role in ("Reports Reader", "Security Reader",
                                         "Security Administrator"))
     assert result.stdout == ""
+
+
+# -- scale (issue 12): any number of pages, a loop told in one line ------------------------------
+
+@pytest.fixture(scope="module")
+def big_cloud() -> Iterator[CloudDouble]:
+    """A double of this module's own for the large tenants, so the session's stays small."""
+    with CloudDouble() as double:
+        yield double
+
+
+@pytest.fixture
+def big(big_cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
+    """PartnerWorld's two admins (one without MFA) on the module's double, a reader identity."""
+    big_cloud.reset()
+    world = PartnerWorld(big_cloud, tmp_path / "home")
+    grant_graph_roles(big_cloud, world.tenant.id, world.writer_app.app_id, "AuditLog.Read.All")
+    return world
+
+
+def report_pages(world: PartnerWorld) -> int:
+    return sum(1 for r in world.cloud.requests if r.service == "graph" and r.path == URD)
+
+
+@pytest.mark.parametrize("pages", [200, 201])
+def test_exactly_200_and_201_pages_are_all_read(big: PartnerWorld, monkeypatch: pytest.MonkeyPatch,
+                                                pages: int) -> None:
+    """The old bound was 200 pages, and exactly 200 already failed."""
+    big.cloud.graph.add_users(big.tenant.id, pages - 2)
+    monkeypatch.setattr(big.cloud.graph, "page_size", 1)
+    result = report(big, "--format", "json")
+    assert result.returncode == 9, result.stderr
+    out = json.loads(result.stdout)
+    assert len(out["users"]) == pages and out["admins_without_mfa"] == [big.no_mfa.upn]
+    assert report_pages(big) == pages
+
+
+def test_one_user_a_page_over_2000_users_is_read_whole(big: PartnerWorld,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    big.cloud.graph.add_users(big.tenant.id, 1_000, mfa=True)
+    big.cloud.graph.add_users(big.tenant.id, 998, prefix="nomfa", mfa=False)
+    monkeypatch.setattr(big.cloud.graph, "page_size", 1)
+    result = report(big)
+    assert result.returncode == 9, result.stderr
+    rows = users_in_table(result.stdout)
+    assert len(rows) == len({r[0] for r in rows}) == 2_000
+    assert [r[0] for r in rows[:2]] == [big.no_mfa.upn, big.admin.upn]
+    assert [r[2] for r in rows[2:1_000]] == ["NO"] * 998, "members without MFA before the rest"
+    [line] = result.stderr.strip().splitlines()
+    assert big.no_mfa.upn in line
+    assert report_pages(big) == 2_000
+
+
+def test_10000_users_at_the_default_page_size_are_read_whole(big: PartnerWorld) -> None:
+    big.cloud.graph.add_users(big.tenant.id, 10_000, mfa=True)
+    result = report(big, "--format", "json")
+    assert result.returncode == 9, result.stderr
+    out = json.loads(result.stdout)
+    assert len(out["users"]) == len({u["user"] for u in out["users"]}) == 10_002
+    assert out["admins_without_mfa"] == [big.no_mfa.upn]
+    assert report_pages(big) == 5_001, "two users a page"
+
+
+def test_a_next_link_already_followed_is_exit_5_in_one_line(world: PartnerWorld) -> None:
+    """A cache or proxy that ignores the query answers every link with the same page: the
+    report must stop at the repeated link, not page forever nor for 200 pages."""
+    page = {"value": [{"userPrincipalName": f"admin@{world.domain}", "isAdmin": True}],
+            "@odata.nextLink": f"{world.cloud.graph_endpoint}{URD}?$skiptoken=stuck"}
+    world.cloud.inject_fault(URD, status=200, count=50, retry_after=None, service="graph",
+                             body=json.dumps(page).encode())
+    world.cloud.clear_requests()
+    result = report(world)
+    assert result.returncode == 5, result.stderr
+    [line] = result.stderr.strip().splitlines()
+    cause, _, fix = line.partition(" Fix: ")
+    assert "Microsoft Graph" in cause and "already sent" in cause and "loops" in cause
+    assert "proxy or cache" in fix and "GRAPH_ENDPOINT" in fix
+    assert "stuck" not in line and result.stdout == ""
+    assert report_pages(world) == 2, "the first page, then the link it repeats"
