@@ -6,7 +6,8 @@
     python3 dev.py <task> [args]   # any task, e.g. plan --stack dev, consent --help
 
 It creates ./.venv when missing, (re)installs the project there when pyproject.toml changed, then
-runs ``csp-secure-app <task>`` (``invoke test`` for the tests) inside it. Standard library only: it must run before anything is installed.
+runs ``csp-secure-app <task>`` (``invoke test`` for the tests) inside it. Standard library only: it
+must run before anything is installed.
 """
 
 from __future__ import annotations

@@ -48,6 +48,9 @@ DEFAULT_RETENTION_DAYS = 90
 DEFAULT_SECRET_LIFETIME_DAYS = 365
 #: Microsoft's recommended ceiling for client secrets (the portal offers at most 24 months).
 MAX_SECRET_LIFETIME_DAYS = 730
+#: A vault holds "0 to 1024 identities" in accessPolicies (Microsoft.KeyVault's VaultProperties
+#: in the ARM specification); ARM would refuse more only once `pulumi up` is under way.
+MAX_ACCESS_POLICIES = 1024
 
 REQUIRED_KEYS = ("location", "vaultName", "cspDomain", "clientSecretRotation")
 OPTIONAL_KEYS = (
@@ -262,6 +265,13 @@ def parse_config(
 
     _parse_rotation(values, parsed, today, bad)
     _parse_structured(values, parsed, bad)
+    if parsed.get("access_mode") == "accessPolicy":
+        # The reader, the deployer and the pipeline identity take entries beside the writers.
+        used = 2 + len(parsed.get("writers", ())) + bool(parsed.get("pipeline_identity"))
+        if used > MAX_ACCESS_POLICIES:
+            bad("writerObjectIds", f"needs {used} access policies with the reader, the deployer "
+                f"and the pipeline, over Key Vault's {MAX_ACCESS_POLICIES} per vault (rule: "
+                "grant a group instead of its members, or use accessMode rbac)")
 
     if problems:
         raise InvalidConfig(problems)
@@ -297,7 +307,8 @@ def _parse_rotation(
     # An end date already past is *not* refused here: time alone gets every stack there, and a
     # config that stops validating on a calendar date breaks `pulumi up` for unrelated changes
     # and the example stack's offline plan. The policy rule `password_not_expired` warns instead
-    # (in `csp-secure-app plan` and the CrossGuard pack), naming the one-line fix: a new rotation date.
+    # (in `csp-secure-app plan` and the CrossGuard pack), naming the one-line fix: a new rotation
+    # date.
     parsed["client_secret_rotation"] = rotation
 
 

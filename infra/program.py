@@ -9,8 +9,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime
 
 import pulumi
-from pulumi_azure_native import authorization
 import pulumi_azuread as azuread
+from pulumi_azure_native import authorization
 
 from infra.app_registration import SecretSchedule
 from infra.client_app import ClientApp, ClientAppArgs

@@ -1,6 +1,7 @@
 """CrossGuard entry point: ``pulumi preview --policy-pack policy``.
 
-The rules themselves live in ``scripts/policy/rules.py`` (shared with ``csp-secure-app plan``); this pack
+The rules themselves live in ``scripts/policy/rules.py`` (shared with ``csp-secure-app plan``);
+this pack
 only adapts Pulumi's validation arguments to them (``policy/pack.py``).
 """
 

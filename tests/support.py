@@ -185,7 +185,8 @@ class PartnerWorld:
     def consent(self, *args: str, user: str | None = None, accept: bool = True,
                 tamper: Any = None, env: dict[str, str] | None = None,
                 ) -> subprocess.CompletedProcess[str]:
-        """Run ``csp-secure-app consent --no-browser``; play the user on the URL it prints on stderr,
+        """Run ``csp-secure-app consent --no-browser``; play the user on the URL it prints on
+        stderr,
         then deliver the redirect to its listener, as the browser would."""
         cmd = [sys.executable, "-m", "scripts.cli", "consent", "--no-browser",
                "--redirect-port", str(self.port), "--timeout", "30", *args]

@@ -1,4 +1,5 @@
-"""``csp-secure-app demo``'s rehearsal steps: consent, store, read back, settings, on the demo world.
+"""``csp-secure-app demo``'s rehearsal steps: consent, store, read back, settings, on the demo
+world.
 
 Nothing leaves 127.0.0.1: ``scripts.offline.demo_world`` starts a local HTTPS double of Entra
 ID, Key Vault, Partner Center and Graph and provisions it with the real ``infra`` program (steps

@@ -1,4 +1,5 @@
-"""``csp-secure-app plan``'s report: what the ``infra`` program declared, checked by the policy rules.
+"""``csp-secure-app plan``'s report: what the ``infra`` program declared, checked by the policy
+rules.
 
 The offline engine (``scripts.offline.plan_engine``) runs the program under Pulumi's mock engine
 with the config of ``Pulumi.<stack>.yaml`` and hands its ``PlanResult`` here: no Pulumi CLI, no

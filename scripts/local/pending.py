@@ -3,7 +3,8 @@
 A refresh token costs a human an MFA sign-in; losing it is never acceptable. Every store
 (``scripts.storage``: consent, rotate, store-token) writes the token here *before* it talks to
 the vault and deletes the file only after the vault confirmed the new version, so a vault error,
-a crash or Ctrl-C while storing all leave it recoverable with ``csp-secure-app store-token --from-file
+a crash or Ctrl-C while storing all leave it recoverable with ``csp-secure-app store-token
+--from-file
 PATH``. This module is the file alone; where its folder is (``$SECURE_APP_HOME``) is decided by
 ``scripts.inputs`` and passed in.
 

@@ -1,6 +1,7 @@
 """The demo world: the local cloud double, provisioned by the real ``infra`` program.
 
-``csp-secure-app demo`` (``run_demo``) starts the double (Entra ID, Key Vault, Partner Center, Graph on
+``csp-secure-app demo`` (``run_demo``) starts the double (Entra ID, Key Vault, Partner Center,
+Graph on
 127.0.0.1), adds the partner tenant, its MFA admin and a pipeline identity, then runs the
 program through the plan's mock engine with ``DoubleMocks``, which *create* what it declares in
 the double: the app registrations, service principal, password, vault (with its inline access

@@ -3,7 +3,8 @@
 ``run_program`` validates a stack's config and runs ``infra.program`` with ``RecordingMocks``
 (``scripts.offline.plan_mocks``) or a subclass (the demo's ``DoubleMocks``); ``RecordingMonitor``
 replaces the mock monitor's ``RegisterResource`` so resource *options* (protect, retainOnDelete,
-ignoreChanges, ...) are recorded too; the stock mocks drop them. ``run_plan`` is ``csp-secure-app plan``:
+ignoreChanges, ...) are recorded too; the stock mocks drop them. ``run_plan`` is ``csp-secure-app
+plan``:
 the stack file's config, the program, then the report of ``scripts.flows.plan``.
 
 With ``scripts.offline.demo_world``, the only room that imports ``infra.program`` (and its

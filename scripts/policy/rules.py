@@ -1,6 +1,7 @@
 """The security policy rules, as plain functions over recorded resource registrations.
 
-One implementation, three users: ``csp-secure-app plan`` (over the offline plan's records), the CrossGuard
+One implementation, three users: ``csp-secure-app plan`` (over the offline plan's records), the
+CrossGuard
 pack in ``policy/`` (``pulumi preview --policy-pack policy``) and the tests. Each rule returns a
 list of violation lines, ``"<resource>: <what is wrong>. Fix: <what to do>."``; empty means
 compliant. Rules only look at what they are given, so they work on the inputs Pulumi sends
@@ -279,7 +280,8 @@ def token_secret_metadata(resource: ResourceLike, today: date) -> list[str]:
 def token_secret_write_once(resource: ResourceLike, today: date) -> list[str]:
     """The token secret is protected and never rewritten by Pulumi.
 
-    Its value belongs to ``csp-secure-app consent``: Pulumi must never write it again, and deleting the
+    Its value belongs to ``csp-secure-app consent``: Pulumi must never write it again, and deleting
+    the
     stack must not delete it. Options a source cannot report are not judged."""
     if kind(resource) != SECRET:
         return []

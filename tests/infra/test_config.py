@@ -63,6 +63,19 @@ def test_bad_writers_give_one_line_each() -> None:
     assert all(line.startswith("csp-secure-app:writerObjectIds: ") for line in lines)
 
 
+def test_access_policies_stop_at_key_vault_s_1024() -> None:
+    """The reader and the deployer take two entries: 1,022 writers fit, 1,023 do not, and the
+    one line says how to fit (a group, or rbac); rbac mode has no access policies to count."""
+    def writers(count: int) -> str:
+        return json.dumps([f"{i:08x}-bbbb-4ccc-8ddd-eeeeeeeeeeee" for i in range(count)])
+
+    assert len(parse(accessMode="accessPolicy", writerObjectIds=writers(1022)).writers) == 1022
+    [line] = problems(accessMode="accessPolicy", writerObjectIds=writers(1023))
+    assert line.startswith("csp-secure-app:writerObjectIds: needs 1025 access policies")
+    assert "1024 per vault" in line and "group" in line and "accessMode rbac" in line
+    assert len(parse(accessMode="rbac", writerObjectIds=writers(3000)).writers) == 3000
+
+
 def test_deployer_principal_type_defaults_from_the_provider_client_id() -> None:
     assert parse_config(BASE, today=TODAY).deployer_principal_type == "User"
     with_client = parse_config(BASE, today=TODAY, provider_client_id=WRITER)

@@ -153,7 +153,8 @@ class Sandbox:
     def consent(self, *args: str, env: dict[str, str] | None = None,
                 play: Callable[[Sandbox, str, subprocess.Popen[str]], None] | None = None,
                 browser: bool = False) -> Run:
-        """``csp-secure-app consent``; when it prints the sign-in URL, ``play`` acts as the person (by
+        """``csp-secure-app consent``; when it prints the sign-in URL, ``play`` acts as the person
+        (by
         default: the MFA admin signs in and consents, and the browser follows the redirect)."""
         cmd: tuple[str, ...] = () if browser else ("--no-browser",)
         for flag, default in (("--redirect-port", str(self.world.port)), ("--timeout", "30")):

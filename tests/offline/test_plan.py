@@ -1,4 +1,5 @@
-"""`csp-secure-app plan`'s engine: the example stack plans clean offline, broken stacks give one line
+"""`csp-secure-app plan`'s engine: the example stack plans clean offline, broken stacks give one
+line
 per problem, and the mocks can be subclassed (``csp-secure-app demo`` builds on that)."""
 
 from __future__ import annotations

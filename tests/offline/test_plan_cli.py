@@ -1,4 +1,5 @@
-"""`csp-secure-app plan` as a pipeline runs it on a pull request: exit codes and one line per problem."""
+"""`csp-secure-app plan` as a pipeline runs it on a pull request: exit codes and one line per
+problem."""
 
 from __future__ import annotations
 

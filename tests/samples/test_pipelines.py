@@ -274,7 +274,8 @@ def _fake_bin(tmp_path: Path, invoke_exit: int) -> Path:
     bin_dir = tmp_path / "bin"
     bin_dir.mkdir()
     scripts = {
-        "csp-secure-app": f'#!/bin/sh\necho "secret=${{CPV_APP_SECRET:-none}}" > "{tmp_path}/invoked"\n'
+        "csp-secure-app": '#!/bin/sh\n'
+        f'echo "secret=${{CPV_APP_SECRET:-none}}" > "{tmp_path}/invoked"\n'
         f'echo \'{{"status": "x"}}\'\nexit {invoke_exit}\n',
         "az": "#!/bin/sh\necho fake-cpv-secret-value\n",
     }
