@@ -26,8 +26,8 @@ _CLAIMS_CHALLENGE = re.compile(r'error\s*=\s*"?insufficient_claims|\bclaims\s*=\
 _MFA_WORDS = ("mfa", "multi-factor", "multifactor")
 MFA_FIX = (
     "enforce MFA for the admin account (security defaults or a Conditional Access policy), "
-    "then run 'csp-secure-app consent' again and complete the MFA prompt; a stored token without MFA "
-    "cannot be repaired by rotating it"
+    "then run 'csp-secure-app consent' again and complete the MFA prompt; a stored token "
+    "without MFA cannot be repaired by rotating it"
 )
 
 
