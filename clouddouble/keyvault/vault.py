@@ -7,14 +7,20 @@ then throttling (429 ``Throttled`` with ``Retry-After``), then the firewall (``n
 ``ForbiddenByFirewall``; the real message names the caller, so it comes after authentication),
 then the secret name, then authorization (access policies, or role assignments for RBAC vaults,
 each effective only after its propagation delay), then the operation.
+
+Two knobs for scale: ``latency`` adds a network round trip to every request the vault answers,
+and ``add_history`` gives a secret hundreds of older versions in one in-process call. Versions
+are listed in version-id order, not by age: the real service's order is not by age either (see
+``_route``).
 """
 
 from __future__ import annotations
 
 import ssl
 import threading
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlencode
 
 from .. import shapes
@@ -38,12 +44,21 @@ SUPPORTED_API_VERSIONS = frozenset(
     {"2016-10-01", "7.0", "7.1", "7.2", "7.3", "7.4", "7.5", "7.6", "2025-07-01", "2026-04-01"}
 )
 PAGE_SIZE = 25
+T = TypeVar("T")
 
 
 class Vault:
     """One vault. Admin methods (``set_access_policy``, ``grant_role`` (with a propagation
     delay), ``set_network_rules``, ``throttle``, ``secret_versions``, ``soft_delete``, ``purge``,
-    ``set_secret``) act in-process, for fixtures and demo mocks."""
+    ``set_secret``, ``add_history``) act in-process, for fixtures and demo mocks.
+
+    ``latency`` (seconds, a constructor option and a plain attribute tests and benchmarks set):
+    how long every request waits before it is answered, the 401 challenge and the vault's own
+    refusals included (faults injected with ``CloudDouble.inject_fault`` answer at once). A
+    client on a runner pays one network round trip per Key Vault REST call; 0.02 stands for a
+    vault in a region near the runner (Learn, "Azure network round-trip latency statistics",
+    for the figures between regions). The wait holds no lock, so concurrent requests overlap as
+    they do on a real vault."""
 
     def __init__(
         self,
@@ -57,8 +72,10 @@ class Vault:
         faults: FaultTable,
         purge_protection: bool = False,
         resource: str = KEY_VAULT_RESOURCE,
+        latency: float = 0.0,
     ) -> None:
         self.name = name
+        self.latency = latency
         self.tenant_id = tenant_id
         self.rbac = rbac
         self.resource = resource
@@ -152,6 +169,15 @@ class Vault:
         with self._lock:
             return self.store.set(name, body, self._clock.now())
 
+    def add_history(
+        self, name: str, count: int, every: timedelta = timedelta(days=7)
+    ) -> list[SecretVersion]:
+        """Give a live secret ``count`` older versions, one every ``every`` (weekly by default: a
+        secret rotated weekly for ``count`` weeks), copies of its oldest: 1,000 versions cost
+        milliseconds, not 1,000 PUTs. Returns them oldest first."""
+        with self._lock:
+            return self.store.add_history(name, count, every)
+
     def soft_delete(self, name: str) -> None:
         with self._lock:
             self.store.delete(name, self._clock.now())
@@ -166,6 +192,9 @@ class Vault:
 
     # -- HTTP ------------------------------------------------------------------------------------
     def route(self, request: Request) -> Response:
+        if self.latency > 0:
+            # A stopping double stops waiting: its clients are being cut off anyway.
+            self.listener.stopping.wait(self.latency)
         try:
             return self._route(request)
         except VaultError as err:
@@ -218,10 +247,13 @@ class Vault:
                 raise VaultError(405, "MethodNotAllowed", "Method not allowed.")
             version = parts[2] if len(parts) > 2 else None
             if version == "versions" and method == "GET":
+                # Learn, "Get Secret Versions" (REST), promises no order; the SDK team found it
+                # "deterministic but not chronological" (Azure/azure-sdk-for-python#35923). By
+                # version id, then: a client that takes the last one listed for the newest, or
+                # stops early, is caught here as it would be in Azure.
                 self._authorize(claims, "list", name)
-                return self._page(
-                    request, [store.bundle(v, value=False) for v in store.versions(name)]
-                )
+                listed = sorted(store.versions(name), key=lambda v: v.version)
+                return self._page(request, listed, lambda v: store.bundle(v, value=False))
             if method == "PUT" and version is None:
                 self._authorize(claims, "set", name)
                 return json_response(200, store.bundle(store.set(name, _body(request), now)))
@@ -257,13 +289,17 @@ class Vault:
                     self.store.bundle(versions[-1], value=False, versioned=False)
                     for _, versions in sorted(self.store.live.items())
                 ]
-        return self._page(request, items)
+        return self._page(request, items, lambda item: item)
 
-    def _page(self, request: Request, items: list[dict[str, Any]]) -> Response:
+    def _page(
+        self, request: Request, items: list[T], shape: Callable[[T], dict[str, Any]]
+    ) -> Response:
+        """One page of at most 25 (Key Vault's ``maxresults`` limit), shaped only once it is cut
+        out: a secret with 1,000 versions must not cost 1,000 bundles per page."""
         query = request.query
         size = min(int(query.get("maxresults") or PAGE_SIZE), PAGE_SIZE)
         start = int(query.get("$skiptoken") or 0)
-        page = items[start : start + size]
+        page = [shape(item) for item in items[start : start + size]]
         next_link = None
         if start + size < len(items):
             params = {

@@ -8,6 +8,7 @@ import time
 import uuid
 from dataclasses import dataclass
 from datetime import timedelta
+from itertools import pairwise
 
 import pytest
 import requests
@@ -406,3 +407,49 @@ def test_firewall_shape_for_injected_faults_parses_as_the_sdk_sees_it(
         caller.client(vault).get_secret("token")
     assert err.value.status_code == 403
     assert "Client address: 203.0.113.9" in str(err.value.message)
+
+
+# -- scale: a long history in one call, a round trip's latency on every request ----------------
+
+def test_history_is_older_copies_listed_by_version_id_not_by_age(
+    vault: Vault, caller: Caller
+) -> None:
+    newest = vault.set_secret("token", "rt", content_type="text/plain", tags={"source": "x"})
+    older = vault.add_history("token", 60)
+    versions = vault.secret_versions("token")
+    assert versions == [*older, newest] and len({v.version for v in versions}) == 61
+    assert all(b.created - a.created == timedelta(days=7) for a, b in pairwise(versions))
+    assert all((v.value, v.content_type, v.tags) == ("rt", "text/plain", {"source": "x"})
+               for v in older)
+    client = caller.client(vault)
+    caller.cloud.clear_requests()
+    listed = [p.version for p in client.list_properties_of_secret_versions("token")]
+    assert listed == sorted(v.version for v in versions), "by version id, whatever their age"
+    pages = [r for r in caller.cloud.requests if r.path.endswith("/versions") and r.status == 200]
+    assert len(pages) == 3
+    assert client.get_secret("token").properties.version == newest.version
+
+
+def test_a_write_between_two_list_pages_shifts_them(vault: Vault, caller: Caller) -> None:
+    """The double's ``$skiptoken`` is an offset: versions written between two pages push the
+    rest along, so a version can come twice (real tokens are opaque: promise neither)."""
+    vault.set_secret("token", "rt")
+    vault.add_history("token", 30)
+    pages = caller.client(vault).list_properties_of_secret_versions("token").by_page()
+    first = [p.version for p in next(pages)]
+    for _ in range(10):
+        vault.set_secret("token", "rt")
+    rest = [p.version for page in pages for p in page]
+    assert len(first) == 25 and set(first) & set(rest), "some version listed twice"
+
+
+def test_latency_is_added_to_every_request(vault: Vault, caller: Caller) -> None:
+    vault.set_secret("token", "v")
+    client = caller.client(vault)
+    client.get_secret("token")  # challenge and token out of the way
+    vault.latency = 0.05
+    started = time.monotonic()
+    for _ in range(4):
+        client.get_secret("token")
+    assert time.monotonic() - started >= 0.2
+    vault.latency = 0.0

@@ -1,6 +1,7 @@
-"""`invoke rotate` end to end, as a subprocess, against the cloud double: a real consent seeds the
-vault, then rotation redeems the stored refresh token with MSAL and writes a new version with the
-real Key Vault client, through refusals, throttling and a race. Services that stay down, slow or
+"""`csp-secure-app rotate` end to end, as a subprocess, against the cloud double: a real consent
+seeds the vault, then rotation redeems the stored refresh token with MSAL and writes a new version
+with the real Key Vault client, through refusals, throttling and a race; `--keep N` over a secret
+with many versions, some of which the vault refuses to disable. Services that stay down, slow or
 untrusted: tests/test_matrix_services.py."""
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import pytest
 from clouddouble import CloudDouble, shapes
 from tests.support import ROOT, PartnerWorld, assert_no_secret, redeems, seed, snapshot
 
-JSON_KEYS = {"previousVersion", "version", "key_vault_url", "disabledVersions"}
+JSON_KEYS = {"previous_version", "version", "key_vault_url", "disabled_versions"}
 
 
 @pytest.fixture
@@ -75,10 +76,10 @@ def test_rotate_json_names_both_versions_and_the_new_setting(world: PartnerWorld
     out = json.loads(result.stdout)
     new = world.vault.secret_versions(world.secret_name)[-1]
     assert set(out) == JSON_KEYS
-    assert out["previousVersion"] == old.version
+    assert out["previous_version"] == old.version
     assert out["version"] == new.version
     assert out["key_vault_url"] == kv_url(world, new.version)
-    assert out["disabledVersions"] == []
+    assert out["disabled_versions"] == []
     quiet(world, result)
 
 
@@ -94,7 +95,7 @@ def test_keep_disables_older_versions_only_when_asked(world: PartnerWorld) -> No
     versions = world.vault.secret_versions(world.secret_name)
     assert [v.enabled for v in versions] == [False, False, True]
     out = json.loads(kept.stdout)
-    assert sorted(out["disabledVersions"]) == sorted(v.version for v in versions[:2])
+    assert sorted(out["disabled_versions"]) == sorted(v.version for v in versions[:2])
     assert out["version"] == versions[-1].version
     assert redeems(world, versions[-1].value)
     quiet(world, by_default, kept)
@@ -192,7 +193,7 @@ def test_a_retry_after_too_long_to_wait_is_told_not_waited_out(world: PartnerWor
 @pytest.mark.parametrize("keep", [[], ["--keep", "1"]], ids=["keep-all", "keep-1"])
 def test_two_rotations_at_once_leave_a_working_newest_version(world: PartnerWorld,
                                                               keep: list[str]) -> None:
-    cmd = [sys.executable, "-m", "invoke", "rotate", *keep]
+    cmd = [sys.executable, "-m", "scripts.cli", "rotate", *keep]
     procs = [subprocess.Popen(cmd, cwd=ROOT, env=world.env(), text=True,
                               stdout=subprocess.PIPE, stderr=subprocess.PIPE) for _ in range(2)]
     results = []
@@ -215,3 +216,143 @@ def test_two_rotations_at_once_leave_a_working_newest_version(world: PartnerWorl
     printed = {r.stdout.strip().rsplit("/", 1)[-1].split("?")[0] for r in ok}
     assert printed == {v.version for v in versions[1:]}
     quiet(world, *results)
+
+
+# -- --keep N over a long history: many PATCHes at once, every failure told ---------------------
+
+def with_history(world: PartnerWorld, versions: int) -> PartnerWorld:
+    """The seeded secret as years of weekly rotations have left it: ``versions`` in all, the
+    consented one the newest (the double's ``add_history``: no round trip per version)."""
+    world.vault.add_history(world.secret_name, versions - 1)
+    assert len(world.vault.secret_versions(world.secret_name)) == versions
+    return world
+
+
+def vault_calls(world: PartnerWorld, method: str, path_end: str = "") -> list[tuple[str, int]]:
+    """(path, status) of each request of ``method`` the world's vault answered."""
+    return [(r.path, r.status) for r in world.cloud.requests
+            if r.service == f"vault:{world.vault.name}" and r.method == method
+            and r.path.endswith(path_end)]
+
+
+def version_path(world: PartnerWorld, version: str) -> str:
+    return f"/secrets/{world.secret_name}/{version}"
+
+
+def enabled(world: PartnerWorld) -> list[bool]:
+    return [v.enabled for v in world.vault.secret_versions(world.secret_name)]
+
+
+def refuse_patch(world: PartnerWorld, version: str, status: int) -> None:
+    """The vault refuses to disable this one version: 403 in Key Vault's access-policy shape,
+    or a 5xx on every try azure-core makes (``Retry-After: 1`` keeps its retries short)."""
+    body = None
+    if status == 403:
+        message = shapes.key_vault_access_policy_message(
+            f"appid={world.writer_app.app_id}", "set", world.vault.name)
+        body = json.dumps(shapes.key_vault_error("Forbidden", message, "AccessDenied")).encode()
+    world.cloud.inject_fault(rf"^{re.escape(version_path(world, version))}$", status=status,
+                             count=10, method="PATCH", service=f"vault:{world.vault.name}",
+                             retry_after=1 if status >= 500 else None, body=body)
+
+
+def test_keep_over_fifty_versions_disables_exactly_the_older_ones(world: PartnerWorld) -> None:
+    with_history(world, 50)
+    world.cloud.clear_requests()
+    result = world.invoke("rotate", "--keep", "5", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    versions = world.vault.secret_versions(world.secret_name)
+    assert enabled(world) == [False] * 46 + [True] * 5, "the newest 5 stay, the 46 older go"
+    out = json.loads(result.stdout)
+    assert set(out) == JSON_KEYS
+    assert sorted(out["disabled_versions"]) == sorted(v.version for v in versions[:46])
+    assert out["version"] == versions[-1].version and redeems(world, versions[-1].value)
+    patches = vault_calls(world, "PATCH")
+    assert sorted(patches) == sorted((version_path(world, v.version), 200) for v in versions[:46])
+    assert len(vault_calls(world, "GET", "/versions")) == 3, "51 versions: 3 pages of 25"
+    assert "Disabled 46 older version(s)" in result.stderr
+
+    world.cloud.clear_requests()
+    again = world.invoke("rotate", "--keep", "5")
+    assert again.returncode == 0, again.stderr
+    assert enabled(world) == [False] * 47 + [True] * 5
+    assert vault_calls(world, "PATCH") == [(version_path(world, versions[46].version), 200)], \
+        "versions already disabled must not be PATCHed again"
+    quiet(world, result, again)
+
+
+def test_every_refused_version_is_told_and_a_refusal_is_exit_3(world: PartnerWorld) -> None:
+    with_history(world, 40)
+    old = world.vault.secret_versions(world.secret_name)
+    failing = {old[3].version: 403, old[17].version: 403, old[30].version: 500}
+    for version, status in failing.items():
+        refuse_patch(world, version, status)
+    result = world.invoke("rotate", "--keep", "3")
+    assert result.returncode == 3, result.stderr
+    assert "Traceback" not in result.stderr and result.stdout == ""
+    versions = world.vault.secret_versions(world.secret_name)
+    new = versions[-1]
+    for v in versions[:-3]:
+        assert v.enabled == (v.version in failing), v.version
+    assert all(v.enabled for v in versions[-3:]) and redeems(world, new.value)
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 1 + len(failing), "one line for the rotation, one per version"
+    head, *told = errors
+    assert f"rotated to version {new.version}" in head and kv_url(world, new.version) in head
+    assert "35 older version(s) disabled" in head and "Fix:" in head
+    for version, status in failing.items():
+        [line] = [t for t in told if f"version {version} " in t]
+        assert ("'set' permission" if status == 403 else "answered 500") in line
+        assert "Fix:" in line
+    assert f"{old[-1].version} -> {new.version}" in result.stderr, "the rotation is still told"
+    quiet(world, result)
+
+
+def test_versions_the_vault_keeps_failing_are_each_told_with_exit_5(world: PartnerWorld) -> None:
+    with_history(world, 12)
+    old = world.vault.secret_versions(world.secret_name)
+    for v in (old[0], old[5]):
+        refuse_patch(world, v.version, 500)
+    result = world.invoke("rotate", "--keep", "2")
+    assert result.returncode == 5, result.stderr
+    assert enabled(world) == [True, False, False, False, False, True] + [False] * 5 + [True] * 2
+    errors = [line for line in result.stderr.splitlines() if line.startswith("error: ")]
+    assert len(errors) == 3 and "9 older version(s) disabled" in errors[0]
+    assert {old[0].version, old[5].version} == {
+        line.split("version ", 1)[1].split(" ", 1)[0] for line in errors[1:]}
+    quiet(world, result)
+
+
+def test_versions_written_while_listing_never_get_disabled(world: PartnerWorld) -> None:
+    """Another writer adds versions between two list pages: the double's pages (by version id,
+    not age; an offset for ``$skiptoken``) shift under the listing, so some version comes twice.
+    The writer's versions, the newest among them, stay enabled; older ones are disabled, each
+    with one PATCH."""
+    with_history(world, 30)
+    old = {v.version for v in world.vault.secret_versions(world.secret_name)}
+    seeded = world.vault.secret_versions(world.secret_name)[-1].version
+    later(world)  # the consented version must be older than the rotation's to be disabled
+    world.cloud.inject_fault(rf"^/secrets/{world.secret_name}/versions$", method="GET",
+                             service=f"vault:{world.vault.name}", skip=1, count=1, hang=3)
+    world.cloud.clear_requests()
+    cmd = [sys.executable, "-m", "scripts.cli", "rotate", "--keep", "2"]
+    proc = subprocess.Popen(cmd, cwd=ROOT, env=world.env(), text=True,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    deadline = time.monotonic() + 60
+    while not vault_calls(world, "GET", "/versions") and time.monotonic() < deadline:
+        time.sleep(0.01)
+    mine = world.vault.secret_versions(world.secret_name)[-1]
+    racing = [world.vault.set_secret(world.secret_name, mine.value, mine.content_type,
+                                     mine.tags, mine.expires).version for _ in range(5)]
+    out, errout = proc.communicate(timeout=90)
+    assert proc.returncode == 0, errout
+    versions = {v.version: v for v in world.vault.secret_versions(world.secret_name)}
+    assert all(versions[v].enabled for v in [*racing, mine.version]), "never a newer one"
+    assert world.vault.secret_versions(world.secret_name)[-1].enabled
+    # A writer's version that landed on a page already read is not seen: then the consented
+    # version may count among the newest 2 and stay enabled. Any other older one is disabled.
+    still = {v for v in old if versions[v].enabled}
+    assert still <= {seeded}, still
+    patched = [path for path, _ in vault_calls(world, "PATCH")]
+    assert sorted(patched) == sorted(version_path(world, v) for v in old - still), "each once"
+    quiet(world, subprocess.CompletedProcess(cmd, 0, out, errout))

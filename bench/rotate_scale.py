@@ -1,0 +1,184 @@
+#!/usr/bin/env python3
+"""rotate --keep 10 at scale (issue 12): a secret with 10 / 100 / 1,000 versions, on the local
+cloud double with a 20 ms round trip added to every vault request, one table row per size.
+
+    .venv/bin/python bench/rotate_scale.py [--versions 10,100,1000] [--latency-ms 20]
+
+Disabling the versions past the newest 10 costs one PATCH each after the list pages; done one
+after the other, every one of them is a full round trip. So each row shows the vault requests
+(all of them: challenge, GET, PUT, list pages, PATCHes) against the protocol's minimum, the
+seconds the flow took, and the sequential lower bound: vault round trips x the latency, what
+those requests cost at the very least one at a time. ``ratio`` is the time beyond the first
+row's over the sequential bound beyond it, (seconds - seconds at 10) / (bound - bound at 10):
+how much of the extra versions' round-trip time the concurrent PATCHes still pay. Target: at
+most 0.5 for 1,000 versions.
+
+One double and one consent serve every size: each size gets a fresh vault holding a copy of the
+consented token as its newest version and ``add_history`` for the rest (a refresh token rolls,
+so the same one redeems once per vault). The flow function itself is timed, with the vault
+challenge and discovery forgotten first, as a fresh process would; a warm-up rotation on its
+own vault runs before the first row. Nothing here is asserted in the tests.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import secrets
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+if TYPE_CHECKING:
+    from clouddouble import CloudDouble, SecretVersion
+
+SIZES = (10, 100, 1_000)
+KEEP = 10
+LATENCY = 0.020
+TARGET = 0.5
+NAME = "PartnerCenterRefreshToken"
+HEADER = ("| versions | vault requests | minimum | seconds | sequential bound | ratio | target |"
+          " verdict |",
+          "|---|---|---|---|---|---|---|---|")
+
+
+@dataclass
+class World:
+    """The double's partner, signed in once: what every size's rotation needs."""
+
+    cloud: CloudDouble
+    app: Any  # scripts.types.PartnerApp
+    endpoints: Any  # foundation.clouds.Endpoints
+    tenant_id: str
+    writer_sp: str
+    token: SecretVersion  # the consented version, copied into each size's vault
+
+
+@contextmanager
+def partner_world() -> Iterator[World]:
+    """A tenant, an MFA admin, a writer identity, a CPV app, and one real consent (the scripted
+    admin signs in), as bench/requests_count.py builds them."""
+    from clouddouble import CloudDouble
+    from foundation.clouds import resolve_endpoints
+    from foundation.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
+    from scripts.flows import consent
+    from scripts.flows.demo import played_ui
+    from scripts.local.ports import free_port
+    from scripts.offline.demo_world import restored_environment, scripted_user
+    from scripts.types import PartnerApp, VaultTarget
+
+    with restored_environment(), CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
+        os.environ.update(cloud.env())
+        os.environ["SECURE_APP_HOME"] = home
+        endpoints = resolve_endpoints(None, os.environ)
+        tenant = cloud.add_tenant(domain="contoso-scale.onmicrosoft.com")
+        password = secrets.token_urlsafe(12)
+        admin = cloud.add_user(tenant.id, "admin@contoso-scale.onmicrosoft.com",
+                               password=password, mfa=True, admin=True)
+        writer = cloud.register_app(tenant.id, "writer")
+        writer_sp = cloud.add_service_principal(tenant.id, writer.app_id)
+        os.environ.update({"AZURE_TENANT_ID": tenant.id, "AZURE_CLIENT_ID": writer.app_id,
+                           "AZURE_CLIENT_SECRET": cloud.add_password(writer.app_id)})
+        port = free_port()
+        vendor = cloud.add_tenant(domain="vendor-scale.onmicrosoft.com")
+        cpv = cloud.register_app(vendor.id, "CPV", multi_tenant=True,
+                                 redirect_uris=[f"http://localhost:{port}"],
+                                 required_resource_access=[(PARTNER_CENTER_APP_ID, [(
+                                     PARTNER_CENTER_USER_IMPERSONATION, "Scope")])])
+        app = PartnerApp(csp_domain=tenant.id, app_id=cpv.app_id,
+                         app_secret=cloud.add_password(cpv.app_id))
+        first = new_vault(cloud, "kv-scale-consent", tenant.id, writer_sp)
+        ui = played_ui(scripted_user(cloud, admin.upn, password), lambda _line: None)
+        consent.store(consent.sign_in(app, endpoints, ui, mode="no-browser", port=port), app,
+                      VaultTarget(vault_url=first.uri, secret_name=NAME), endpoints)
+        [token] = first.secret_versions(NAME)
+        yield World(cloud, app, endpoints, tenant.id, writer_sp, token)
+
+
+def new_vault(cloud: CloudDouble, name: str, tenant_id: str, writer_sp: str) -> Any:
+    vault = cloud.create_vault(name, tenant_id)
+    vault.set_access_policy(writer_sp, secrets=["get", "list", "set"])
+    return vault
+
+
+def rotate_once(world: World, name: str, versions: int, latency: float) -> tuple[int, float]:
+    """(vault requests, seconds) of one ``rotate --keep 10`` over ``versions`` versions."""
+    from azure.keyvault.secrets._shared.challenge_auth_policy import ChallengeCache
+
+    from foundation.network import discovery
+    from scripts.flows import rotate
+    from scripts.types import VaultTarget
+
+    vault = new_vault(world.cloud, name, world.tenant_id, world.writer_sp)
+    token = world.token
+    vault.set_secret(NAME, token.value, token.content_type, token.tags, token.expires)
+    vault.add_history(NAME, versions - 1)
+    vault.latency = latency
+    target = VaultTarget(vault_url=vault.uri, secret_name=NAME)
+    ChallengeCache.clear()
+    discovery.clear()
+    world.cloud.clear_requests()
+    start = time.perf_counter()
+    done = rotate.rotate(world.app, target, world.endpoints, keep=KEEP)
+    seconds = time.perf_counter() - start
+    requests = sum(1 for r in world.cloud.requests if r.host_port == vault.host_port)
+    left = [v for v in vault.secret_versions(NAME) if v.enabled]
+    if len(left) != min(KEEP, versions + 1) or not left[-1].version == done.stored.version:
+        raise SystemExit(f"{versions} versions: {len(left)} left enabled, not the newest {KEEP}")
+    return requests, seconds
+
+
+def minimum(versions: int) -> int:
+    """The vault's part of the protocol: one challenge, the GET of the token, the PUT of the
+    new one, the list pages (25 versions each, Key Vault's most), one PATCH per version past
+    the newest ``KEEP`` of the ``versions + 1`` there are after the PUT."""
+    total = versions + 1
+    return 3 + math.ceil(total / 25) + max(0, total - KEEP)
+
+
+def main(sizes: tuple[int, ...] = SIZES, latency: float = LATENCY) -> list[str]:
+    """Print the table (its header, then each row as soon as it is measured); return the rows,
+    for ``bench/run.py``."""
+    for line in HEADER:
+        print(line)
+    rows: list[str] = []
+    with partner_world() as world:
+        rotate_once(world, "kv-scale-warmup", KEEP, latency)
+        base: tuple[int, float] | None = None
+        for versions in sizes:
+            requests, seconds = rotate_once(world, f"kv-scale-{versions}", versions, latency)
+            bound = requests * latency
+            if base is None:
+                base = (requests, seconds)
+                ratio, verdict = "", ""
+            else:
+                extra = (requests - base[0]) * latency
+                value = (seconds - base[1]) / extra if extra > 0 else 0.0
+                ratio = f"{value:.2f}"
+                verdict = "ok" if value <= TARGET or versions < 1_000 else "MISS"
+            exact = "" if requests == minimum(versions) else " (not minimal)"
+            row = (f"| {versions:,} | {requests:,}{exact} | {minimum(versions):,} | "
+                   f"{seconds:.2f} | {bound:.2f} | {ratio} | <= {TARGET} at 1,000 | {verdict} |")
+            print(row, flush=True)
+            rows.append(row)
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--versions", default=",".join(str(n) for n in SIZES),
+                        help="comma-separated secret sizes, the first one the base "
+                        "(default: %(default)s)")
+    parser.add_argument("--latency-ms", type=float, default=LATENCY * 1000,
+                        help="added to every vault request (default: %(default)s)")
+    args = parser.parse_args()
+    main(tuple(int(n) for n in args.versions.split(",") if n.strip()), args.latency_ms / 1000)
