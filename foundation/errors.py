@@ -104,6 +104,13 @@ class InvalidConfig(ConfigError):
         return list(self.problems)
 
 
+class Interrupted(SecureAppError):
+    """Ctrl-C after something was already written: the message says what stands (the generic
+    "nothing was stored" of the command line would be untrue)."""
+
+    exit_code = EXIT_INTERRUPTED
+
+
 class ProtocolError(SecureAppError):
     """An identity-platform or service error carried as data, MSAL-style.
 

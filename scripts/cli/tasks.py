@@ -142,6 +142,7 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
     from scripts import inputs
+    from scripts.flows.rotate import OlderVersionsLeftEnabled
     from scripts.flows.rotate import rotate as run_rotate
 
     inputs.check_format(format)
@@ -149,8 +150,14 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
         in_range("--keep", keep, 1, None, "versions left enabled; without --keep all stay")
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   cwd=project_dir())
-    done = run_rotate(given.app, given.target, given.endpoints, keep=int(keep) if keep else None,
-                      options=given.storage, say=err)
+    try:
+        done = run_rotate(given.app, given.target, given.endpoints,
+                          keep=int(keep) if keep else None, options=given.storage, say=err)
+    except OlderVersionsLeftEnabled as partly:
+        # The rotation stands (the platform may need its new identifier): print it, then why
+        # some older versions are still enabled.
+        print_result(format, partly.rotation.as_json, partly.rotation.table)
+        raise
     print_result(format, done.as_json, done.table)
 
 

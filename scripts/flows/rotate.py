@@ -26,6 +26,7 @@ from foundation.errors import (
     EXIT_SIGN_IN,
     ConfigError,
     ExitStatus,
+    Interrupted,
     SecureAppError,
 )
 from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
@@ -121,7 +122,13 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
     say(f"Rotated: version {current.version} -> {stored.version}.")
     if not keep:
         return Rotation(previous_version=current.version, stored=stored, disabled_versions=())
-    done = disable_older(client, target.secret_name, keep, stored)
+    try:
+        done = disable_older(client, target.secret_name, keep, stored)
+    except KeyboardInterrupt:
+        raise Interrupted(
+            f"interrupted (Ctrl-C) while disabling older versions; the rotation itself is done: "
+            f"version {stored.version} is stored ({stored.secret_id})",
+            fix="run rotate with --keep again to finish disabling the older versions") from None
     rotation = Rotation(previous_version=current.version, stored=stored,
                         disabled_versions=done.versions)
     if done.failures or done.listing_error:

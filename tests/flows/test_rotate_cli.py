@@ -289,9 +289,12 @@ def test_every_refused_version_is_told_and_a_refusal_is_exit_3(world: PartnerWor
         refuse_patch(world, version, status)
     result = world.invoke("rotate", "--keep", "3")
     assert result.returncode == 3, result.stderr
-    assert "Traceback" not in result.stderr and result.stdout == ""
+    assert "Traceback" not in result.stderr
     versions = world.vault.secret_versions(world.secret_name)
     new = versions[-1]
+    # The rotation stands: its result (the platform's new identifier) is on stdout all the same.
+    assert result.stdout.startswith("Key Vault URL (new module setting)")
+    assert f"/{new.version}?api-version=7.0" in result.stdout
     for v in versions[:-3]:
         assert v.enabled == (v.version in failing), v.version
     assert all(v.enabled for v in versions[-3:]) and redeems(world, new.value)
@@ -356,3 +359,31 @@ def test_versions_written_while_listing_never_get_disabled(world: PartnerWorld) 
     patched = [path for path, _ in vault_calls(world, "PATCH")]
     assert sorted(patched) == sorted(version_path(world, v) for v in old - still), "each once"
     quiet(world, subprocess.CompletedProcess(cmd, 0, out, errout))
+
+
+def test_ctrl_c_while_disabling_says_the_rotation_stands(world: PartnerWorld) -> None:
+    """Ctrl-C after the new version is stored: the line must not claim nothing was stored; it
+    names the stored version, and the newest version stays enabled."""
+    import signal
+
+    with_history(world, 300)
+    world.vault.latency = 0.05  # a slow vault: the PATCHes are still going when Ctrl-C comes
+    try:
+        run = subprocess.Popen([sys.executable, "-m", "scripts.cli", "rotate", "--keep", "1"],
+                               cwd=ROOT, env=world.env(), text=True, stdout=subprocess.PIPE,
+                               stderr=subprocess.PIPE)
+        assert run.stderr is not None
+        for line in run.stderr:
+            if line.startswith("Rotated:"):
+                break
+        time.sleep(0.3)
+        run.send_signal(signal.SIGINT)
+        rest = run.stderr.read()
+        assert run.wait(timeout=30) == 130, rest
+    finally:
+        world.vault.latency = 0.0
+    [problem] = [line for line in rest.splitlines() if line.startswith("error: ")]
+    newest = world.vault.secret_versions(world.secret_name)[-1]
+    assert "the rotation itself is done" in problem and newest.version in problem
+    assert "nothing was stored" not in rest and "Traceback" not in rest
+    assert newest.enabled
