@@ -3,10 +3,13 @@
 This is the only module of ``scripts/`` and ``tasks.py`` that reads the environment (through
 ``scripts.local.children``, which takes our secrets out of ``os.environ`` so no child process
 inherits them, and says why). Everything below it takes the values, or an ``environ``
-mapping, as parameters; tests pass a dict. Each bad value gets one line naming the flag or
-variable, what is wrong and the rule.
+mapping, as parameters; tests pass a dict. Each bad or missing value gets one line naming the
+real flag and variable, what is wrong and the rule, and a task reports all of them in one run
+(``Gather``: the way ``plan`` reports a stack's config), with "did you mean" for a variable set
+under a near-miss name and, once, why the stack outputs were not there.
 Secrets are read from the environment or a hidden prompt only, never from a command-line flag
-(process arguments are visible to every user of the machine).
+(process arguments are visible to every user of the machine); the prompt comes last, once every
+other input is right, so neither a typed secret nor (for consent) an MFA sign-in is wasted.
 
 Nothing heavy is imported at module level: ``tasks.py`` imports this module to know whether
 ``SECURE_APP_DEBUG`` is set, and ``invoke --list`` must stay fast.
@@ -19,10 +22,18 @@ import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Final
+from typing import TYPE_CHECKING, Final, TypeVar
 
 from foundation import naming as validators
-from foundation.clouds import CLOUD_ENV, Endpoints, resolve_endpoints, validate_vault_url
+from foundation.clouds import (
+    AUTHORITY_ENV,
+    CLOUD_ENV,
+    GRAPH_ENV,
+    PARTNER_CENTER_ENV,
+    Endpoints,
+    resolve_endpoints,
+    validate_vault_url,
+)
 from foundation.errors import ConfigError
 from scripts.types import KeyVaultReader, PartnerApp, StorageOptions, VaultTarget
 
@@ -33,6 +44,7 @@ DEBUG_ENV: Final = "SECURE_APP_DEBUG"
 STACK_ENV: Final = "PULUMI_STACK"
 HOME_ENV: Final = "SECURE_APP_HOME"
 RBAC_WAIT_LIMITS: Final = (0.0, 3600.0)
+T = TypeVar("T")
 
 
 def environment() -> Mapping[str, str]:
@@ -107,20 +119,6 @@ def first(*values: str | None) -> str | None:
     return next((v for v in values if v), None)
 
 
-def read_secret(env_name: str, label: str, environ: Mapping[str, str],
-                prompt: Callable[[str], str] | None = None) -> str:
-    """A secret from the environment, else a hidden prompt when someone is at the keyboard."""
-    value = environ.get(env_name, "")
-    if not value and prompt is None and sys.stdin.isatty():
-        prompt = getpass.getpass
-    if not value and prompt is not None:
-        value = prompt(f"{label} (input hidden): ")
-    if not value.strip():
-        raise ConfigError(f"no {label}",
-                          fix=f"set {env_name} (it is never accepted as a command-line flag)")
-    return value.strip()
-
-
 # -- this machine: timeouts, waits, the fallback folder, the stack --------------------------------
 
 def rbac_wait_seconds(environ: Mapping[str, str] | None = None) -> float:
@@ -147,16 +145,13 @@ def storage_options(environ: Mapping[str, str] | None = None) -> StorageOptions:
 
 
 def endpoints(cloud: str | None, environ: Mapping[str, str] | None = None) -> Endpoints:
-    """The cloud's endpoints (``--cloud``, else ``CSP_CLOUD``, else public).
-
-    Bad ``SECURE_APP_HTTP_TIMEOUT`` / ``SECURE_APP_RBAC_WAIT`` are refused here, before any work
-    starts (for consent: before the sign-in, so a typo never costs a human's MFA sign-in)."""
-    from foundation.network.timeouts import http_timeouts
-
-    environ = _env(environ)
-    http_timeouts(environ)
-    rbac_wait_seconds(environ)
-    return resolve_endpoints(cloud, environ)
+    """The cloud's endpoints (``--cloud``, else ``CSP_CLOUD``, else public). Bad
+    ``SECURE_APP_HTTP_TIMEOUT`` / ``SECURE_APP_RBAC_WAIT`` are refused here too, all together,
+    before any work starts."""
+    run = Gather(_env(environ))
+    where, _ = _machine(run, cloud)
+    run.done()
+    return _sure(where)
 
 
 def stack_outputs(stack: str | None, cwd: Path,
@@ -167,77 +162,152 @@ def stack_outputs(stack: str | None, cwd: Path,
     return StackOutputs(stack or _env(environ).get(STACK_ENV), cwd=str(cwd))
 
 
-# -- what the tasks resolve ----------------------------------------------------------------------
+# -- every missing or invalid input of a run, reported together ------------------------------
 
-def partner_app(csp_domain: str | None, app_id: str | None, environ: Mapping[str, str],
-                prompt: Callable[[str], str] | None = None) -> PartnerApp:
-    domain = first(csp_domain, environ.get("CSP_DOMAIN"))
-    if not domain:
-        raise ConfigError("no CSP tenant", fix="pass --csp-domain or set CSP_DOMAIN")
-    app = first(app_id, environ.get("CPV_APP_ID"))
-    if not app:
-        raise ConfigError("no CPV app id", fix="pass --app-id or set CPV_APP_ID")
-    source_domain = "--csp-domain" if csp_domain else "CSP_DOMAIN"
-    source_app = "--app-id" if app_id else "CPV_APP_ID"
-    return PartnerApp(
-        csp_domain=check_tenant(domain, source_domain),
-        app_id=check_guid(app, source_app),
-        app_secret=read_secret("CPV_APP_SECRET", "CPV app secret", environ, prompt),
-    )
+class InputProblems(ConfigError):
+    """Several inputs of one run are missing or invalid: one line each (what, then ``Fix:``), as
+    ``plan`` reports a stack's config. A new user once needed six runs to reach the sign-in."""
 
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} inputs are missing or invalid",
+                         fix="each line names the flag or variable to set")
 
-def vault_target(vault_url: str | None, secret_name: str | None, environ: Mapping[str, str],
-                 stack: StackOutputs, endpoints: Endpoints) -> VaultTarget:
-    url = first(vault_url, environ.get("KEY_VAULT_URL")) or stack.require(
-        "vaultUri", flag="--vault-url", env="KEY_VAULT_URL")
-    name = first(secret_name, environ.get("KEY_VAULT_SECRET_NAME")) or stack.require(
-        "secretName", flag="--secret-name", env="KEY_VAULT_SECRET_NAME")
-    return VaultTarget(vault_url=validate_vault_url(url, endpoints),
-                       secret_name=check_secret_name(name, "secret name"))
-
-
-def key_vault_reader(environ: Mapping[str, str], stack: StackOutputs) -> KeyVaultReader:
-    app_id = first(environ.get("KV_CLIENT_APP_ID")) or stack.require(
-        "keyVaultClientAppId", flag="KV_CLIENT_APP_ID", env="KV_CLIENT_APP_ID")
-    secret = first(environ.get("KV_CLIENT_APP_SECRET")) or stack.require(
-        "keyVaultClientAppSecret", flag="KV_CLIENT_APP_SECRET", env="KV_CLIENT_APP_SECRET")
-    domain = first(environ.get("KV_CLIENT_CSP_DOMAIN")) or stack.require(
-        "keyVaultClientCspDomain", flag="KV_CLIENT_CSP_DOMAIN", env="KV_CLIENT_CSP_DOMAIN")
-    return KeyVaultReader(app_id=check_guid(app_id, "KV_CLIENT_APP_ID"), app_secret=secret,
-                          csp_domain=check_tenant(domain, "KV_CLIENT_CSP_DOMAIN"))
+    def lines(self) -> list[str]:
+        return list(self.problems)
 
 
 @dataclass(frozen=True)
-class PartnerInputs:
-    """What rotate, settings and verify share (and consent, with ``--store keyvault``)."""
+class Wanted:
+    """A value a task needs: what a person calls it, its variable, its flag (None for secrets
+    and the Key Vault client app, which have none) and the stack output that can stand in."""
 
-    endpoints: Endpoints
-    app: PartnerApp
-    target: VaultTarget
-    storage: StorageOptions
-    outputs: StackOutputs = field(repr=False, compare=False)
-    environ: Mapping[str, str] = field(repr=False, compare=False)
-
-    def key_vault_reader(self) -> KeyVaultReader:
-        """Asked for only by the tasks that need it (consent to Key Vault, settings, verify):
-        rotate runs without KV_CLIENT_* and without those stack outputs."""
-        return key_vault_reader(self.environ, self.outputs)
+    label: str
+    env: str
+    flag: str | None = None
+    output: str | None = None
+    secret: bool = False
 
 
-def partner_inputs(csp_domain: str | None, app_id: str | None, vault_url: str | None,
-                   secret_name: str | None, cloud: str | None, stack: str | None, *, cwd: Path,
-                   environ: Mapping[str, str] | None = None) -> PartnerInputs:
-    """Flags, then the environment, then the stack's outputs (fetched only when a value is
-    missing). The cloud: --cloud, else CSP_CLOUD, else the stack's ``cloud`` output, else
-    public."""
-    environ = _env(environ)
-    outputs = stack_outputs(stack, cwd, environ)
-    where = endpoints(cloud or environ.get(CLOUD_ENV) or outputs.get("cloud"), environ)
-    app = partner_app(csp_domain, app_id, environ)
-    target = vault_target(vault_url, secret_name, environ, outputs, where)
-    return PartnerInputs(endpoints=where, app=app, target=target,
-                         storage=storage_options(environ), outputs=outputs, environ=environ)
+CSP_TENANT: Final = Wanted("CSP tenant", "CSP_DOMAIN", "--csp-domain")
+CPV_APP: Final = Wanted("CPV app id", "CPV_APP_ID", "--app-id")
+CPV_SECRET: Final = Wanted("CPV app secret", "CPV_APP_SECRET", secret=True)
+VAULT_URL: Final = Wanted("Key Vault URL", "KEY_VAULT_URL", "--vault-url", "vaultUri")
+SECRET_NAME: Final = Wanted("secret name", "KEY_VAULT_SECRET_NAME", "--secret-name", "secretName")
+KV_APP: Final = Wanted("Key Vault client app id", "KV_CLIENT_APP_ID", output="keyVaultClientAppId")
+KV_SECRET: Final = Wanted("Key Vault client app secret", "KV_CLIENT_APP_SECRET",
+                          output="keyVaultClientAppSecret", secret=True)
+KV_DOMAIN: Final = Wanted("Key Vault client CSP domain", "KV_CLIENT_CSP_DOMAIN",
+                          output="keyVaultClientCspDomain")
+#: What the tool reads: one of these set is never a misspelling of another (KV_CLIENT_APP_SECRET
+#: is close to KV_CLIENT_APP_ID, and means what it says).
+KNOWN_VARIABLES: Final = frozenset({
+    CSP_TENANT.env, CPV_APP.env, CPV_SECRET.env, VAULT_URL.env, SECRET_NAME.env, KV_APP.env,
+    KV_SECRET.env, KV_DOMAIN.env, CLOUD_ENV, STACK_ENV, HOME_ENV, DEBUG_ENV, AUTHORITY_ENV,
+    PARTNER_CENTER_ENV, GRAPH_ENV, "SECURE_APP_HTTP_TIMEOUT", "SECURE_APP_RBAC_WAIT"})
+#: difflib's ratio from which a set variable is named as a likely misspelling (CSP_DOMIAN 0.9,
+#: KEYVAULT_URL 0.96, CPV_APPID 0.95; unrelated names stay well below).
+NEAR_MISS: Final = 0.8
+Got = tuple[str, str]  # (value, where it came from: the flag, the variable or the stack output)
 
+
+class Gather:
+    """One run's inputs being resolved: each problem is noted and the rest are still checked;
+    :meth:`done` raises them all together."""
+
+    def __init__(self, environ: Mapping[str, str], outputs: StackOutputs | None = None) -> None:
+        self.environ, self.outputs = environ, outputs
+        self.errors: list[ConfigError] = []
+        self._stack_wanted = False
+
+    def check(self, call: Callable[[], T]) -> T | None:
+        try:
+            return call()
+        except ConfigError as exc:
+            self.errors.append(exc)
+            return None
+
+    def checked(self, got: Got | None, checker: Callable[[str, str], T]) -> T | None:
+        return None if got is None else self.check(lambda: checker(*got))
+
+    def value(self, wanted: Wanted, flag_value: str | None = None, *,
+              note: bool = True) -> Got | None:
+        """Flag, then variable, then stack output (the CLI runs at most once, on first need);
+        else None with the gap noted (``note`` False: the caller notes it, after a prompt)."""
+        if wanted.flag and flag_value and flag_value.strip():
+            return flag_value, wanted.flag
+        if self.environ.get(wanted.env, "").strip():
+            return self.environ[wanted.env], wanted.env
+        if wanted.output and self.outputs is not None:
+            got = self.outputs.get(wanted.output)
+            if got:
+                return got, f"the stack output {wanted.output}"
+            self._stack_wanted = True
+        if note:
+            self.errors.append(self.missing(wanted))
+        return None
+
+    def missing(self, wanted: Wanted, *, at_terminal: bool = False) -> ConfigError:
+        """``no <what>``, any misspelt variable set instead, and every way to give it."""
+        notes = [f"{name} is set: did you mean {wanted.env}?" for name in self.near(wanted.env)]
+        if wanted.env in self.environ:
+            notes.insert(0, f"{wanted.env} is set but blank")
+        ways = [text for on, text in (
+            (wanted.secret, "a secret is never a command-line flag"),
+            (bool(wanted.output), f"or deploy the stack so its output {wanted.output} can be read"),
+        ) if on]
+        fix = (f"pass {wanted.flag} or set {wanted.env}" if wanted.flag else f"set {wanted.env}")
+        fix += f" ({'; '.join(ways)})" if ways else ""
+        if at_terminal:
+            fix += ", or type it at the hidden prompt, asked once every other input is right"
+        return ConfigError(f"no {wanted.label}" + (f" ({'; '.join(notes)})" if notes else ""),
+                           fix=fix)
+
+    def near(self, env: str) -> list[str]:
+        """Variables set under a name close to ``env`` (case aside) that no input reads."""
+        import difflib
+
+        others = {name.upper(): name for name in self.environ if name not in KNOWN_VARIABLES}
+        return [others[close] for close in
+                difflib.get_close_matches(env, list(others), n=3, cutoff=NEAR_MISS)]
+
+    def secret_last(self, wanted: Wanted, got: Got | None, slot: int,
+                    prompt: Callable[[str], str] | None) -> str | None:
+        """The secret from the environment; else, when everything else is right and someone is
+        at a terminal, typed at a hidden prompt. Asked last, so a typed secret is never wasted
+        on a run that then stops at a missing vault URL (and, for consent, before the sign-in:
+        an MFA sign-in is never wasted on a missing secret). ``slot``: where its line goes."""
+        if got is not None:
+            return got[0].strip()
+        if prompt is None and sys.stdin is not None and sys.stdin.isatty():
+            prompt = getpass.getpass
+        typed = "" if prompt is None or self.errors else prompt(
+            f"{wanted.label} (input hidden): ").strip()
+        if not typed:
+            self.errors.insert(slot, self.missing(
+                wanted, at_terminal=prompt is not None and bool(self.errors)))
+        return typed or None
+
+    def done(self) -> None:
+        """Raise what was noted: one error as itself, several as :class:`InputProblems`, and
+        once, last, why the stack outputs were not there when a missing value wanted one."""
+        why = (self.outputs.unavailable(choose=f"--stack NAME or {STACK_ENV}")
+               if self.errors and self.outputs is not None and self._stack_wanted else None)
+        if why is None and len(self.errors) == 1:
+            raise self.errors[0]
+        if self.errors:
+            raise InputProblems([line for exc in [*self.errors, *([why] if why else [])]
+                                 for line in exc.lines()])
+
+
+def _sure(value: T | None) -> T:
+    """A value :meth:`Gather.done` vouched for: None here would be a bug, not bad input."""
+    if value is None:
+        raise RuntimeError("an input was neither resolved nor reported")
+    return value
+
+
+# -- what the tasks resolve ----------------------------------------------------------------------
 
 @dataclass(frozen=True)
 class ConsentInputs:
@@ -254,22 +324,114 @@ class ConsentInputs:
     port: int
 
 
+def _machine(run: Gather, cloud: str | None) -> tuple[Endpoints | None, StorageOptions | None]:
+    """The cloud's endpoints and this machine's settings (timeouts, RBAC wait, fallback home)."""
+    from foundation.network.timeouts import http_timeouts
+
+    run.check(lambda: http_timeouts(run.environ))
+    storage = run.check(lambda: storage_options(run.environ))
+    return run.check(lambda: resolve_endpoints(cloud, run.environ)), storage
+
+
+def _reader(run: Gather) -> KeyVaultReader | None:
+    kv_app = run.checked(run.value(KV_APP), check_guid)
+    kv_secret = run.value(KV_SECRET)
+    kv_domain = run.checked(run.value(KV_DOMAIN), check_tenant)
+    if kv_app and kv_secret and kv_domain:
+        return KeyVaultReader(app_id=kv_app, app_secret=kv_secret[0], csp_domain=kv_domain)
+    return None
+
+
+def _resolve(run: Gather, csp_domain: str | None, app_id: str | None, cloud: str | None,
+             vault: tuple[str | None, str | None] | None, *, reader: bool,
+             port: int | None = None,
+             prompt: Callable[[str], str] | None = None) -> ConsentInputs:
+    """Every input of a task, each problem noted and none stopping the others; last the CPV app
+    secret (a prompt only when nothing else is missing or wrong). ``vault``: the vault flags
+    (None: no vault, ``--store manual``); ``reader``: the Key Vault client app too; ``port``
+    (consent only): the redirect port, and the fallback folder is made safe before the prompt,
+    as the sign-in would make it."""
+    outputs = run.outputs
+    if not cloud and not run.environ.get(CLOUD_ENV) and outputs is not None:
+        cloud = outputs.get("cloud")  # else CSP_CLOUD, named as such in its own error
+    where, storage = _machine(run, cloud)
+    tenant = run.checked(run.value(CSP_TENANT, csp_domain), check_tenant)
+    app = run.checked(run.value(CPV_APP, app_id), check_guid)
+    secret, slot = run.value(CPV_SECRET, note=False), len(run.errors)
+    target = None
+    if vault is not None:
+        url = run.value(VAULT_URL, vault[0])
+        name = run.checked(run.value(SECRET_NAME, vault[1]), check_secret_name)
+        checked_url = (run.check(lambda: validate_vault_url(url[0], where))
+                       if url is not None and where is not None else None)
+        target = VaultTarget(checked_url, name) if checked_url and name else None
+    kv = _reader(run) if reader else None
+    if port is not None:
+        from scripts.local import pending
+
+        run.check(lambda: check_port(port))
+        home = storage.pending_home if storage else None
+        run.check(lambda: pending.prepare(home) if home else None)
+    app_secret = run.secret_last(CPV_SECRET, secret, slot, prompt)
+    run.done()
+    return ConsentInputs(
+        endpoints=_sure(where), storage=_sure(storage), port=port or 0,
+        app=PartnerApp(csp_domain=_sure(tenant), app_id=_sure(app), app_secret=_sure(app_secret)),
+        target=_sure(target) if vault is not None else None, reader=_sure(kv) if reader else None)
+
+
+@dataclass(frozen=True)
+class PartnerInputs:
+    """What rotate, settings and verify share (and consent, with ``--store keyvault``)."""
+
+    endpoints: Endpoints
+    app: PartnerApp
+    target: VaultTarget
+    storage: StorageOptions
+    outputs: StackOutputs = field(repr=False, compare=False)
+    environ: Mapping[str, str] = field(repr=False, compare=False)
+    #: Resolved with every other input when :func:`partner_inputs` got ``reader=True``.
+    reader: KeyVaultReader | None = field(default=None, repr=False, compare=False)
+
+    def key_vault_reader(self) -> KeyVaultReader:
+        """Only the tasks that need it ask (consent to Key Vault, settings, verify): rotate runs
+        without KV_CLIENT_* and without those stack outputs."""
+        if self.reader is None:
+            run = Gather(self.environ, self.outputs)
+            reader = _reader(run)
+            run.done()
+            return _sure(reader)
+        return self.reader
+
+
+def partner_inputs(csp_domain: str | None, app_id: str | None, vault_url: str | None,
+                   secret_name: str | None, cloud: str | None, stack: str | None, *, cwd: Path,
+                   environ: Mapping[str, str] | None = None, reader: bool = False,
+                   prompt: Callable[[str], str] | None = None) -> PartnerInputs:
+    """Flags, then the environment, then the stack's outputs (fetched only when a value is
+    missing), every gap of the run reported together. The cloud: --cloud, else CSP_CLOUD, else
+    the stack's ``cloud`` output, else public. ``reader``: the Key Vault client app too."""
+    environ = _env(environ)
+    outputs = stack_outputs(stack, cwd, environ)
+    got = _resolve(Gather(environ, outputs), csp_domain, app_id, cloud, (vault_url, secret_name),
+                   reader=reader, prompt=prompt)
+    return PartnerInputs(endpoints=got.endpoints, app=got.app, target=_sure(got.target),
+                         storage=got.storage, outputs=outputs, environ=environ,
+                         reader=got.reader)
+
+
 def consent_inputs(store: str, csp_domain: str | None, app_id: str | None,
                    vault_url: str | None, secret_name: str | None, cloud: str | None,
                    stack: str | None, redirect_port: int, *, cwd: Path,
-                   environ: Mapping[str, str] | None = None) -> ConsentInputs:
+                   environ: Mapping[str, str] | None = None,
+                   prompt: Callable[[str], str] | None = None) -> ConsentInputs:
+    """Everything consent needs, checked before anyone signs in and before the CPV app secret's
+    prompt: a refresh token got through MFA, or a typed secret, is never wasted on a gap."""
     environ = _env(environ)
-    if check_store(store) == "keyvault":
-        given = partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
-                               cwd=cwd, environ=environ)
-        reader = given.key_vault_reader()
-        return ConsentInputs(endpoints=given.endpoints, app=given.app, target=given.target,
-                             reader=reader, storage=given.storage,
-                             port=check_port(int(redirect_port)))
-    where = endpoints(cloud, environ)
-    return ConsentInputs(endpoints=where, app=partner_app(csp_domain, app_id, environ),
-                         target=None, reader=None, storage=storage_options(environ),
-                         port=check_port(int(redirect_port)))
+    keyvault = check_store(store) == "keyvault"
+    return _resolve(Gather(environ, stack_outputs(stack, cwd, environ) if keyvault else None),
+                    csp_domain, app_id, cloud, (vault_url, secret_name) if keyvault else None,
+                    reader=keyvault, port=int(redirect_port), prompt=prompt)
 
 
 @dataclass(frozen=True)
@@ -288,26 +450,33 @@ def kept_token_inputs(from_file: str, vault_url: str | None, secret_name: str | 
                       environ: Mapping[str, str] | None = None) -> KeptTokenInputs:
     """``--vault-url`` / ``--secret-name`` win over what the fallback file recorded; what the file
     recorded is checked exactly as those flags are (a file is input too: one that names
-    ``https://user:pw@evil.example:8443/x/`` or a secret ``../../keys/x`` is refused, exit 2)."""
+    ``https://user:pw@evil.example:8443/x/`` or a secret ``../../keys/x`` is refused, exit 2).
+    Every problem of the run (the file, the flags, the variables) is reported together."""
     from scripts.local import pending
 
-    environ = _env(environ)
-    path = Path(from_file)
-    where = endpoints(cloud, environ)
-    kept = pending.load(path)
-    url, name = first(vault_url, kept.vault_url), first(secret_name, kept.secret_name)
-    if not url or not name:
-        raise ConfigError(f"{path} names no vault (it was kept by a consent with --store manual)",
-                          fix="pass --vault-url and --secret-name")
+    run, path = Gather(_env(environ)), Path(from_file)
+    where, storage = _machine(run, cloud)
+    kept = run.check(lambda: pending.load(path))
+    url = first(vault_url, kept.vault_url) if kept else None
+    name = first(secret_name, kept.secret_name) if kept else None
+    if kept and not (url and name):
+        lacking = [flag for flag, got in (("--vault-url", url), ("--secret-name", name)) if not got]
+        run.errors.append(ConfigError(f"{path} names no vault (it was kept by a consent with "
+                                      "--store manual)", fix=f"pass {' and '.join(lacking)}"))
+    checked_url = (run.check(lambda: _recorded_url(url, where, path, given=bool(vault_url)))
+                   if url and where else None)
+    source = "--secret-name" if secret_name else f"the secret name recorded in {path}:"
+    checked_name = run.check(lambda: check_secret_name(name, source)) if name else None
+    run.done()
+    return KeptTokenInputs(path=path, endpoints=_sure(where), storage=_sure(storage),
+                           target=VaultTarget(_sure(checked_url), _sure(checked_name)))
+
+
+def _recorded_url(url: str, where: Endpoints, path: Path, *, given: bool) -> str:
+    """``validate_vault_url``; a URL that came from the file says so."""
     try:
-        checked_url = validate_vault_url(url, where)
+        return validate_vault_url(url, where)
     except ConfigError as exc:
-        if vault_url:
+        if given:
             raise
         raise ConfigError(f"{exc.message}, as recorded in {path}", fix=exc.fix) from None
-    target = VaultTarget(
-        vault_url=checked_url,
-        secret_name=check_secret_name(name, "--secret-name" if secret_name
-                                      else f"the secret name recorded in {path}:"))
-    return KeptTokenInputs(path=path, endpoints=where, target=target,
-                           storage=storage_options(environ))

@@ -1,8 +1,10 @@
 """Defaults from the Pulumi stack's outputs, when the Pulumi CLI is installed.
 
-Flags and environment variables always win; the stack only fills gaps. Without the CLI the
-caller's error says which output it wanted, so the user knows which flag replaces it. Which
-stack (``--stack``, else ``PULUMI_STACK``) is ``scripts.inputs``' decision.
+Flags and environment variables always win; the stack only fills gaps. When an output cannot
+be had, ``scripts.inputs`` names, for each value still missing, the output it wanted beside the
+flag or variable that replaces it, and says once (``unavailable``) why the outputs were not
+there: no Pulumi CLI, the CLI's own first error line, or a stack with no outputs yet. Which stack
+(``--stack``, else ``PULUMI_STACK``) is ``scripts.inputs``' decision.
 """
 
 from __future__ import annotations
@@ -26,19 +28,48 @@ class StackOutputs:
         self.cwd = cwd
         self._values: Mapping[str, object] | None = None
         self.unavailable_reason: str | None = None
+        #: No ``pulumi`` on PATH: the fix is to install it, not to look at its error.
+        self.cli_missing = False
+
+    @property
+    def which(self) -> str:
+        """The stack as a person reads it: ``stack 'prod'``, or the project's current one."""
+        return f"stack {self.stack!r}" if self.stack else "the current Pulumi stack"
+
+    def unavailable(self, *, choose: str) -> ConfigError | None:
+        """Why no output could be had, as the one line printed after the values that wanted
+        one: no CLI, the CLI's own failure, or a stack with no outputs (not deployed yet). None
+        when outputs were read: a key missing among them is said by that value's own line.
+        ``choose``: how the user names another stack."""
+        values = self._load()
+        rest = "or give each value above by its flag or variable"
+        if self.cli_missing:
+            fix = f"install the Pulumi CLI (https://www.pulumi.com/docs/install/), {rest}"
+        elif self.unavailable_reason:
+            fix = (f"run `pulumi stack output` in the project folder to see why (another stack: "
+                   f"{choose}), {rest}")
+        elif not values:
+            return ConfigError(f"{self.which} has no outputs: it was not deployed yet",
+                               fix=f"run `pulumi up` for it, {rest}")
+        else:
+            return None
+        return ConfigError(f"the outputs of {self.which} could not be read: "
+                           f"{self.unavailable_reason}", fix=fix)
 
     def get(self, key: str) -> str | None:
         value = self._load().get(key)
         return str(value) if value not in (None, "") else None
 
-    def require(self, key: str, *, flag: str, env: str) -> str:
+    def require(self, key: str, *, flag: str | None, env: str) -> str:
+        """The output ``key``, else one line naming it, why it is missing, and what replaces it:
+        ``flag`` (None for a value that has no flag, such as a secret) or ``env``."""
         value = self.get(key)
         if value is None:
             why = f" ({self.unavailable_reason})" if self.unavailable_reason else ""
             raise ConfigError(
-                f"no value for {flag}: it defaults to the stack output '{key}', which is not "
-                f"available{why}",
-                fix=f"pass {flag} or set {env}",
+                f"no value for {flag or env}: it defaults to the stack output '{key}', which is "
+                f"not available{why}",
+                fix=f"pass {flag} or set {env}" if flag else f"set {env}",
             )
         return value
 
@@ -49,6 +80,7 @@ class StackOutputs:
         pulumi = shutil.which("pulumi")
         if pulumi is None:
             self.unavailable_reason = "the Pulumi CLI is not installed"
+            self.cli_missing = True
             return self._values
         cmd = [pulumi, "stack", "output", "--json", "--show-secrets"]
         if self.stack:

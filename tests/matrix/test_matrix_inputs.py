@@ -1,7 +1,9 @@
 """Matrix, bad input: malformed tenant, domain, GUID, vault URL, secret name, cloud, format,
-timeout and RBAC-wait overrides; an unknown stack; no Pulumi CLI (flags still work, and the line
-names the output that was wanted). Every task refuses with exit 2 and one line before it touches a
-service, so the vault stays exactly as it was.
+timeout and RBAC-wait overrides; an unknown stack; no Pulumi CLI (flags still work; each missing
+value's line names its flag, variable and the output that was wanted, and one line at the end
+says why the outputs were not there). Every task refuses with exit 2 before it touches a service,
+one line per problem (all of a run's problems at once: tests/cli/test_missing_inputs.py), so the
+vault stays exactly as it was.
 
 Unit-level twins: tests/test_properties.py (the validators never accept what Azure rejects),
 tests/test_stack_outputs.py (StackOutputs against a stand-in CLI).
@@ -17,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from clouddouble import CloudDouble
-from tests.matrix.runner import Expect, Run, Sandbox, kept_token, seed
+from tests.matrix.runner import Expect, Run, Sandbox, Snapshot, kept_token, seed
 
 PARTNER_TASKS = ("consent", "rotate", "verify", "settings")
 #: (id, flags, extra environment, what the cause names, what the fix names)
@@ -146,6 +148,33 @@ def test_store_token_checks_the_file_as_it_checks_flags(box: Sandbox, field: str
     assert json.loads(path.read_text())["refresh_token"] == data["refresh_token"]
 
 
+#: (what the cause names, what the fix names) for each line of a run refused with several.
+Lines = list[tuple[tuple[str, ...], tuple[str, ...]]]
+VAULT_GAPS: Lines = [
+    (("no Key Vault URL",), ("--vault-url", "KEY_VAULT_URL", "output vaultUri")),
+    (("no secret name",), ("--secret-name", "KEY_VAULT_SECRET_NAME", "output secretName")),
+]
+
+
+def check_lines(box: Sandbox, run: Run, expected: Lines, before: Snapshot) -> None:
+    """``Sandbox.check`` for a run refused with several lines: exit 2, one ``error:`` line per
+    expected (cause, fix) in that order, and the vault, the fallback folder and the output as
+    clean as for any other refusal."""
+    detail = f"exit {run.code}\nstdout: {run.stdout}\nstderr: {run.stderr}"
+    assert run.code == 2 and run.stdout == "", detail
+    assert "Traceback" not in run.stderr, detail
+    problems = [line for line in run.lines if line.startswith("error: ")]
+    assert len(problems) == len(expected), detail
+    for line, (cause, fix) in zip(problems, expected, strict=True):
+        said, sep, advice = line.partition(" Fix: ")
+        assert sep, f"the line has no fix: {line}"
+        assert all(needle in said for needle in cause), f"{cause} not all in the cause: {line}"
+        assert all(needle in advice for needle in fix), f"{fix} not all in the fix: {line}"
+    box.check_vault(before, "same")
+    assert box.kept_files() == []
+    box.check_hygiene(run)
+
+
 def without_pulumi(box: Sandbox, **extra: str) -> dict[str, str]:
     env = box.env(drop=("KEY_VAULT_URL", "KEY_VAULT_SECRET_NAME"), **extra)
     env["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"
@@ -153,21 +182,25 @@ def without_pulumi(box: Sandbox, **extra: str) -> dict[str, str]:
 
 
 @pytest.mark.parametrize("task", PARTNER_TASKS)
-def test_without_the_pulumi_cli_the_line_names_the_output_and_its_flag(box: Sandbox,
-                                                                        task: str) -> None:
+def test_without_the_pulumi_cli_each_line_names_the_output_and_its_flag(box: Sandbox,
+                                                                         task: str) -> None:
     before = box.snapshot()
     run = run_task(box, task, env=without_pulumi(box))
-    box.check(run, Expect(2, ("vaultUri", "Pulumi CLI is not installed"),
-                          ("--vault-url", "KEY_VAULT_URL")), before)
+    check_lines(box, run, [*VAULT_GAPS, (("Pulumi CLI is not installed",),
+                                         ("install the Pulumi CLI",))], before)
 
 
 @pytest.mark.parametrize("task", ["verify", "settings"])
 def test_without_the_pulumi_cli_the_kv_client_output_is_named(box: Sandbox, task: str) -> None:
+    """No flag exists for the Key Vault client app: the line names only the variable."""
     before = box.snapshot()
     env = box.env(drop=("KV_CLIENT_APP_ID",))
     env["PATH"] = f"{os.path.dirname(sys.executable)}:/usr/bin:/bin"
-    box.check(box.invoke(task, env=env),
-              Expect(2, ("keyVaultClientAppId", "not installed"), ("KV_CLIENT_APP_ID",)), before)
+    run = box.invoke(task, env=env)
+    check_lines(box, run, [(("no Key Vault client app id",),
+                            ("set KV_CLIENT_APP_ID", "output keyVaultClientAppId")),
+                           (("Pulumi CLI is not installed",), ())], before)
+    assert "pass KV_CLIENT" not in run.stderr and "--KV" not in run.stderr
 
 
 def test_without_the_pulumi_cli_flags_still_work(box: Sandbox) -> None:
@@ -186,7 +219,8 @@ def test_unknown_stack_names_the_stack_the_output_and_the_flag(box: Sandbox, tas
     before = box.snapshot()
     env = box.env(drop=("KEY_VAULT_URL", "KEY_VAULT_SECRET_NAME"))
     run = run_task(box, task, "--stack", "missing", env=env)
-    box.check(run, Expect(2, ("vaultUri", "no stack named 'missing'"), ("--vault-url",)), before)
+    check_lines(box, run, [*VAULT_GAPS, (("stack 'missing'", "no stack named 'missing'"),
+                                         ("pulumi stack output", "--stack"))], before)
     [record] = box.records("pulumi")
     assert record["cmdline"][-2:] == ["--stack", "missing"]
 
