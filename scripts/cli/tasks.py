@@ -174,7 +174,7 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
     inputs.check_format(format)
     in_range("--warn-days", warn_days, 0, 365, "days of warning before an expiry")
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
-                                  cwd=project_dir())
+                                  cwd=project_dir(), reader=True)
     report = run_verify(given.key_vault_reader(), given.app, given.target, given.endpoints,
                         warn_days=int(warn_days))
     print_result(format, report.as_json, report.table)
@@ -212,7 +212,7 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
 
     inputs.check_format(format, module_settings.FORMATS)
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
-                                  cwd=project_dir())
+                                  cwd=project_dir(), reader=True)
     result = module_settings.current(given.app, given.target, given.key_vault_reader(),
                                      given.endpoints)
     out(module_settings.render(result, format, show_secrets=show_secrets))
