@@ -111,6 +111,19 @@ class Interrupted(SecureAppError):
     exit_code = EXIT_INTERRUPTED
 
 
+class InputProblems(ConfigError):
+    """Several inputs of one run are missing or invalid: one line each (what, then ``Fix:``), as
+    ``plan`` reports a stack's config. A new user once needed six runs to reach the sign-in."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__(f"{len(problems)} inputs are missing or invalid",
+                         fix="each line names the flag or variable to set")
+
+    def lines(self) -> list[str]:
+        return list(self.problems)
+
+
 class ProtocolError(SecureAppError):
     """An identity-platform or service error carried as data, MSAL-style.
 
