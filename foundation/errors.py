@@ -9,7 +9,7 @@ contain a secret.
 from __future__ import annotations
 
 from enum import IntEnum
-from typing import ClassVar
+from typing import Any, ClassVar
 
 
 class ExitStatus(IntEnum):
@@ -122,6 +122,39 @@ class InputProblems(ConfigError):
 
     def lines(self) -> list[str]:
         return list(self.problems)
+
+
+class OlderVersionsLeftEnabled(SecureAppError):
+    """The rotation succeeded but ``--keep`` could not disable every older version. ``lines()``:
+    first what was rotated (the new Key Vault URL, which the platform needs whatever else
+    failed), then one line per problem. Exit 5: the vault failed; trying again later may work.
+    The subclasses below carry the other exit codes (``scripts.flows.rotate.left_enabled`` picks
+    by the causes).
+    ``rotation`` is the result all the same (what was disabled included), for a caller that
+    prints it before the error."""
+
+    exit_code: ClassVar[ExitStatus] = EXIT_SERVICE
+
+    def __init__(self, message: str, problems: list[str], *, fix: str,
+                 rotation: Any) -> None:
+        self.problems = problems
+        self.rotation = rotation
+        super().__init__(message, fix=fix)
+
+    def lines(self) -> list[str]:
+        return [self.one_line(), *self.problems]
+
+
+class OlderVersionsRefused(OlderVersionsLeftEnabled):
+    """Some PATCH was refused (permission, firewall): a retry alone will not finish the job."""
+
+    exit_code = EXIT_SIGN_IN
+
+
+class OlderVersionsRejected(OlderVersionsLeftEnabled):
+    """The vault rejected a request as invalid (400), or the secret vanished (404) meanwhile."""
+
+    exit_code = EXIT_BAD_INPUT
 
 
 class ProtocolError(SecureAppError):

@@ -18,16 +18,14 @@ from __future__ import annotations
 import datetime as dt
 import heapq
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, ClassVar
+from typing import TYPE_CHECKING
 
 from foundation.errors import (
-    EXIT_BAD_INPUT,
-    EXIT_SERVICE,
-    EXIT_SIGN_IN,
     ConfigError,
-    ExitStatus,
     Interrupted,
-    SecureAppError,
+    OlderVersionsLeftEnabled,
+    OlderVersionsRefused,
+    OlderVersionsRejected,
 )
 from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
 from scripts import inputs, storage
@@ -62,38 +60,6 @@ class Rotation:
 
     def table(self) -> str:
         return f"Key Vault URL (new module setting)  {self.key_vault_url}"
-
-
-class OlderVersionsLeftEnabled(SecureAppError):
-    """The rotation succeeded but ``--keep`` could not disable every older version. ``lines()``:
-    first what was rotated (the new Key Vault URL, which the platform needs whatever else
-    failed), then one line per problem. Exit 5: the vault failed; trying again later may work.
-    The subclasses below carry the other exit codes: :func:`left_enabled` picks by the causes.
-    ``rotation`` is the result all the same (what was disabled included), for a caller that
-    prints it before the error."""
-
-    exit_code: ClassVar[ExitStatus] = EXIT_SERVICE
-
-    def __init__(self, message: str, problems: list[str], *, fix: str,
-                 rotation: Rotation) -> None:
-        self.problems = problems
-        self.rotation = rotation
-        super().__init__(message, fix=fix)
-
-    def lines(self) -> list[str]:
-        return [self.one_line(), *self.problems]
-
-
-class OlderVersionsRefused(OlderVersionsLeftEnabled):
-    """Some PATCH was refused (permission, firewall): a retry alone will not finish the job."""
-
-    exit_code = EXIT_SIGN_IN
-
-
-class OlderVersionsRejected(OlderVersionsLeftEnabled):
-    """The vault rejected a request as invalid (400), or the secret vanished (404) meanwhile."""
-
-    exit_code = EXIT_BAD_INPUT
 
 
 #: Which exit code wins when the causes differ: one a human must act on beats "try later".
