@@ -141,8 +141,8 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, keep: int = 0,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
-    from scripts import inputs
     from foundation.errors import OlderVersionsLeftEnabled
+    from scripts import inputs
     from scripts.flows.rotate import rotate as run_rotate
 
     inputs.check_format(format)
