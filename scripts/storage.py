@@ -5,8 +5,9 @@ A refresh token costs a human an MFA sign-in. So it is written to an owner-only 
 (``scripts.local.pending``) *before* the vault is touched, and the file is removed only once the
 vault has confirmed the new version: a vault error, a crash or Ctrl-C in between leaves the token
 recoverable, and the error names the file and the command that pushes it
-(``csp-secure-app store-token --from-file PATH``). The same file keeps a token that arrived while Partner
-Center was down (:func:`keeper`, handed to the sign-in).
+(``csp-secure-app store-token --from-file PATH``). The same file keeps a token that arrived while
+Partner Center was down (:func:`keeper`, handed to the sign-in), and the token of a
+``--store manual`` consent that is not printed (:func:`keep_manual`).
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints
 
 def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
                   target: VaultTarget | None = None) -> vault.StoredToken:
-    """``csp-secure-app store-token --from-file PATH``: push a kept token (to ``target``, else where the
-    file says), then delete its file."""
+    """``csp-secure-app store-token --from-file PATH``: push a kept token (to ``target``, else
+    where the file says), then delete its file."""
     pending = fallback.load(path)
     target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
     if not target.vault_url or not target.secret_name:
@@ -52,6 +53,15 @@ def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
     stored = _push(pending, target, endpoints, options, path, "store-token")
     fallback.discard(path)
     return stored
+
+
+def keep_manual(tokens: PartnerTokens, app: PartnerApp, options: StorageOptions) -> Path:
+    """``consent --store manual``: the token, whose settings print it as ``***``, kept in a new
+    owner-only fallback file naming no vault (store-token is then told where with
+    ``--vault-url`` and ``--secret-name``). Its folder was checked before the sign-in
+    (:func:`keeper`) and is checked again as the file is made."""
+    return fallback.keep(_pending(tokens.refresh_token, tokens.claims, app, None),
+                         options.pending_home)
 
 
 def keeper(app: PartnerApp, target: VaultTarget | None, options: StorageOptions) -> Keeper:

@@ -10,7 +10,7 @@ from ..server import Response, html_response, redirect
 from . import pages
 from .authstate import AuthRequest, AuthState
 from .directory import Directory, Tenant
-from .errors import AadError, error_json
+from .errors import AadError, described, error_json, support_ids
 from .tokens import TokenIssuer
 
 #: Path tenants that are not a directory: the user's home tenant decides.
@@ -47,7 +47,8 @@ class IdentityContext:
         if request.redirect_uri is None:  # device flow: nowhere to redirect, show the error
             text = err.text.split(": ", 1)[1]
             return html_response(400, pages.error_page(err.code, text))
-        params = {"error": err.error, "error_description": err.text}
+        params = {"error": err.error,
+                  "error_description": described(err, support_ids(self.clock.now()))}
         if request.state is not None:
             params["state"] = request.state
         return self.respond_to_app(request, params)

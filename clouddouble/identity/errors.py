@@ -233,14 +233,25 @@ class _Missing(dict[str, object]):
         return "?"
 
 
+def support_ids(now: datetime) -> tuple[str, str, str]:
+    """A fresh (trace id, correlation id, timestamp) for one error, as Entra issues them."""
+    return str(uuid.uuid4()), str(uuid.uuid4()), now.strftime("%Y-%m-%d %H:%M:%SZ")
+
+
+def described(err: AadError, ids: tuple[str, str, str]) -> str:
+    """Entra's ``error_description``: the message, then its ids on their own lines. The token
+    endpoint's JSON and the authorization endpoint's error redirect both carry it this way
+    (Learn, reference-error-codes.md; "OAuth 2.0 authorization code flow", error response:
+    ``error_description=AADSTS65004...%0d%0aTrace+ID%3a+...%0d%0aCorrelation+ID%3a+...``)."""
+    trace_id, correlation_id, stamp = ids
+    return (f"{err.text}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\n"
+            f"Timestamp: {stamp}")
+
+
 def error_json(err: AadError, authority_host: str, now: datetime) -> Response:
-    trace_id = str(uuid.uuid4())
-    correlation_id = str(uuid.uuid4())
-    stamp = now.strftime("%Y-%m-%d %H:%M:%SZ")
-    description = (
-        f"{err.text}\r\nTrace ID: {trace_id}\r\nCorrelation ID: {correlation_id}\r\n"
-        f"Timestamp: {stamp}"
-    )
+    ids = support_ids(now)
+    trace_id, correlation_id, stamp = ids
+    description = described(err, ids)
     body = {
         "error": err.error,
         "error_description": description,

@@ -14,15 +14,26 @@ with no status at all (and a plain-text body as a JSON parse error): the last to
 transport saw (``foundation.network.discovery.last_token_reply``) tells it from a refusal.
 MSAL's own throttled or non-JSON answers are told where they arrive
 (``foundation.network.http.IdentitySession``); both use :func:`throttled` for the line.
+
+Whatever the failure, the ids a service put in its answer (Entra's trace and correlation ids in
+the text azure-identity quotes, a request id in the response headers) end the line
+(:func:`with_response_ids`, ``foundation.advice.with_ids``): Microsoft support asks for them.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from typing import Final
+from collections.abc import Iterator, Mapping
+from typing import Final, TypeVar
 
-from foundation.advice import advise, parse_aadsts_codes
+from foundation.advice import (
+    SupportIds,
+    advise,
+    entra_ids,
+    parse_aadsts_codes,
+    support_id,
+    with_ids,
+)
 from foundation.errors import SecureAppError, ServiceError, SignInError
 from foundation.network.timeouts import TIMEOUT_ENV
 
@@ -39,6 +50,36 @@ _NETWORK = re.compile(
     re.IGNORECASE,
 )
 _TIMEOUT = re.compile(r"timed out|Timeout", re.IGNORECASE)
+#: Response headers (lower case) that carry a request's ids, and what the line calls each. The
+#: first header of a label wins. Partner Center: ``MS-RequestId``, ``MS-CorrelationId`` (Learn,
+#: "Partner Center REST and response headers"); Microsoft Graph: ``request-id``,
+#: ``client-request-id`` (headers, and the same names in an error's ``innerError``: Learn,
+#: "Microsoft Graph error responses"); Key Vault and Entra: ``x-ms-request-id``.
+ID_HEADERS: Final = (
+    ("ms-requestid", "request id"),
+    ("ms-correlationid", "correlation id"),
+    ("request-id", "request id"),
+    ("x-ms-request-id", "request id"),
+    ("client-request-id", "client request id"),
+)
+E = TypeVar("E", bound=SecureAppError)
+
+
+def response_ids(headers: Mapping[str, object] | None) -> SupportIds:
+    """The ids in a response's ``headers`` (or a Graph ``innerError``), only those shaped like
+    ids (``foundation.advice.support_id``): they come from outside."""
+    lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
+    found: dict[str, str] = {}
+    for name, label in ID_HEADERS:
+        value = support_id(lowered.get(name))
+        if value and label not in found:
+            found[label] = value
+    return tuple(found.items())
+
+
+def with_response_ids(err: E, headers: Mapping[str, object] | None) -> E:
+    """``err`` with the ids of the answer that caused it at the end of its line."""
+    return with_ids(err, response_ids(headers))
 
 
 def chain(exc: BaseException) -> Iterator[BaseException]:
@@ -166,5 +207,8 @@ def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureApp
     found = advise(None, str(exc), codes)
     why = f": {found.cause} (AADSTS{codes[0]})" if found and codes else (
         f" (AADSTS{codes[0]})" if codes else "")
-    return SignInError(f"could not get a token for {service}{why}", fix=fix,
-                       error="credential_unavailable", codes=codes)
+    # azure-identity quotes Entra's error_description, ids included: those (and nothing else of
+    # the server's text) end the line.
+    return with_ids(SignInError(f"could not get a token for {service}{why}", fix=fix,
+                                error="credential_unavailable", codes=codes),
+                    entra_ids(None, str(exc)))

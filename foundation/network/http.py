@@ -19,7 +19,7 @@ from urllib3.util.retry import Retry
 
 from foundation.errors import ServiceError
 from foundation.network.discovery import DiscoverySession
-from foundation.network.failures import connection_error, throttled
+from foundation.network.failures import connection_error, throttled, with_response_ids
 from foundation.network.timeouts import http_timeouts
 
 RETRIES = 3
@@ -72,7 +72,8 @@ class IdentitySession(Session):
             grant = data.get("grant_type") if isinstance(data, dict) else None
             cause, fix = throttled(response.status_code, response.headers.get("Retry-After"),
                                    _origin(str(response.url or url)), grant)
-            raise ServiceError(cause, fix=fix)
+            # Entra's x-ms-request-id / client-request-id, for a support case about the outage.
+            raise with_response_ids(ServiceError(cause, fix=fix), response.headers)
         return response
 
 

@@ -1,7 +1,9 @@
 """The few Microsoft Graph reads the lifecycle tasks make, and what each refusal means for them.
 
 Token, request, paging and Graph's error shape are ``foundation.network.graph`` (shared with the
-security defaults provider); the statuses are told here, in the words of the reports."""
+security defaults provider); the statuses are told here, in the words of the reports. Each line
+ends with the ``request-id`` / ``client-request-id`` Graph puts in an error's ``innerError``
+(Learn, "Microsoft Graph error responses and resource types"): what Graph support asks for."""
 
 from __future__ import annotations
 
@@ -9,8 +11,9 @@ from collections.abc import Iterator
 from typing import Any
 
 from foundation.clouds import Endpoints
-from foundation.errors import ConfigError, ServiceError, SignInError
+from foundation.errors import ConfigError, SecureAppError, ServiceError, SignInError
 from foundation.network import graph
+from foundation.network.failures import with_response_ids
 
 #: What each read needs (application permission, admin consent). Named in every refusal so the
 #: fix is one click in the portal, not a search through Graph's permission reference.
@@ -59,22 +62,39 @@ ROLE_FIX = (
 
 
 def _raise_for(status: int, body: Any, path: str) -> None:
-    what = path.split("?")[0]
+    error = _refusal(status, body, path.split("?")[0])
+    if error is not None:
+        raise with_response_ids(error, _inner_error(body))
+
+
+def _inner_error(body: Any) -> dict[str, Any]:
+    """``{"error": {"innerError": {"request-id": ..., "client-request-id": ..., "date": ...}}}``,
+    the same names as Graph's response headers."""
+    error = body.get("error") if isinstance(body, dict) else None
+    if not isinstance(error, dict):
+        return {}
+    inner = next((v for k, v in error.items() if str(k).lower() == "innererror"), None)
+    return inner if isinstance(inner, dict) else {}
+
+
+def _refusal(status: int, body: Any, what: str) -> SecureAppError | None:
     if status in (401, 403):
         code = graph.error_code(body)
         if code == NO_PREMIUM_LICENCE:
-            raise SignInError(
+            return SignInError(
                 f"Microsoft Graph refused {what} ({status} {code}): the tenant has no "
                 "Microsoft Entra ID P1 or P2 licence", fix=LICENCE_FIX, error="licence_required")
         if code == UNSUPPORTED_USER_ROLE:
-            raise SignInError(
+            return SignInError(
                 f"Microsoft Graph refused {what} ({status} {code}): the signed-in account has "
                 "no role that may read it", fix=ROLE_FIX, error="role_required")
-        raise SignInError(f"Microsoft Graph refused {what} ({status})", fix=PERMISSIONS_FIX,
-                          error="forbidden")
+        return SignInError(f"Microsoft Graph refused {what} ({status})", fix=PERMISSIONS_FIX,
+                           error="forbidden")
     if status == 404:
-        raise ConfigError(f"Microsoft Graph has no {what} (404)",
-                           fix="check the app id and that the identity reads the right tenant")
+        return ConfigError(f"Microsoft Graph has no {what} (404)",
+                           fix="check the app id (KV_CLIENT_APP_ID) and that the identity reads "
+                           "the partner tenant (AZURE_TENANT_ID, or 'az login --tenant')")
     if status >= 400 or not isinstance(body, dict):
-        raise ServiceError(f"Microsoft Graph answered {status} to {what}",
-                           fix="check GRAPH_ENDPOINT and try again later")
+        return ServiceError(f"Microsoft Graph answered {status} to {what}",
+                            fix="check GRAPH_ENDPOINT and try again later")
+    return None

@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from foundation.advice import to_error
+from foundation.advice import ids_of, to_error, with_ids
 from foundation.clouds import Endpoints
 from foundation.errors import ServiceError, SignInError, StorageError
 from foundation.naming import is_guid
@@ -99,8 +99,8 @@ def _building(app: PartnerApp, endpoints: Endpoints) -> Iterator[None]:
             yield
     except ValueError:
         raise SignInError(f"the identity platform refused the tenant {app.csp_domain}",
-                          fix="check --csp-domain (CSP_DOMAIN) and AZURE_AUTHORITY_HOST",
-                          error="invalid_tenant") from None
+                          fix="check --csp-domain (CSP_DOMAIN), --cloud (CSP_CLOUD) and "
+                          "AZURE_AUTHORITY_HOST", error="invalid_tenant") from None
 
 
 @contextmanager
@@ -168,14 +168,16 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
             fix="try again in a few minutes; nothing was changed",
         )
     if error is not None:
+        # The result is Entra's error JSON: its trace_id / correlation_id end the line.
         raise to_error(result.get("error"), result.get("error_description"),
-                       result.get("error_codes") or (), context="token redemption")
+                       result.get("error_codes") or (), context="token redemption", reply=result)
     refresh_token = result.get("refresh_token")
     access_token = result.get("access_token")
     if not refresh_token or not access_token:
         raise SignInError(
             "the identity platform returned no refresh token",
-            fix="make sure the CPV app may request offline_access, then run consent again",
+            fix="ask your CPV vendor whether the CPV app may request offline_access (in-house "
+            "app: 'pulumi up'), then run 'csp-secure-app consent' again",
             error="no_refresh_token",
         )
     claims = read_claims(access_token)
@@ -192,12 +194,12 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
         if keep is None:
             raise
         path = keep(refresh_token, claims)
-        raise ServiceError(
+        raise with_ids(ServiceError(
             f"{exc.message}; the refresh token (MFA and tenant checked, not yet confirmed by "
             f"Partner Center) is kept in {path}",
             fix=f"once Partner Center answers, run 'csp-secure-app store-token --from-file {path}' "
             "(or run consent again)",
-        ) from None
+        ), ids_of(exc)) from None
     except KeyboardInterrupt:
         if keep is None:
             raise
@@ -208,7 +210,7 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
     if profile.tenant_id and profile.tenant_id.lower() != claims.tenant_id.lower():
         raise SignInError(
             f"Partner Center answered for tenant {profile.tenant_id}, not {claims.tenant_id}",
-            fix="sign in with an admin of the partner tenant the CPV app is consented in",
+            fix="sign in with an admin agent of the partner tenant that --csp-domain names",
             error="tenant_mismatch",
         )
     return PartnerTokens(refresh_token=refresh_token, access_token=access_token,

@@ -1,5 +1,10 @@
 """The one Partner Center call the flow needs: the organization profile, to prove the token works
-(App+User, MFA) and to learn the CSP MS ID / account id of the module settings."""
+(App+User, MFA) and to learn the CSP MS ID / account id of the module settings.
+
+Every refusal's line ends with Partner Center's ``MS-RequestId`` and ``MS-CorrelationId`` (its
+response headers, Learn "Partner Center REST and response headers"): what Partner Center support
+asks for. The CPV app's permissions are its vendor's to change, so a fix says "ask your CPV
+vendor" (an in-house app's: ``pulumi up``)."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ import requests
 
 from foundation.errors import ServiceError, SignInError
 from foundation.network import http
+from foundation.network.failures import with_response_ids
 
 #: Partner Center's codes for "this App+User token carries no MFA claim". 900421 is what it
 #: returns since MFA became mandatory for every App+User call on 2026-04-01 (Learn, "Partner
@@ -42,31 +48,32 @@ def organization_profile(endpoint: str, access_token: str) -> OrganizationProfil
     url = f"{endpoint.rstrip('/')}/v1/profiles/organization"
     resp, body = http.call_json(http.session(), url, token=access_token, service="Partner Center")
     if is_mfa_refusal(resp, body):
-        raise SignInError(
+        raise with_response_ids(SignInError(
             f"Partner Center refused the token ({resp.status_code}{_code_note(body)}): its "
             "sign-in did not satisfy MFA, which every App+User call requires",
             fix=MFA_FIX,
             error="mfa_required",
-        )
+        ), resp.headers)
     if resp.status_code == 401:
-        raise SignInError(
+        raise with_response_ids(SignInError(
             "Partner Center refused the token (401 Unauthorized)",
-            fix="make sure the account is an admin agent of the partner tenant and the CPV app "
-            "has the Partner Center user_impersonation permission, then run consent again",
+            fix="run 'csp-secure-app consent' again as an admin agent of the partner tenant; if "
+            "it recurs, ask your CPV vendor whether the CPV app has Partner Center's "
+            "user_impersonation permission (in-house app: 'pulumi up')",
             error="unauthorized",
-        )
+        ), resp.headers)
     if resp.status_code == 403:
-        raise SignInError(
+        raise with_response_ids(SignInError(
             "Partner Center refused the account (403 Forbidden)",
-            fix="sign in with a Global Admin or Admin Agent of the partner's Partner Center "
-            "account",
+            fix="run 'csp-secure-app consent' again, signed in as a Global Admin or Admin Agent "
+            "of the partner's Partner Center account",
             error="forbidden",
-        )
+        ), resp.headers)
     if resp.status_code >= 400 or not isinstance(body, dict):
-        raise ServiceError(
+        raise with_response_ids(ServiceError(
             f"Partner Center answered {resp.status_code} to GET /v1/profiles/organization",
             fix="check PARTNER_CENTER_ENDPOINT and try again later",
-        )
+        ), resp.headers)
     return OrganizationProfile(
         tenant_id=str(body.get("tenantId", "")),
         company_name=str(body.get("companyName", "")),

@@ -70,7 +70,8 @@ def plan(c: Context, stack: str = "dev") -> None:
 CONSENT_HELP = {
     "csp_domain": "partner (CSP) tenant: domain or GUID (env CSP_DOMAIN)",
     "app_id": "CPV app client id (env CPV_APP_ID); its secret: env CPV_APP_SECRET or a prompt",
-    "store": "keyvault (default) or manual",
+    "store": "keyvault (default) or manual (the token is kept in an owner-only file, path on "
+             "stderr, unless --show-secrets prints it)",
     "vault_url": "vault URL (env KEY_VAULT_URL; default stack output vaultUri)",
     "secret_name": "secret name (env KEY_VAULT_SECRET_NAME; default stack output secretName)",
     "redirect_port": "loopback redirect port (default 8400; register http://localhost:PORT)",
@@ -79,9 +80,12 @@ CONSENT_HELP = {
     "device_code": "sign in on another device with a code (CPV app must allow public flows)",
     "timeout": "seconds to wait for the sign-in (default 300)",
     "format": "table, json or env",
-    "show_secrets": "print secrets instead of ***",
+    "show_secrets": "print secrets instead of *** (--store manual: the refresh token too, "
+                    "and no file is kept)",
     "cloud": "public, usgov or china (env CSP_CLOUD)",
     "stack": "Pulumi stack for default values",
+    "identifier": "Key Vault URL form: versioned (default, one version: give the platform each "
+                  "new one) or versionless (the platform reads the newest)",
 }
 
 
@@ -92,9 +96,10 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
             redirect_port: int = 8400, no_browser: bool = False, paste: bool = False,
             device_code: bool = False, timeout: int = 300, format: str = "table",
             show_secrets: bool = False, cloud: str | None = None,
-            stack: str | None = None) -> None:
+            stack: str | None = None, identifier: str = "versioned") -> None:
     """Sign in once with MFA, consent for the CPV app, store the refresh token, print settings."""
     from scripts import inputs
+    from scripts.cli.sign_in import terminal_ui
     from scripts.flows import consent as flow
     from scripts.flows import settings
 
@@ -102,13 +107,16 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
     inputs.check_format(format, settings.FORMATS)
     in_range("--timeout", timeout, 1, 3600, "seconds to wait for the sign-in")
     inputs.check_port(redirect_port)
+    settings.check_identifier(identifier)
     chosen = at_most_one(device_code=device_code, paste=paste, no_browser=no_browser)
     mode: flow.Mode = chosen or "browser"  # type: ignore[assignment]
     given = inputs.consent_inputs(store, csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   redirect_port, cwd=project_dir())
-    ui = flow.SignInUI(show_url=err, tell=lambda m: err(f"note: {m}"), read_pasted=read_pasted)
-    result = flow.consent(given, ui, mode=mode, timeout=float(timeout), say=err)
-    out(settings.render(result, format, show_secrets=show_secrets))
+    # The sign-in block and its countdown on stderr (scripts/cli/sign_in.py).
+    ui = terminal_ui(tell=lambda m: err(f"note: {m}"), read_pasted=read_pasted)
+    result = flow.consent(given, ui, mode=mode, timeout=float(timeout), say=err,
+                          show_secrets=show_secrets)
+    out(result.render(format, show_secrets=show_secrets, identifier=identifier))
 
 
 @cli(help={"from_file": "the owner-only file consent kept the token in (it printed the path)",
@@ -162,21 +170,27 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
 
 
 @cli(help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
-            "format": "table or json"})
+            "format": "table or json",
+            "platform_url": "the platform's module setting \"Key Vault URL\" (versioned or "
+                            "versionless): read exactly it, and say whether it is the newest"})
 @reported
 def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
-           format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
+           format: str = "table", cloud: str | None = None, stack: str | None = None,
+           platform_url: str | None = None) -> None:
     """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
     from scripts import inputs
+    from scripts.flows.settings import PlatformUrl
     from scripts.flows.verify import verify as run_verify
 
     inputs.check_format(format)
     in_range("--warn-days", warn_days, 0, 365, "days of warning before an expiry")
+    platform = PlatformUrl.parse(platform_url) if platform_url is not None else None
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   cwd=project_dir(), reader=True)
     report = run_verify(given.key_vault_reader(), given.app, given.target, given.endpoints,
-                        warn_days=int(warn_days))
+                        warn_days=int(warn_days),
+                        platform=platform.in_cloud(given.endpoints) if platform else None)
     print_result(format, report.as_json, report.table)
     for line in report.problems():
         err(line)
@@ -200,22 +214,26 @@ def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> N
         raise Exit(code=report.exit_code)
 
 
-@cli(help={**LIFECYCLE_HELP, "format": "table, json or env", "show_secrets": "print secrets"})
+@cli(help={**LIFECYCLE_HELP, "format": "table, json or env (names MODULE_*)",
+           "show_secrets": "print secrets",
+           "identifier": CONSENT_HELP["identifier"]})
 @reported
 def settings(c: Context, csp_domain: str | None = None, app_id: str | None = None,
              vault_url: str | None = None, secret_name: str | None = None,
              format: str = "table", show_secrets: bool = False, cloud: str | None = None,
-             stack: str | None = None) -> None:
+             stack: str | None = None, identifier: str = "versioned") -> None:
     """Print the module settings from the stack outputs and the secret's current version."""
     from scripts import inputs
     from scripts.flows import settings as module_settings
 
     inputs.check_format(format, module_settings.FORMATS)
+    module_settings.check_identifier(identifier)
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   cwd=project_dir(), reader=True)
     result = module_settings.current(given.app, given.target, given.key_vault_reader(),
                                      given.endpoints)
-    out(module_settings.render(result, format, show_secrets=show_secrets))
+    out(module_settings.render(result, format, show_secrets=show_secrets,
+                               identifier=identifier))
 
 
 @cli(help={"browser": "sign in yourself in your browser (default: only at a desktop)",

@@ -31,6 +31,7 @@ from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
 from scripts import inputs, storage
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import confidential_client, redeem
+from scripts.flows.settings import is_placeholder, no_token_yet
 from scripts.types import PartnerApp, Say, StorageOptions, VaultTarget
 
 if TYPE_CHECKING:
@@ -81,6 +82,9 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
     partner_client = confidential_client(app, endpoints)
     client = vault.secret_client(target.vault_url, vault.writer_credential(endpoints))
     current = vault.read_token(client, target.secret_name)
+    if is_placeholder(current.value):
+        # Redeeming pulumi's sentence would only earn an AADSTS error that says nothing useful.
+        raise no_token_yet(target.secret_name, target.vault_url)
     expected = current.tags.get("tenantId") or app.csp_domain
     tokens = redeem(app, endpoints, current.value, expected, client=partner_client)
     stored = storage.store(tokens, app, target, endpoints, options or inputs.storage_options(),

@@ -1,24 +1,57 @@
 """The module settings the automation platform's form asks for, in its order, and how they print.
 
 Secrets (the CPV app secret, the Key Vault client app secret, a manual refresh token) print as
-``***`` unless the user explicitly asks with ``--show-secrets``. ``csp-secure-app settings`` prints them
-later without a new consent (:func:`current`): from the stack and the secret's current version.
+``***`` unless the user explicitly asks with ``--show-secrets``. ``csp-secure-app settings`` prints
+them later without a new consent (:func:`current`): from the stack and the secret's current
+version, refused while the secret still holds the placeholder ``pulumi up`` wrote.
+
+The setting "Key Vault URL" has two forms (``--identifier``). *versioned*
+(``.../secrets/NAME/VERSION?api-version=7.0``, what the partner guide asks for) pins the
+platform to one version: every rotation stores a new one, which the platform reads only once it
+is given the new identifier. *versionless* (``.../secrets/NAME?api-version=7.0``) makes the
+platform read the newest version, so a rotation reaches it at once. :class:`PlatformUrl` reads
+either back (``verify --platform-url``).
+
+Output keys are the settings' snake_case names in every JSON result; ``--format env`` prefixes
+each with ``MODULE_`` (:data:`ENV_PREFIX`), so that
+``eval "$(csp-secure-app settings --format env)"`` never sets a variable the tool itself reads
+(``KEY_VAULT_URL`` is the *vault*, ``CSP_DOMAIN`` the tenant to sign in to, ...).
 """
 
 from __future__ import annotations
 
 import json
+import re
 import shlex
-from dataclasses import dataclass, fields
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from typing import TYPE_CHECKING, Final
+from urllib.parse import parse_qsl, urlsplit
 
-from foundation.clouds import Endpoints
-from foundation.errors import ConfigError
+from foundation import naming
+from foundation.clouds import KNOWN_VAULT_SUFFIXES, Endpoints, is_loopback_host
+from foundation.errors import ConfigError, SignInError
+from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
+
+if TYPE_CHECKING:
+    from scripts.adapters.keyvault import StoredToken
 
 MASK = "***"
 MFA_KEY_VAULT = "Azure Key Vault"
 MFA_MANUAL = "Manually"
 FORMATS = ("table", "json", "env")
+#: ``--identifier``: the form of "Key Vault URL"; versioned is what the partner guide asks for.
+IDENTIFIERS = ("versioned", "versionless")
+#: ``--format env`` names: ``MODULE_`` + the setting's key in capitals. No variable the tool
+#: reads starts with it (tests/cli/test_outputs_round_trip.py scans the sources to keep it so).
+ENV_PREFIX: Final = "MODULE_"
+#: The value ``pulumi up`` writes before any consent (``infra/token_vault.py`` PLACEHOLDER_VALUE,
+#: which the flows may not import). Older programs wrote other sentences after the same word.
+_PLACEHOLDER_PREFIX: Final = "placeholder:"
+_VERSION = re.compile(r"^[0-9a-fA-F]{32}$")
+#: Key Vault data-plane api-versions: ``7.0`` ... ``7.6``, ``2025-07-01``, optionally ``-preview``.
+_API_VERSION = re.compile(r"^(\d+\.\d+|\d{4}-\d{2}-\d{2})(-preview)?$")
 
 
 @dataclass(frozen=True)
@@ -32,6 +65,7 @@ class ModuleSettings:
     key_vault_client_app_id: str | None
     key_vault_client_app_secret: str | None
     key_vault_client_csp_domain: str | None
+    #: The versioned form; :func:`render` prints the versionless one on request.
     key_vault_url: str | None
 
     def __repr__(self) -> str:
@@ -53,7 +87,20 @@ LABELS = {
 }
 
 
-def as_dict(settings: ModuleSettings, *, show_secrets: bool) -> dict[str, str | None]:
+def check_identifier(identifier: str) -> str:
+    if identifier not in IDENTIFIERS:
+        raise ConfigError(f"--identifier {identifier!r} is not known",
+                          fix="use versioned (the platform reads one version, as the partner "
+                          "guide asks) or versionless (it reads the newest)")
+    return identifier
+
+
+def env_name(key: str) -> str:
+    return f"{ENV_PREFIX}{key.upper()}"
+
+
+def as_dict(settings: ModuleSettings, *, show_secrets: bool,
+            identifier: str = "versioned") -> dict[str, str | None]:
     """The JSON shape: every key always present, except ``refresh_token``, which only the manual
     method has (with Key Vault the platform reads the token from the vault)."""
     out: dict[str, str | None] = {}
@@ -63,28 +110,40 @@ def as_dict(settings: ModuleSettings, *, show_secrets: bool) -> dict[str, str | 
             continue
         if f.name in SECRET_FIELDS and value and not show_secrets:
             value = MASK
+        if f.name == "key_vault_url" and value and check_identifier(identifier) == "versionless":
+            value = versionless(value)
         out[f.name] = value
     return out
 
 
-def render(settings: ModuleSettings, fmt: str, *, show_secrets: bool) -> str:
+def render(settings: ModuleSettings, fmt: str, *, show_secrets: bool,
+           identifier: str = "versioned") -> str:
     if fmt not in FORMATS:
         raise ConfigError(f"unknown format {fmt!r}", fix=f"use one of {', '.join(FORMATS)}")
-    data = as_dict(settings, show_secrets=show_secrets)
+    data = as_dict(settings, show_secrets=show_secrets, identifier=identifier)
     if fmt == "json":
         return json.dumps(data, indent=2)
     if fmt == "env":
-        return "\n".join(f"{k.upper()}={shlex.quote(v or '')}" for k, v in data.items())
+        return "\n".join(f"{env_name(k)}={shlex.quote(v or '')}" for k, v in data.items())
     width = max(len(LABELS[k]) for k in data)
     return "\n".join(f"{LABELS[k]:<{width}}  {v if v is not None else '-'}"
                      for k, v in data.items())
+
+
+def versionless(key_vault_url: str) -> str:
+    """``.../secrets/NAME/VERSION?api-version=...`` without its version (as it is when it has
+    none): the identifier with which the platform reads the newest version."""
+    parts = urlsplit(key_vault_url)
+    segments = parts.path.split("/")
+    if len(segments) >= 3 and segments[-3].lower() == "secrets" and segments[-1]:
+        parts = parts._replace(path="/".join(segments[:-1]))
+    return parts.geturl()
 
 
 def build(*, csp_domain: str, csp_account_id: str, app_id: str, app_secret: str,
           refresh_token: str | None = None, kv_client: KeyVaultReader | None = None,
           secret_id: str | None = None) -> ModuleSettings:
     """Manual (``refresh_token`` given, guide option 4.1) or Azure Key Vault (``secret_id``)."""
-    from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
     from scripts.adapters.keyvault import platform_key_vault_url
 
     manual = refresh_token is not None
@@ -103,17 +162,172 @@ def build(*, csp_domain: str, csp_account_id: str, app_id: str, app_secret: str,
     )
 
 
+def is_placeholder(value: str) -> bool:
+    """True for what ``pulumi up`` stores before any consent. Its content type and tags are no
+    help (it carries the token's content type, and a version pasted in the portal carries no
+    tags either); its value is: the word ``placeholder:`` first, whatever sentence follows, or
+    nothing at all. No refresh token starts that way (they are base64url and dots)."""
+    text = value.strip().lower()
+    return not text or text.startswith(_PLACEHOLDER_PREFIX)
+
+
+def no_token_yet(name: str, vault_url: str) -> SignInError:
+    return SignInError(
+        f"no token stored yet: secret {name} in {urlsplit(vault_url).netloc or vault_url} still "
+        "holds the placeholder `pulumi up` wrote",
+        fix="run `csp-secure-app consent` (a partner admin signs in with MFA); it stores the "
+        "token and prints the settings",
+        error="no_token")
+
+
 def current(app: PartnerApp, target: VaultTarget, reader: KeyVaultReader,
             endpoints: Endpoints) -> ModuleSettings:
     """The settings for the secret's current version, read with the writer's credential (as
-    consent stored it). An expired version is refused: its identifier must not reach the
-    platform."""
+    consent stored it). The placeholder and an expired version are refused: no identifier of a
+    version without a working token may reach the platform."""
     from scripts.adapters import keyvault as vault
 
     stored = vault.read_token(vault.secret_client(target.vault_url,
                                                   vault.writer_credential(endpoints)),
                               target.secret_name)
+    if is_placeholder(stored.value):
+        raise no_token_yet(target.secret_name, target.vault_url)
     vault.require_unexpired(stored, target.secret_name, target.vault_url)
-    return build(csp_domain=app.csp_domain,
-                 csp_account_id=stored.tags.get("tenantId", app.csp_domain), app_id=app.app_id,
-                 app_secret=app.app_secret, kv_client=reader, secret_id=stored.secret_id)
+    return build(csp_domain=app.csp_domain, csp_account_id=account_id(stored, app, endpoints),
+                 app_id=app.app_id, app_secret=app.app_secret, kv_client=reader,
+                 secret_id=stored.secret_id)
+
+
+def account_id(stored: StoredToken, app: PartnerApp, endpoints: Endpoints) -> str:
+    """"CSP MS ID / Account ID" is the partner tenant's GUID, never its domain. Consent tags every
+    version with it; a version stored another way (pasted in the portal) has no tag, and then
+    the tenant's discovery document, which MSAL fetches under the domain, names the GUID."""
+    tagged = stored.tags.get("tenantId", "").strip().lower()
+    if naming.is_guid(tagged):
+        return tagged
+    if naming.is_guid(app.csp_domain):
+        return app.csp_domain
+    from scripts.adapters.identity import confidential_client, tenant_of
+
+    tenant = tenant_of(confidential_client(app, endpoints), app)
+    if not naming.is_guid(tenant):
+        raise SignInError(f"the identity platform did not name the tenant id of {app.csp_domain}",
+                          fix="pass the tenant's GUID as --csp-domain (CSP_DOMAIN)",
+                          error="invalid_tenant")
+    return tenant.lower()
+
+
+@dataclass(frozen=True)
+class PlatformUrl:
+    """The module setting "Key Vault URL" as the platform holds it, checked piece by piece."""
+
+    #: ``https://{host}/``, as ``foundation.clouds.validate_vault_url`` normalises a vault URL.
+    vault_url: str
+    secret_name: str
+    #: None: versionless, the platform reads the newest version.
+    version: str | None
+    #: The ``?api-version=`` the platform quotes (None when the URL has none).
+    api_version: str | None
+    #: The URL as given (JSON echoes it: what was checked).
+    given: str = field(default="", compare=False)
+
+    @property
+    def vault_host(self) -> str:
+        return urlsplit(self.vault_url).netloc
+
+    @property
+    def versionless(self) -> str:
+        return self.with_version(None)
+
+    def with_version(self, version: str | None) -> str:
+        """This identifier for another version (None: versionless), with its api-version."""
+        tail = f"/{version}" if version else ""
+        api = self.api_version or PLATFORM_KEY_VAULT_API_VERSION
+        return f"{self.vault_url}secrets/{self.secret_name}{tail}?api-version={api}"
+
+    @classmethod
+    def parse(cls, url: str, source: str = "--platform-url") -> PlatformUrl:
+        """Every rule a Key Vault secret identifier follows, the first one broken said in one
+        line (exit 2): https, a vault host (``<vault>.`` a known cloud's suffix, or loopback for
+        the local double), ``/secrets/<name>`` by Key Vault's name rule, an optional 32-hex
+        version, no query but one ``api-version``. The cloud is checked by :meth:`in_cloud`."""
+        expected = ("https://<vault>.vault.azure.net/secrets/<name>[/<version>]"
+                    f"?api-version={PLATFORM_KEY_VAULT_API_VERSION}")
+        shown = repr(re.sub(r"(//)[^/@]*@", r"\1***@", url))
+
+        def bad(problem: str) -> ConfigError:
+            return ConfigError(f"{source} {shown} {problem}",
+                               fix=f"pass the platform's \"Key Vault URL\" as it holds it, of "
+                               f"the form {expected}")
+
+        text = url.strip()
+        try:
+            parts = urlsplit(text)
+            port = parts.port
+        except ValueError:
+            raise bad("is not a valid URL") from None
+        if parts.scheme.lower() != "https" or not parts.hostname:
+            raise bad("is not an https URL with a host")
+        if parts.username is not None or parts.password is not None:
+            raise bad("must not carry credentials")
+        if "#" in text:
+            raise bad("must not have a fragment")
+        vault_url = _vault_origin(parts.netloc.lower(), parts.hostname.lower(), port, bad)
+        segments = [s for s in parts.path.split("/") if s]
+        if len(segments) not in (2, 3) or segments[0].lower() != "secrets":
+            raise bad("is not a secret identifier (the path is /secrets/<name>[/<version>])")
+        name = segments[1]
+        problem = naming.check_secret_name(name)
+        if problem:
+            raise bad(f"names no valid secret: {problem}")
+        version = segments[2] if len(segments) == 3 else None
+        if version is not None and not _VERSION.match(version):
+            raise bad(f"has version {version!r} (rule: a Key Vault version is 32 hex digits)")
+        return cls(vault_url=vault_url, secret_name=name,
+                   version=version.lower() if version else None,
+                   api_version=_api_version(parts.query, bad), given=text)
+
+    def in_cloud(self, endpoints: Endpoints, source: str = "--platform-url") -> PlatformUrl:
+        """The vault must be in the cloud this run signs in to: a token from another cloud's
+        identity platform is not accepted there, so the platform could not read it either."""
+        if is_loopback_host(self.vault_url) or self.vault_host.endswith(
+                f".{endpoints.vault_suffix}"):
+            return self
+        raise ConfigError(
+            f"{source} names a vault in another cloud ({self.vault_host}) than this run's "
+            f"({endpoints.cloud}: vaults under {endpoints.vault_suffix})",
+            fix="pass --cloud (or CSP_CLOUD) of the vault's cloud")
+
+
+def _vault_origin(netloc: str, host: str, port: int | None,
+                  bad: Callable[[str], ConfigError]) -> str:
+    """``https://{vault}.{suffix}/`` (or the loopback origin of the local double)."""
+    if is_loopback_host(host):
+        return f"https://{netloc}/"
+    suffix = next((s for s in sorted(KNOWN_VAULT_SUFFIXES) if host.endswith(f".{s}")), None)
+    if suffix is None:
+        known = ", ".join(sorted(KNOWN_VAULT_SUFFIXES))
+        raise bad(f"is not a Key Vault host (rule: <vault>.<suffix>, the suffix one of {known})")
+    if port not in (None, 443):
+        raise bad("names a port (Key Vault answers on 443 only)")
+    name = host.removesuffix(f".{suffix}")
+    problem = naming.check_vault_name(name)
+    if problem:
+        raise bad(f"names no valid vault: {problem}")
+    return f"https://{name}.{suffix}/"
+
+
+def _api_version(query: str, bad: Callable[[str], ConfigError]) -> str | None:
+    if not query:
+        return None
+    try:
+        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
+    except ValueError:
+        raise bad("has a malformed query") from None
+    if [k for k, _ in pairs] != ["api-version"]:
+        raise bad("has a query other than one api-version")
+    value = pairs[0][1]
+    if not _API_VERSION.match(value):
+        raise bad(f"has api-version {value!r} (rule: a Key Vault data-plane version such as "
+                  f"{PLATFORM_KEY_VAULT_API_VERSION} or 2025-07-01)")
+    return value

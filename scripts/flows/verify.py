@@ -4,6 +4,19 @@ It reads the secret exactly as the platform is configured (the Key Vault client 
 credentials), redeems the token, checks ``amr``, calls Partner Center, and reports each check
 with its fix. Redeeming does not change anything stored: the old refresh token stays valid.
 
+``--platform-url`` (the module setting "Key Vault URL" the platform holds) makes the read the
+platform's own: that vault, that secret, that version, and every later check runs on the token
+found there. Its own check ("platform's Key Vault URL") says whether the platform would read the
+newest version: a versioned identifier that rotation left behind is a warning (the old token
+still works, until its own 90 days are over), one pinned to a disabled or missing version is
+broken. Without it, verify reads the newest version, which proves nothing about a pinned one.
+
+A check that could not be made is ``unknown``, never ``ok`` (an expiry Graph would not tell):
+it is shown as such, with how to make it known, and it ranks above ok and below warning. It
+does not change the exit code (0: nothing found wrong): 8 promises "something expires within
+--warn-days", and a pipeline that opens an issue on 8 would cry wolf every week for a Graph
+permission the partner chose not to grant.
+
 Exit codes: 0 healthy, 8 something expires within ``--warn-days``, 9 broken (a human must fix
 the setup), 5 when a service (identity platform, Partner Center) is down or kept throttling.
 "Down" is kept apart from "broken" on purpose: a scheduled verify that pages someone with 9
@@ -16,13 +29,16 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
+from urllib.parse import urlsplit
 
+from foundation.advice import ids_of, support_note
 from foundation.clouds import Endpoints
 from foundation.errors import (
     EXIT_HEALTH_BROKEN,
     EXIT_HEALTH_WARNING,
     EXIT_OK,
     EXIT_SERVICE,
+    ConfigError,
     SecureAppError,
     ServiceError,
 )
@@ -30,15 +46,21 @@ from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 from scripts.adapters import graph
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import confidential_client, redeem
+from scripts.flows.settings import PlatformUrl, is_placeholder, no_token_yet
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
     import msal
+    from azure.keyvault.secrets import SecretClient
 
-Status = Literal["ok", "warning", "unavailable", "broken"]
-_RANK: dict[Status, int] = {"ok": 0, "warning": 1, "unavailable": 2, "broken": 3}
-_EXIT: dict[Status, int] = {"ok": EXIT_OK, "warning": EXIT_HEALTH_WARNING,
+Status = Literal["ok", "unknown", "warning", "unavailable", "broken"]
+_RANK: dict[Status, int] = {"ok": 0, "unknown": 1, "warning": 2, "unavailable": 3, "broken": 4}
+_EXIT: dict[Status, int] = {"ok": EXIT_OK, "unknown": EXIT_OK, "warning": EXIT_HEALTH_WARNING,
                             "unavailable": EXIT_SERVICE, "broken": EXIT_HEALTH_BROKEN}
+READ = "vault read (as the platform)"
+PINNED = "platform's Key Vault URL"
+EXPIRY = "refresh token expiry"
+CLIENT_APP = "Key Vault client app secret"
 #: Graph shows the first three characters of each client secret ("hint"): enough to tell which
 #: of the app's secrets the platform holds, without Graph ever seeing the secret.
 _HINT_LENGTH = 3
@@ -63,7 +85,11 @@ class Check:
 @dataclass
 class HealthReport:
     checks: list[Check] = field(default_factory=list)
+    #: The version read: the platform's (``--platform-url``), else the newest.
     secret_version: str | None = None
+    #: The newest version, when ``--platform-url`` was compared with it.
+    newest_version: str | None = None
+    platform_key_vault_url: str | None = None
     token_age_days: float | None = None
     token_days_to_expiry: float | None = None
     app_secret_days_to_expiry: float | None = None
@@ -78,10 +104,14 @@ class HealthReport:
         return _EXIT[self.status]
 
     def as_json(self) -> dict[str, object]:
-        return {"status": self.status, "secretVersion": self.secret_version,
-                "tokenAgeDays": self.token_age_days,
-                "tokenDaysToExpiry": self.token_days_to_expiry,
-                "appSecretDaysToExpiry": self.app_secret_days_to_expiry,
+        """snake_case keys throughout, as the module settings and every other task's JSON;
+        every key always present (null when unknown or not asked for)."""
+        return {"status": self.status, "secret_version": self.secret_version,
+                "newest_version": self.newest_version,
+                "platform_key_vault_url": self.platform_key_vault_url,
+                "token_age_days": self.token_age_days,
+                "token_days_to_expiry": self.token_days_to_expiry,
+                "app_secret_days_to_expiry": self.app_secret_days_to_expiry,
                 "checks": [asdict(c) for c in self.checks]}
 
     def table(self) -> str:
@@ -93,7 +123,7 @@ class HealthReport:
 
     def problems(self) -> list[str]:
         """One line per check that is not ok, with its fix (for stderr, beside the report)."""
-        return [f"{c.status}: {c.name}: {c.detail}. Fix: {c.fix}"
+        return [f"{c.status}: {c.name}: {c.detail}" + (f". Fix: {c.fix}" if c.fix else "")
                 for c in self.checks if c.status != "ok"]
 
 
@@ -101,42 +131,161 @@ def _days(delta: dt.timedelta) -> float:
     return round(delta.total_seconds() / 86400, 1)
 
 
-def _expiry_check(name: str, days_left: float, warn_days: int, fix: str) -> Check:
+def _expiry_check(name: str, days_left: float, warn_days: int, fix: str,
+                  estimated: str = "") -> Check:
     if days_left <= 0:
-        return Check(name, "broken", "expired", fix)
+        return Check(name, "broken", f"expired{estimated}", fix)
     status: Status = "warning" if days_left <= warn_days else "ok"
-    return Check(name, status, f"{days_left} days left", fix)
+    return Check(name, status, f"{days_left} days left{estimated}", fix)
 
 
 def _failed(name: str, exc: SecureAppError, fix: str | None = None) -> Check:
     status: Status = "unavailable" if isinstance(exc, ServiceError) else "broken"
-    return Check(name, status, exc.message, fix or exc.fix)
+    # A fix of our own replaces the error's, but not the ids support asks for that ended it.
+    note = support_note(ids_of(exc))
+    return Check(name, status, exc.message, f"{fix} {note}".strip() if fix else exc.fix)
 
 
 def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
            endpoints: Endpoints, *, warn_days: int = 30,
-           app_secret_expires: dt.datetime | None = None) -> HealthReport:
-    report = HealthReport()
+           app_secret_expires: dt.datetime | None = None,
+           platform: PlatformUrl | None = None) -> HealthReport:
+    report = HealthReport(platform_key_vault_url=platform.given if platform else None)
     now = dt.datetime.now(dt.UTC)
     partner_client = _partner_client(app, endpoints)
     cred = vault.platform_credential(endpoints, kv_client.csp_domain, kv_client.app_id,
                                      kv_client.app_secret)
+    # With --platform-url only the platform's vault is read: the credential answers the
+    # challenge of that one vault (keyvault.platform_credential).
+    client = vault.secret_client(platform.vault_url if platform else target.vault_url, cred)
+    stored = _read(report, client, target, platform)
+    read_from = (VaultTarget(vault_url=platform.vault_url, secret_name=platform.secret_name)
+                 if platform else target)
+    if stored is not None and not _placeholder(report, stored, read_from):
+        _token(report, stored, app, endpoints, partner_client, now, warn_days)
+    _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
+    return report
+
+
+def _read(report: HealthReport, client: SecretClient, target: VaultTarget,
+          platform: PlatformUrl | None) -> vault.StoredToken | None:
+    """The token the platform reads, and (``--platform-url``) whether it is the newest."""
+    name = platform.secret_name if platform else target.secret_name
+    pinned = platform.version if platform else None
     try:
-        stored = vault.read_token(vault.secret_client(target.vault_url, cred), target.secret_name)
+        stored = vault.read_token(client, name, pinned)
     except SecureAppError as exc:
-        report.checks.append(_failed("vault read (as the platform)", exc,
-                                     _PLATFORM_FIXES.get(getattr(exc, "error", None) or "")))
-        _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
-        return report
+        newest = _newest(client, name) if platform and pinned else None
+        why = _version_problem(exc)
+        if platform is None or why is None or not isinstance(newest, vault.StoredToken):
+            report.checks.append(_failed(READ, exc,
+                                         _PLATFORM_FIXES.get(getattr(exc, "error", None) or "")))
+            return None
+        report.newest_version = newest.version
+        fix = _repin(platform, newest.version)
+        report.checks.append(Check(READ, "broken", f"version {pinned} {why}", fix))
+        report.checks.append(Check(
+            PINNED, "broken", f"pinned to version {pinned}, which {why}: every read of the "
+            f"platform fails; the newest version is {newest.version}", fix))
+        return None
     report.secret_version = stored.version
-    report.checks.append(Check("vault read (as the platform)", "ok", f"version {stored.version}"))
-    created = stored.created_on or now
-    expires = stored.expires_on or created + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
-    report.token_age_days = _days(now - created)
-    report.token_days_to_expiry = _days(expires - now)
-    report.checks.append(_expiry_check(
-        "refresh token expiry", report.token_days_to_expiry, warn_days,
-        "run 'csp-secure-app rotate' (or consent again if it already expired)"))
+    if platform is None:
+        report.checks.append(Check(READ, "ok", f"version {stored.version}"))
+        return stored
+    report.checks.append(Check(READ, "ok", f"version {stored.version} ("
+                               + ("the platform's pinned one)" if pinned else "versionless)")))
+    report.checks.append(_pinned_check(report, client, target, platform, stored))
+    return stored
+
+
+def _version_problem(exc: SecureAppError) -> str | None:
+    """What is wrong with one version when the secret itself reads fine: Key Vault refuses a
+    disabled version (403 "Operation get is not allowed on a disabled secret") and answers 404
+    for one it does not have (``keyvault.translate`` makes both a ``ConfigError``)."""
+    if not isinstance(exc, ConfigError):
+        return None
+    text = exc.message.lower()
+    if "disabled" in text:
+        return "is disabled"
+    if "does not exist" in text:
+        return "does not exist"
+    return None
+
+
+def _newest(client: SecretClient, name: str) -> vault.StoredToken | SecureAppError:
+    """What a versionless identifier reads: Key Vault's current version of the secret."""
+    try:
+        return vault.read_token(client, name)
+    except SecureAppError as exc:
+        return exc
+
+
+def _pinned_check(report: HealthReport, client: SecretClient, target: VaultTarget,
+                  platform: PlatformUrl, stored: vault.StoredToken) -> Check:
+    where = (platform.vault_url, platform.secret_name.lower())
+    if where != (target.vault_url, target.secret_name.lower()):
+        # Key Vault names are case-insensitive; vault URLs are normalised by the inputs.
+        return Check(PINNED, "warning", f"names secret {platform.secret_name} in "
+                     f"{platform.vault_host}, while rotate and consent write "
+                     f"{target.secret_name} in {urlsplit(target.vault_url).netloc}: no "
+                     "rotation reaches the platform",
+                     "give the platform the identifier 'csp-secure-app settings' prints, or "
+                     "pass --vault-url and --secret-name of the secret it reads")
+    if platform.version is None:
+        report.newest_version = stored.version
+        return Check(PINNED, "ok", f"versionless: the platform reads the newest version "
+                     f"({stored.version}); every rotation reaches it at once")
+    newest = _newest(client, platform.secret_name)
+    if isinstance(newest, SecureAppError):
+        return Check(PINNED, "unknown", "could not read the newest version to compare "
+                     f"({newest.message})", newest.fix)
+    report.newest_version = newest.version
+    if newest.version == stored.version:
+        return Check(PINNED, "ok", f"pinned to version {stored.version}, the newest")
+    return Check(PINNED, "warning", f"pinned to version {stored.version}{_stored_on(stored)}; "
+                 f"the newest is {newest.version}{_stored_on(newest)}: the platform does not "
+                 "read what rotation stores", _repin(platform, newest.version))
+
+
+def _stored_on(stored: vault.StoredToken) -> str:
+    return f" (stored {stored.created_on.date().isoformat()})" if stored.created_on else ""
+
+
+def _repin(platform: PlatformUrl, newest: str) -> str:
+    return (f"give the platform the new identifier `{platform.with_version(newest)}` or switch "
+            f"it to the versionless identifier `{platform.versionless}`")
+
+
+def _placeholder(report: HealthReport, stored: vault.StoredToken, target: VaultTarget) -> bool:
+    """``pulumi up``'s placeholder is no token: say so instead of an AADSTS code for it."""
+    if not is_placeholder(stored.value):
+        return False
+    refusal = no_token_yet(target.secret_name, target.vault_url)
+    report.checks.append(Check("stored token", "broken", refusal.message, refusal.fix))
+    return True
+
+
+def _token(report: HealthReport, stored: vault.StoredToken, app: PartnerApp,
+           endpoints: Endpoints, partner_client: msal.ConfidentialClientApplication
+           | SecureAppError, now: dt.datetime, warn_days: int) -> None:
+    """The token's expiry, then what the platform does with it: redeem, MFA, Partner Center."""
+    fix = "run 'csp-secure-app rotate' (or consent again if it already expired)"
+    expires, estimated = stored.expires_on, ""
+    if stored.created_on is not None:
+        report.token_age_days = _days(now - stored.created_on)
+        if expires is None:
+            # A version pasted in the portal has no expiry date; the token in it lives 90 days
+            # from its issue, which was before it was stored.
+            expires = stored.created_on + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
+            estimated = (" (estimated: the version has no expiry date; "
+                         f"{REFRESH_TOKEN_LIFETIME_DAYS} days from when it was stored)")
+    if expires is None:
+        report.checks.append(Check(EXPIRY, "unknown", "expiry unknown: the version has "
+                                   "neither an expiry nor a creation date", fix))
+    else:
+        report.token_days_to_expiry = _days(expires - now)
+        report.checks.append(_expiry_check(EXPIRY, report.token_days_to_expiry,
+                                           warn_days, fix, estimated))
     try:
         if isinstance(partner_client, SecureAppError):
             raise partner_client
@@ -148,8 +297,6 @@ def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
                                    tokens.profile.company_name or tokens.profile.tenant_id))
     except SecureAppError as exc:
         report.checks.append(_failed("token redemption + Partner Center", exc))
-    _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
-    return report
 
 
 def _partner_client(app: PartnerApp,
@@ -166,18 +313,22 @@ def _partner_client(app: PartnerApp,
 def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datetime,
                 warn_days: int, endpoints: Endpoints, kv_client: KeyVaultReader) -> None:
     """The Key Vault client app's secret: from the caller (stack output) or from Graph. An
-    unknown expiry is reported but not counted against the setup: Graph access is optional."""
-    name = "Key Vault client app secret"
+    expiry Graph would not tell is ``unknown`` (Graph access is optional: it does not change
+    the exit code), with how to make it known."""
+    name = CLIENT_APP
     if expires is None:
         try:
             app = graph.get_one(endpoints, f"/v1.0/applications(appId='{kv_client.app_id}')",
                                 graph.graph_token(endpoints))
         except SecureAppError as exc:
-            report.checks.append(Check(name, "ok", f"expiry unknown ({exc.message})"))
+            report.checks.append(Check(name, "unknown", f"expiry unknown ({exc.message})",
+                                       exc.fix))
             return
         expires = secret_expiry(app.get("passwordCredentials") or [], kv_client.app_secret)
     if expires is None:
-        report.checks.append(Check(name, "ok", "expiry unknown"))
+        report.checks.append(Check(name, "unknown", "expiry unknown: Graph lists no secret "
+                                   "with an end date for this app",
+                                   "check that KV_CLIENT_APP_ID is the app the platform uses"))
         return
     report.app_secret_days_to_expiry = _days(expires - now)
     report.checks.append(_expiry_check(

@@ -25,11 +25,13 @@ import contextlib
 import errno
 import hmac
 import html
+import math
 import secrets
 import selectors
 import socket
 import sys
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from urllib.parse import parse_qs, urlsplit
 
@@ -76,15 +78,18 @@ def parse_redirect(query: str, expected_state: str) -> dict[str, str] | None:
 def parse_pasted_url(url: str, expected_state: str) -> dict[str, str]:
     """``--paste``: the URL the browser ended on, pasted back (the listener was out of reach).
     A person pasted it, so a wrong state is refused at once rather than waited past."""
-    url = url.strip()
-    parts = urlsplit(url)
+    fix = ("copy the whole address from the browser's address bar after the sign-in finished, "
+           "starting with http://localhost")
+    try:
+        parts = urlsplit(url.strip())
+    except ValueError:  # urlsplit refuses a malformed host ("A://[": an unclosed IPv6 bracket)
+        raise ConfigError("the pasted text is not a URL (its host part is malformed)",
+                          fix=fix) from None
     params = parse_redirect(parts.query, expected_state) if parts.query else None
     if params is None:
         raise ConfigError(
             "the pasted text is not the sign-in redirect URL (it has no code or error parameter)",
-            fix="copy the whole address from the browser's address bar after the sign-in "
-            "finished, starting with http://localhost",
-        )
+            fix=fix)
     return params
 
 
@@ -171,6 +176,12 @@ def _held_by_another(port: int, address: str, exc: OSError) -> ConfigError:
                        "N with a free port registered as http://localhost:N on the CPV app")
 
 
+def _slice(left: float) -> float:
+    """Seconds until the whole seconds left change (0:42 -> 0:41), at most 1: a countdown woken
+    then shows every second, without drifting past one."""
+    return min(1.0, left - math.ceil(left) + 1.0 + 0.005)
+
+
 class RedirectListener:
     """Listens on ``localhost:port`` (every loopback address) for the one redirect of this
     sign-in; binds at construction, so a busy port fails before anyone signs in."""
@@ -217,13 +228,21 @@ class RedirectListener:
         self._start_target = target
         return f"http://localhost:{self.port}{self._start_path}"
 
-    def wait(self, timeout: float) -> dict[str, str]:
+    def wait(self, timeout: float,
+             tick: Callable[[float], None] | None = None) -> dict[str, str]:
         """Serve requests until our redirect arrives; give up after ``timeout`` seconds, a hard
-        deadline whatever clients do."""
+        deadline whatever clients do.
+
+        ``tick`` (the terminal's countdown) is called with the seconds left before each wait on
+        the sockets, at least once a second: the wait is cut into slices that end when the
+        whole seconds left change, never longer. A redirect still ends a slice the moment it
+        arrives, so the countdown never delays a sign-in."""
         deadline = time.monotonic() + timeout
         try:
             while self._outcome is None:
                 now = time.monotonic()
+                if tick is not None and now < deadline:
+                    tick(deadline - now)
                 if now >= deadline:
                     raise SignInError(
                         f"no sign-in redirect arrived within {int(timeout)} s",
@@ -233,7 +252,8 @@ class RedirectListener:
                     )
                 self._drop_late(now)
                 wake = min([deadline, *(c.deadline for c in self._connections.values())])
-                for key, _events in self._selector.select(max(0.0, min(wake - now, 1.0))):
+                for key, _events in self._selector.select(max(0.0, min(wake - now,
+                                                                       _slice(deadline - now)))):
                     if key.data is None:
                         self._accept(key.fileobj)  # type: ignore[arg-type]
                     else:

@@ -1,18 +1,24 @@
-"""Module settings rendering and the owner-only fallback file."""
+"""Module settings: rendering, `csp-secure-app settings` on a secret that holds no token yet
+(Pulumi's placeholder) or a version without consent's tags; and the owner-only fallback file."""
 
 from __future__ import annotations
 
 import json
 import os
 import stat
+from pathlib import Path
 
 import pytest
 
+from clouddouble import CloudDouble
 from foundation.errors import ConfigError
+from foundation.wellknown import TOKEN_CONTENT_TYPE
+from infra.token_vault import PLACEHOLDER_VALUE
 from scripts.flows import settings
 from scripts.inputs import pending_home
 from scripts.local import pending as fallback
 from scripts.types import KeyVaultReader
+from tests.support import PartnerWorld, seed
 
 KV = KeyVaultReader(app_id="11111111-2222-3333-4444-555555555555", app_secret="kv-secret-XYZ",
                     csp_domain="contoso.onmicrosoft.com")
@@ -47,6 +53,22 @@ def test_manual_settings_carry_the_token():
                             app_secret="s", refresh_token="rt-123")
     data = json.loads(settings.render(manual, "json", show_secrets=True))
     assert data["mfa_method"] == "Manually" and data["refresh_token"] == "rt-123"
+
+
+def test_versionless_identifier_drops_only_the_version():
+    data = json.loads(settings.render(keyvault_settings(), "json", show_secrets=False,
+                                      identifier="versionless"))
+    assert data["key_vault_url"] == (
+        "https://kv-demo.vault.azure.net/secrets/PartnerCenterRefreshToken?api-version=7.0")
+    with pytest.raises(ConfigError, match="--identifier"):
+        settings.render(keyvault_settings(), "json", show_secrets=False, identifier="latest")
+
+
+def test_env_names_are_the_settings_keys_prefixed_module():
+    rendered = settings.render(keyvault_settings(), "env", show_secrets=False)
+    names = [line.split("=", 1)[0] for line in rendered.splitlines()]
+    assert names == [f"MODULE_{key.upper()}" for key in
+                     json.loads(settings.render(keyvault_settings(), "json", show_secrets=False))]
 
 
 def test_unknown_format_is_refused():
@@ -98,3 +120,49 @@ def test_the_keeper_prepares_the_folder_before_the_sign_in_and_refuses_an_unsafe
     (tmp_path / "planted" / "pending").symlink_to(tmp_path)
     with pytest.raises(ConfigError, match="symbolic link"):
         storage.keeper(app, None, StorageOptions(pending_home=tmp_path / "planted", rbac_wait=0))
+
+
+# -- `csp-secure-app settings` against the vault: no token yet, no tags ----------------------
+
+@pytest.mark.parametrize("value", [
+    PLACEHOLDER_VALUE,
+    "placeholder: run `invoke consent` to store the token",  # an older program's wording
+    "Placeholder: consent not run yet",
+    "  placeholder:",
+    "",
+], ids=["pulumi-today", "older-wording", "capitalised", "bare", "empty"])
+def test_settings_on_the_placeholder_is_no_token_yet_exit_3(cloud: CloudDouble, tmp_path: Path,
+                                                            value: str) -> None:
+    """What `pulumi up` stores before any consent (infra/token_vault.py): its content type is
+    the token's, its tags the stack's; settings must not hand its identifier to the platform."""
+    world = PartnerWorld(cloud, tmp_path / "home")
+    world.vault.set_secret(world.secret_name, value, content_type=TOKEN_CONTENT_TYPE,
+                           tags={"purpose": "partner-center-secure-app-model"})
+    for task in ("settings", "rotate"):  # rotate would otherwise redeem pulumi's sentence
+        result = world.invoke(task)
+        assert result.returncode == 3, result.stdout + result.stderr
+        assert result.stdout == ""
+        [line] = result.stderr.splitlines()
+        assert line.startswith("error: no token stored yet")
+        assert "Fix: run `csp-secure-app consent`" in line
+    assert not [r for r in cloud.requests if r.path.endswith("/oauth2/v2.0/token")
+                and r.method == "POST" and r.status == 400], "nothing was redeemed"
+
+
+def test_a_refresh_token_is_never_taken_for_the_placeholder() -> None:
+    assert settings.is_placeholder(PLACEHOLDER_VALUE)
+    assert not settings.is_placeholder("1.AXkAplaceholder-looking-but-a-token.Ab_c-d")
+    assert not settings.is_placeholder("0.AAAA" + "x" * 900)
+
+
+def test_account_id_is_the_tenant_guid_even_without_consents_tag(cloud: CloudDouble,
+                                                                 tmp_path: Path) -> None:
+    """A version stored without consent's tags (pasted in the portal, as the partner guide
+    does it) used to give the domain as "CSP MS ID / Account ID"."""
+    world = seed(PartnerWorld(cloud, tmp_path / "home"))
+    [consented] = world.vault.secret_versions(world.secret_name)
+    world.vault.set_secret(world.secret_name, consented.value, content_type=TOKEN_CONTENT_TYPE)
+    result = world.invoke("settings", "--format", "json")
+    assert result.returncode == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["csp_account_id"] == world.tenant.id != data["csp_domain"] == world.domain

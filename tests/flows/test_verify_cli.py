@@ -1,6 +1,7 @@
-"""`csp-secure-app verify` end to end, as a subprocess, against the cloud double: the platform's view of a
-partner's setup (read the secret as the Key Vault client app, redeem, MFA, Partner Center, the
-client app's secret expiry from Graph), and its exit codes 0 / 8 / 9 / 5."""
+"""`csp-secure-app verify` end to end, as a subprocess, against the cloud double: the platform's
+view of a partner's setup (read the secret as the Key Vault client app, redeem, MFA, Partner
+Center, the client app's secret expiry from Graph), and its exit codes 0 / 8 / 9 / 5. What the
+platform's own pinned identifier reads (`--platform-url`): tests/cli/test_platform_url.py."""
 
 from __future__ import annotations
 
@@ -56,6 +57,7 @@ def graph_can_read_apps(world: PartnerWorld) -> None:
 
 
 def test_healthy_setup_is_exit_0_and_changes_nothing(world: PartnerWorld) -> None:
+    graph_can_read_apps(world)
     before = snapshot(world)
     result = verify(world)
     assert result.returncode == 0, result.stdout + result.stderr
@@ -64,10 +66,41 @@ def test_healthy_setup_is_exit_0_and_changes_nothing(world: PartnerWorld) -> Non
     assert all(" OK " in line for line in lines[:-1]), result.stdout
     assert lines[-1] == "overall: ok"
     assert "amr=" in result.stdout and "mfa" in result.stdout
-    # Without Graph access the app secret's expiry is unknown, which is said, not failed.
-    assert "expiry unknown" in lines[-2]
     assert result.stderr == ""
     assert snapshot(world) == before, "verify is read-only"
+
+
+def test_an_expiry_it_could_not_read_is_shown_as_unknown_not_ok(world: PartnerWorld) -> None:
+    """Without Graph access the app secret's expiry is unknown: the check says UNKNOWN (never
+    OK), with how to make it known, and the overall status is unknown. Nothing is known to be
+    wrong, so the exit code stays 0 (8 would promise "expires within --warn-days")."""
+    result = verify(world)
+    assert result.returncode == 0, result.stdout + result.stderr
+    lines = result.stdout.strip().splitlines()
+    [app_secret] = [line for line in lines if line.startswith("Key Vault client app secret")]
+    assert " UNKNOWN " in app_secret and " OK " not in app_secret
+    assert "expiry unknown" in app_secret and "Application.Read.All" in app_secret
+    assert lines[-1] == "overall: unknown"
+    [note] = result.stderr.splitlines()
+    assert note.startswith("unknown: Key Vault client app secret: expiry unknown")
+    assert "Fix:" in note and "Application.Read.All" in note
+    code, report = verify_json(world)
+    assert code == 0 and report["status"] == "unknown"
+    assert statuses(report)["Key Vault client app secret"] == "unknown"
+    assert report["app_secret_days_to_expiry"] is None
+
+
+def test_a_version_without_an_expiry_date_gets_an_estimate_said_as_such(
+        world: PartnerWorld) -> None:
+    """A token pasted in the portal has no expiry date: verify estimates 90 days from when it
+    was stored, and says it is an estimate rather than a date it read."""
+    [consented] = world.vault.secret_versions(world.secret_name)
+    world.vault.set_secret(world.secret_name, consented.value, tags={"tenantId": world.tenant.id})
+    code, report = verify_json(world)
+    assert code == 0, report
+    [expiry] = [c for c in report["checks"] if c["name"] == "refresh token expiry"]
+    assert expiry["status"] == "ok" and "estimated" in expiry["detail"]
+    assert 89 <= report["token_days_to_expiry"] <= 90
 
 
 def test_healthy_json_reports_versions_and_days(world: PartnerWorld) -> None:
@@ -75,19 +108,35 @@ def test_healthy_json_reports_versions_and_days(world: PartnerWorld) -> None:
     code, report = verify_json(world)
     assert code == 0, report
     assert report["status"] == "ok"
-    assert report["secretVersion"] == world.vault.secret_versions(world.secret_name)[-1].version
-    assert 89 <= report["tokenDaysToExpiry"] <= 90
-    assert 0 <= report["tokenAgeDays"] < 1
-    assert 729 <= report["appSecretDaysToExpiry"] <= 730
+    assert report["secret_version"] == world.vault.secret_versions(world.secret_name)[-1].version
+    assert 89 <= report["token_days_to_expiry"] <= 90
+    assert 0 <= report["token_age_days"] < 1
+    assert 729 <= report["app_secret_days_to_expiry"] <= 730
+    assert report["newest_version"] is None and report["platform_key_vault_url"] is None
     assert list(statuses(report)) == CHECKS
     assert set(statuses(report).values()) == {"ok"}
+
+
+def test_the_placeholder_pulumi_wrote_is_no_token_yet(cloud: CloudDouble,
+                                                      tmp_path: Path) -> None:
+    from foundation.wellknown import TOKEN_CONTENT_TYPE
+    from infra.token_vault import PLACEHOLDER_VALUE
+
+    world = PartnerWorld(cloud, tmp_path / "home")
+    world.vault.set_secret(world.secret_name, PLACEHOLDER_VALUE, content_type=TOKEN_CONTENT_TYPE)
+    result = verify(world)
+    assert result.returncode == 9, result.stdout + result.stderr
+    assert "broken: stored token: no token stored yet" in result.stderr
+    assert "Fix: run `csp-secure-app consent`" in result.stderr
+    assert "AADSTS" not in result.stdout + result.stderr
 
 
 def test_token_expiring_within_warn_days_is_exit_8(world: PartnerWorld) -> None:
     result = verify(world, "--warn-days", "100")
     assert result.returncode == 8, result.stdout + result.stderr
     assert "overall: warning" in result.stdout
-    assert "warning: refresh token expiry" in result.stderr and "csp-secure-app rotate" in result.stderr
+    assert "warning: refresh token expiry" in result.stderr
+    assert "csp-secure-app rotate" in result.stderr
     code, report = verify_json(world, "--warn-days", "100")
     assert code == 8
     assert statuses(report)["refresh token expiry"] == "warning"
@@ -103,14 +152,14 @@ def test_platform_without_an_access_policy_is_exit_9_with_the_fix(world: Partner
     assert "Fix: give the Key Vault client app secrets 'get'" in result.stderr
     assert "pulumi up" in result.stderr
     code, report = verify_json(world)
-    assert code == 9 and report["status"] == "broken" and report["secretVersion"] is None
+    assert code == 9 and report["status"] == "broken" and report["secret_version"] is None
 
 
 def test_mfa_needed_again_is_exit_9_naming_the_code(world: PartnerWorld) -> None:
     world.cloud.require_mfa_again(world.admin.upn)
     code, report = verify_json(world)
     assert code == 9
-    [failed] = [c for c in report["checks"] if c["status"] != "ok"]
+    [failed] = [c for c in report["checks"] if c["status"] == "broken"]
     assert failed["name"] == "token redemption + Partner Center"
     assert "AADSTS50078" in failed["detail"] and "csp-secure-app consent" in failed["fix"]
 
@@ -175,7 +224,7 @@ def test_app_secret_in_use_expiring_soon_is_a_warning_even_with_a_newer_one(
     env = {"KV_CLIENT_APP_ID": world.kv_app.app_id, "KV_CLIENT_APP_SECRET": in_use}
     code, report = verify_json(world, **env)
     assert code == 8, report
-    assert 9 <= report["appSecretDaysToExpiry"] <= 10
+    assert 9 <= report["app_secret_days_to_expiry"] <= 10
     assert statuses(report)["Key Vault client app secret"] == "warning"
     result = verify(world, **env)
     assert "warning: Key Vault client app secret" in result.stderr

@@ -115,3 +115,35 @@ def test_pasted_url_must_be_the_redirect():
     assert parse_pasted_url(" http://localhost:8400/?code=x&state=s1 \n", "s1")["code"] == "x"
     with pytest.raises(ConfigError, match="not the sign-in redirect"):
         parse_pasted_url("https://example.com/", "s1")
+
+
+def test_pasted_text_that_urlsplit_refuses_is_one_config_error():
+    """Hypothesis found it (tests/foundation/test_properties.py, issue 12): an unclosed IPv6
+    bracket made urlsplit raise ValueError, which escaped as "unexpected error (a bug)"."""
+    with pytest.raises(ConfigError, match="not a URL") as refused:
+        parse_pasted_url("A://[", "s1")
+    assert "\n" not in refused.value.one_line() and "Fix: " in refused.value.one_line()
+    assert refused.value.exit_code == 2
+
+
+def test_the_wait_tells_the_countdown_the_seconds_left_and_the_redirect_still_ends_it():
+    port = free_port()
+    listener = RedirectListener(port, expected_state="s1")
+    left: list[float] = []
+    ticked = threading.Event()
+
+    def tick(seconds: float) -> None:
+        left.append(seconds)
+        ticked.set()
+
+    def browser() -> None:
+        ticked.wait(10)
+        requests.get(f"http://127.0.0.1:{port}/?code=c1&state=s1", timeout=5)
+
+    thread = threading.Thread(target=browser)
+    thread.start()
+    try:
+        assert listener.wait(30, tick=tick) == {"code": "c1", "state": "s1"}
+    finally:
+        thread.join()
+    assert left and all(0 < s <= 30 for s in left) and left == sorted(left, reverse=True)

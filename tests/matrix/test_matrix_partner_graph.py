@@ -10,11 +10,17 @@ the problem); rotate leaves the stored token alone; verify calls the setup broke
 
 Graph's registration report: a tenant without Microsoft Entra ID P1/P2, a signed-in account
 without a reporting role, an identity without AuditLog.Read.All: three refusals, three fixes.
+
+Each line ends with the ids the service's support asks for when its answer carried them: Graph's
+``request-id`` / ``client-request-id`` (its error's ``innerError``), Partner Center's
+``MS-RequestId`` / ``MS-CorrelationId`` headers (the double sends them on its own answers; the
+injected refusals above are bare bodies).
 """
 
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable
 from pathlib import Path
 
@@ -28,6 +34,9 @@ from tests.support import grant_graph_roles
 
 Arrange = Callable[[Sandbox], None]
 PROFILE = r"^/v1/profiles/organization$"
+GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+GRAPH_IDS = re.compile(rf" \(request id {GUID}, client request id {GUID}\)\.$")
+PARTNER_CENTER_IDS = re.compile(rf" \(request id {GUID}, correlation id {GUID}\)\.?$")
 URD = r"^/v1\.0/reports/authenticationMethods/userRegistrationDetails$"
 
 
@@ -72,11 +81,17 @@ def without_permission(_box: Sandbox) -> None:
     """The writer identity was never granted AuditLog.Read.All."""
 
 
+def partner_center_down(box: Sandbox) -> None:
+    """A Partner Center outage: 503, in its own error shape and headers, after the retries."""
+    box.cloud.partner_center_down()
+
+
 PC_MFA = Expect(3, ("Partner Center refused the token", "did not satisfy MFA"),
                 ("enforce MFA for the admin account", "csp-secure-app consent"))
 PC_MFA_BROKEN = Expect(9, ("token redemption", "Partner Center refused the token",
                            "did not satisfy MFA"),
-                       ("enforce MFA for the admin account", "csp-secure-app consent"), prefix="broken: ")
+                       ("enforce MFA for the admin account", "csp-secure-app consent"),
+                       prefix="broken: ")
 
 #: (id, task, arrange, expect). rotate and verify start from a stored token.
 ROWS: list[tuple[str, str, Arrange, Expect]] = [
@@ -96,6 +111,11 @@ ROWS: list[tuple[str, str, Arrange, Expect]] = [
             ("Reports Reader", "Security Reader", "Security Administrator"))),
     ("graph-no-permission", "mfa-report", without_permission,
      Expect(3, ("Microsoft Graph refused", "403"), ("AuditLog.Read.All", "admin consent"))),
+    ("partner-center-down", "rotate", partner_center_down,
+     Expect(5, ("Partner Center answered 503",), ("PARTNER_CENTER_ENDPOINT",))),
+    ("partner-center-down", "verify", partner_center_down,
+     Expect(5, ("Partner Center answered 503",), ("PARTNER_CENTER_ENDPOINT",),
+            prefix="unavailable: ")),
 ]
 
 
@@ -108,5 +128,9 @@ def test_refusal_row(box: Sandbox, task: str, arrange: Arrange, expect: Expect) 
     arrange(box)
     run = box.consent() if task == "consent" else box.invoke(task)
     box.check(run, expect, before)
+    [line] = [line for line in run.lines if line.startswith(expect.prefix)]
     if task == "mfa-report":
         assert run.stdout == "", "no half report on stdout"
+        assert GRAPH_IDS.search(line), f"Graph's ids end the line: {line}"
+    elif arrange is partner_center_down:
+        assert PARTNER_CENTER_IDS.search(line), f"Partner Center's ids end the line: {line}"

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
+import re
 import socket
 import subprocess
 import sys
@@ -93,6 +94,26 @@ def ctrl_c(_box: Sandbox, _url: str, proc: subprocess.Popen[str]) -> None:
     interrupt(proc)
 
 
+def entra_error(error: str, description: str) -> Callable[[str], str]:
+    """The browser comes back with Entra's error instead of a code (this run's state kept), its
+    description in Entra's shape: message, then trace id, correlation id and timestamp."""
+    ids = (f"\r\nTrace ID: {uuid.uuid4()}\r\nCorrelation ID: {uuid.uuid4()}"
+           "\r\nTimestamp: 2026-12-01 09:30:00Z")
+
+    def change(redirect: str) -> str:
+        parts = urlsplit(redirect)
+        state = dict(parse_qsl(parts.query))["state"]
+        query = urlencode({"error": error, "error_description": description + ids,
+                           "state": state})
+        return urlunsplit(parts._replace(query=query))
+    return change
+
+
+#: What the line ends with when Entra sent its ids (tests/flows/test_support_ids.py has more).
+ENTRA_IDS = re.compile(r" \(trace id [0-9a-f-]{36}, correlation id [0-9a-f-]{36}, "
+                       r"timestamp [0-9: -]+Z\)\.$")
+
+
 def pkce_mismatch(box: Sandbox, url: str, _proc: subprocess.Popen[str]) -> None:
     """The redirect carries this run's state but a code another sign-in attempt asked for: Entra
     refuses the redemption with invalid_grant AADSTS50148 (clouddouble/identity/errors.py quotes
@@ -117,9 +138,18 @@ SIGN_IN_ROWS: list[tuple[str, Play, list[str], Expect]] = [
     ("redirect-after-timeout", after_the_listener_gave_up, ["--timeout", "2"],
      Expect(3, ("no sign-in redirect arrived",), ("run consent again",))),
     ("pkce-mismatch", pkce_mismatch, [],
-     Expect(3, ("PKCE proof did not match", "AADSTS50148"), ("run `csp-secure-app consent` again",))),
+     Expect(3, ("PKCE proof did not match", "AADSTS50148"),
+            ("run `csp-secure-app consent` again",))),
     ("ctrl-c-while-waiting", ctrl_c, [],
      Expect(130, ("interrupted", "nothing was stored"), ("run the task again",))),
+    # A guest or another tenant's admin signed in (Entra: AADSTS50020): the fix is the partner
+    # tenant's own account and --csp-domain, not a flag that does not exist.
+    ("account-of-another-tenant", returning(entra_error(
+        "invalid_request", "AADSTS50020: User account 'admin@fabrikam.example' from identity "
+        "provider 'https://sts.windows.net/x/' does not exist in tenant 'Contoso' and cannot "
+        "access the application in that tenant.")), [],
+     Expect(3, ("not a user of the partner tenant", "AADSTS50020"),
+            ("sign in with an admin agent of the partner tenant that --csp-domain names",))),
 ]
 
 
@@ -129,6 +159,10 @@ def test_consent_sign_in_row(box: Sandbox, play: Play, args: list[str], expect: 
     before = box.snapshot()
     run = box.consent(*args, play=play)
     box.check(run, expect, before)
+    if "AADSTS" in " ".join(expect.cause):
+        [line] = [line for line in run.lines if line.startswith("error: ")]
+        assert ENTRA_IDS.search(line), f"Entra's ids end the line: {line}"
+        assert "--tenant" not in line
 
 
 def test_busy_redirect_port_is_refused_before_the_sign_in(box: Sandbox) -> None:
@@ -242,6 +276,9 @@ def test_cpv_secret_refused(box: Sandbox, task: str, make: Callable[[Sandbox], s
         expect = Expect(9, ("token redemption", code), (fix,), prefix="broken: ")
     box.check(run, expect, before)
     assert env["CPV_APP_SECRET"] not in run.stdout + run.stderr
+    [line] = [line for line in run.lines if line.startswith(expect.prefix)]
+    assert "CPV_APP_SECRET" in line and "CPV vendor" in line, "whose secret it is, and where"
+    assert re.search(r"\(trace id [0-9a-f-]{36}, correlation id [0-9a-f-]{36}, ", line), line
 
 
 @pytest.mark.parametrize(("task", "expect"), [
