@@ -251,7 +251,12 @@ def demo(c: Context, browser: bool = False, no_browser: bool = False, format: st
     inputs.check_format(format, settings.FORMATS)
     chosen = at_most_one(browser=browser, no_browser=no_browser)
     use_browser = chosen == "browser" or (chosen is None and browser_available())
-    result = run_demo(example_project(stack), err, use_browser=use_browser, stack=stack)
+    from scripts.cli.sign_in import SignInBlock
+
+    # In a browser the person waits: the terminal's countdown, as consent shows it.
+    clock = SignInBlock().ui(tell=err)
+    result = run_demo(example_project(stack), err, use_browser=use_browser, stack=stack,
+                      clock=clock)
     out(settings.render(result.settings, format, show_secrets=False))
     err(f"Done: {result.request_count} requests to the local double; overall health: "
         f"{result.health.status}. The real sequence: README 'Real use'.")

@@ -63,11 +63,13 @@ class Rehearsal:
     request_count: Callable[[], int]
 
 
-def rehearse(world: Rehearsal, say: Say, *, use_browser: bool = False) -> DemoResult:
-    """Steps 3-6: consent, store, read back as the platform does, and the module settings."""
+def rehearse(world: Rehearsal, say: Say, *, use_browser: bool = False,
+             clock: consent.SignInUI | None = None) -> DemoResult:
+    """Steps 3-6: consent, store, read back as the platform does, and the module settings.
+    ``clock``: the terminal's countdown (its ``tick`` and ``done``) for a sign-in in a browser."""
     say(f"3/6 Consent: {world.admin_upn} signs in with MFA and consents for the CPV app.")
-    ui = (_browser_ui(say, world.admin_upn, world.password, world.mfa_code) if use_browser
-          else played_ui(world.scripted_sign_in, say))
+    ui = (_browser_ui(say, world.admin_upn, world.password, world.mfa_code, clock)
+          if use_browser else played_ui(world.scripted_sign_in, say))
     app, endpoints, out = world.app, world.endpoints, world.outputs
     tokens = consent.sign_in(app, endpoints, ui, mode="browser" if use_browser
                              else "no-browser", port=world.port, timeout=300)
@@ -115,14 +117,19 @@ def played_ui(scripted_sign_in: Callable[[str], str], say: Say) -> consent.SignI
     return consent.SignInUI(show_url=play)
 
 
-def _browser_ui(say: Say, upn: str, password: str,
-                mfa_code: Callable[[], str]) -> consent.SignInUI:
+def _browser_ui(say: Say, upn: str, password: str, mfa_code: Callable[[], str],
+                clock: consent.SignInUI | None) -> consent.SignInUI:
     def show(url: str) -> None:
         say(f"    Sign in as {upn} / {password} (a fake demo user). Your browser will warn "
-            "about the test CA: it is the local double's.")
+            "about the test CA: it is the local double's. Waiting up to 300 s; Ctrl-C cancels.")
         say(url)
 
     def tell(message: str) -> None:
+        if message.startswith("could not open a browser"):
+            # The demo's way out is its scripted user, not consent's other modes.
+            message = ("could not open a browser: open the link above in a browser on this "
+                       "machine, or press Ctrl-C and run demo --no-browser (the double's "
+                       "scripted user signs in)")
         say(f"    note: {message}")
 
     def mfa_hint() -> None:
@@ -132,7 +139,10 @@ def _browser_ui(say: Say, upn: str, password: str,
         mfa_hint()
         return children.open_browser(url)
 
-    return consent.SignInUI(show_url=show, open_browser=open_browser, tell=tell)
+    if clock is None:
+        return consent.SignInUI(show_url=show, open_browser=open_browser, tell=tell)
+    return consent.SignInUI(show_url=show, open_browser=open_browser, tell=tell,
+                            tick=clock.tick, done=clock.done)
 
 
 def browser_available() -> bool:

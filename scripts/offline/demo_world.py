@@ -36,6 +36,7 @@ from foundation.wellknown import (
     PARTNER_CENTER_USER_IMPERSONATION,
     loopback_redirect_uri,
 )
+from scripts.flows.consent import SignInUI
 from scripts.flows.demo import DemoResult, Rehearsal, rehearse
 from scripts.local.ports import free_port
 from scripts.offline.plan_engine import load_stack_config, run_program
@@ -65,7 +66,7 @@ def scripted_user(cloud: CloudDouble, upn: str, password: str) -> Callable[[str]
 
 
 def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
-             stack: str = "dev") -> DemoResult:
+             stack: str = "dev", clock: SignInUI | None = None) -> DemoResult:
     config = load_stack_config(stack, project_dir)
     # A rehearsal is a fresh deployment: its client secrets are issued today, so the example
     # stack's rotation date can never make the rehearsal's secrets expired.
@@ -129,7 +130,7 @@ def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
             scripted_sign_in=scripted_user(cloud, admin.upn, password),
             mfa_code=lambda: cloud.mfa_code(admin.upn),
             request_count=lambda: len(cloud.requests))
-        return rehearse(world, say, use_browser=use_browser)
+        return rehearse(world, say, use_browser=use_browser, clock=clock)
 
 
 class DoubleMocks(RecordingMocks):

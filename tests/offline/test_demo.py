@@ -126,3 +126,26 @@ def test_outside_a_project_demo_rehearses_the_installed_example(tmp_path, monkey
     assert example_project("dev") == prefix / "share" / "csp-secure-app"
     monkeypatch.chdir(ROOT / "infra")  # inside the clone: its own project, found upwards
     assert example_project("dev") == ROOT
+
+
+def test_demo_in_a_browser_without_one_says_what_to_do_and_ctrl_c_ends_it(tmp_path):
+    """`demo --browser` where no browser can start (an SSH shell): it says so, names the way out
+    (the scripted user, `demo --no-browser`) and the wait; Ctrl-C ends it with exit 130."""
+    import signal
+
+    env = {"PATH": str(tmp_path), "HOME": str(tmp_path)}  # no DISPLAY, no browser to find
+    run = subprocess.Popen([sys.executable, "-m", "scripts.cli", "demo", "--browser"], cwd=ROOT,
+                           env=env, text=True, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert run.stderr is not None
+    seen = []
+    for line in run.stderr:
+        seen.append(line)
+        if "note: could not open a browser" in line:
+            break
+    run.send_signal(signal.SIGINT)
+    rest = run.stderr.read()
+    assert run.wait(timeout=60) == 130, "".join(seen) + rest
+    said = "".join(seen)
+    assert "Waiting up to 300 s; Ctrl-C cancels" in said
+    assert "demo --no-browser" in seen[-1] and "link above" in seen[-1]
+    assert "error: interrupted (Ctrl-C)" in rest and "Traceback" not in rest
