@@ -331,7 +331,7 @@ def test_github_rotate_step_fails_loudly(
 
 @pytest.mark.parametrize(
     ("rc", "job_rc", "health", "annotation"),
-    [(0, 0, "healthy", ""), (8, 0, "warning", "::warning title=Expiring soon::"),
+    [(0, 0, "healthy", ""), (8, 0, "warning", "::warning title=Expiring soon or platform behind::"),
      (9, 9, "broken", "::error title=Token broken::"),
      (3, 3, "broken", "Sign-in or vault access refused"),
      (5, 5, "unavailable", "::error title=Service unavailable::"),
