@@ -172,25 +172,32 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
 @cli(help={**LIFECYCLE_HELP, "warn_days": "warn when something expires within N days (30)",
             "format": "table or json",
             "platform_url": "the platform's module setting \"Key Vault URL\" (versioned or "
-                            "versionless): read exactly it, and say whether it is the newest"})
+                            "versionless): read exactly it, and say whether it is the newest",
+            "skip": "a check the tenant cannot serve (licence, permission), reported as "
+                    "skipped: partner-center-mfa, consent, conditional-access or liveness; "
+                    "repeat for more"},
+     iterable=["skip"])
 @reported
 def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
            format: str = "table", cloud: str | None = None, stack: str | None = None,
-           platform_url: str | None = None) -> None:
+           platform_url: str | None = None, skip: list[str] | None = None) -> None:
     """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
     from scripts import inputs
     from scripts.flows.settings import PlatformUrl
+    from scripts.flows.verify import check_skips
     from scripts.flows.verify import verify as run_verify
 
     inputs.check_format(format)
     in_range("--warn-days", warn_days, 0, 365, "days of warning before an expiry")
+    skipped = check_skips(skip or [])
     platform = PlatformUrl.parse(platform_url) if platform_url is not None else None
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   cwd=project_dir(), reader=True)
     report = run_verify(given.key_vault_reader(), given.app, given.target, given.endpoints,
                         warn_days=int(warn_days),
-                        platform=platform.in_cloud(given.endpoints) if platform else None)
+                        platform=platform.in_cloud(given.endpoints) if platform else None,
+                        skip=skipped)
     print_result(format, report.as_json, report.table)
     for line in report.problems():
         err(line)

@@ -142,3 +142,9 @@ def test_help_piped_into_head_ends_quietly(tmp_path: Path) -> None:
     errors = help_.stderr.read().decode()
     assert help_.wait(timeout=30) == 141  # what a shell shows for SIGPIPE, as `head` expects
     assert errors == ""
+
+
+def test_verify_skip_names_a_check(capsys: pytest.CaptureFixture[str]) -> None:
+    """A typo in --skip would silently skip nothing: it is a usage error naming the choices."""
+    code, _, err = run(capsys, "verify", "--skip", "partner-centre-mfa")
+    one_usage_line(code, err, "--skip 'partner-centre-mfa' names no check", "liveness")

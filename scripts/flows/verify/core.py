@@ -1,62 +1,29 @@
-"""``csp-secure-app verify``: the automation platform's view of the setup, read-only.
-
-It reads the secret exactly as the platform is configured (the Key Vault client app's
-credentials), redeems the token, checks ``amr``, calls Partner Center, and reports each check
-with its fix. Redeeming does not change anything stored: the old refresh token stays valid.
-
-``--platform-url`` (the module setting "Key Vault URL" the platform holds) makes the read the
-platform's own: that vault, that secret, that version, and every later check runs on the token
-found there. Its own check ("platform's Key Vault URL") says whether the platform would read the
-newest version: a versioned identifier that rotation left behind is a warning (the old token
-still works, until its own 90 days are over), one pinned to a disabled or missing version is
-broken. Without it, verify reads the newest version, which proves nothing about a pinned one.
-
-A check that could not be made is ``unknown``, never ``ok`` (an expiry Graph would not tell):
-it is shown as such, with how to make it known, and it ranks above ok and below warning. It
-does not change the exit code (0: nothing found wrong): 8 promises "something expires within
---warn-days", and a pipeline that opens an issue on 8 would cry wolf every week for a Graph
-permission the partner chose not to grant.
-
-Exit codes: 0 healthy, 8 something expires within ``--warn-days``, 9 broken (a human must fix
-the setup), 5 when a service (identity platform, Partner Center) is down or kept throttling.
-"Down" is kept apart from "broken" on purpose: a scheduled verify that pages someone with 9
-during a Partner Center outage would send them hunting for a fault in their own setup. When
-something is broken *and* a service is down, broken wins: that part is theirs to fix.
-"""
+"""The platform's own view: read the secret as the platform does, redeem it, check ``amr``,
+call Partner Center, and the Key Vault client app secret's expiry (``verify``'s first checks,
+before the outlook checks of the sibling modules)."""
 
 from __future__ import annotations
 
 import datetime as dt
-from dataclasses import asdict, dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from foundation.advice import ids_of, support_note
 from foundation.clouds import Endpoints
-from foundation.errors import (
-    EXIT_HEALTH_BROKEN,
-    EXIT_HEALTH_WARNING,
-    EXIT_OK,
-    EXIT_SERVICE,
-    ConfigError,
-    SecureAppError,
-    ServiceError,
-)
+from foundation.errors import ConfigError, SecureAppError, ServiceError
 from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 from scripts.adapters import graph
 from scripts.adapters import keyvault as vault
-from scripts.adapters.identity import confidential_client, redeem
+from scripts.adapters.identity import PartnerTokens, confidential_client, redeem
 from scripts.flows.settings import PlatformUrl, is_placeholder, no_token_yet
+from scripts.flows.verify.report import Check, HealthReport, Status
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
     import msal
     from azure.keyvault.secrets import SecretClient
 
-Status = Literal["ok", "unknown", "warning", "unavailable", "broken"]
-_RANK: dict[Status, int] = {"ok": 0, "unknown": 1, "warning": 2, "unavailable": 3, "broken": 4}
-_EXIT: dict[Status, int] = {"ok": EXIT_OK, "unknown": EXIT_OK, "warning": EXIT_HEALTH_WARNING,
-                            "unavailable": EXIT_SERVICE, "broken": EXIT_HEALTH_BROKEN}
 READ = "vault read (as the platform)"
 PINNED = "platform's Key Vault URL"
 EXPIRY = "refresh token expiry"
@@ -73,58 +40,6 @@ _PLATFORM_FIXES = {
     "policy, or 'Key Vault Secrets User' with accessMode rbac): run 'pulumi up' on the stack",
 }
 
-
-@dataclass(frozen=True)
-class Check:
-    name: str
-    status: Status
-    detail: str
-    fix: str | None = None
-
-
-@dataclass
-class HealthReport:
-    checks: list[Check] = field(default_factory=list)
-    #: The version read: the platform's (``--platform-url``), else the newest.
-    secret_version: str | None = None
-    #: The newest version, when ``--platform-url`` was compared with it.
-    newest_version: str | None = None
-    platform_key_vault_url: str | None = None
-    token_age_days: float | None = None
-    token_days_to_expiry: float | None = None
-    app_secret_days_to_expiry: float | None = None
-
-    @property
-    def status(self) -> Status:
-        worst = max((_RANK[c.status] for c in self.checks), default=0)
-        return next(s for s, r in _RANK.items() if r == worst)
-
-    @property
-    def exit_code(self) -> int:
-        return _EXIT[self.status]
-
-    def as_json(self) -> dict[str, object]:
-        """snake_case keys throughout, as the module settings and every other task's JSON;
-        every key always present (null when unknown or not asked for)."""
-        return {"status": self.status, "secret_version": self.secret_version,
-                "newest_version": self.newest_version,
-                "platform_key_vault_url": self.platform_key_vault_url,
-                "token_age_days": self.token_age_days,
-                "token_days_to_expiry": self.token_days_to_expiry,
-                "app_secret_days_to_expiry": self.app_secret_days_to_expiry,
-                "checks": [asdict(c) for c in self.checks]}
-
-    def table(self) -> str:
-        width = max((len(c.name) for c in self.checks), default=4)
-        lines = [f"{c.name:<{width}}  {c.status.upper():<11}  {c.detail}"
-                 + (f"  Fix: {c.fix}" if c.fix and c.status != "ok" else "")
-                 for c in self.checks]
-        return "\n".join([*lines, f"overall: {self.status}"])
-
-    def problems(self) -> list[str]:
-        """One line per check that is not ok, with its fix (for stderr, beside the report)."""
-        return [f"{c.status}: {c.name}: {c.detail}" + (f". Fix: {c.fix}" if c.fix else "")
-                for c in self.checks if c.status != "ok"]
 
 
 def _days(delta: dt.timedelta) -> float:
@@ -146,12 +61,26 @@ def _failed(name: str, exc: SecureAppError, fix: str | None = None) -> Check:
     return Check(name, status, exc.message, f"{fix} {note}".strip() if fix else exc.fix)
 
 
-def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
-           endpoints: Endpoints, *, warn_days: int = 30,
-           app_secret_expires: dt.datetime | None = None,
-           platform: PlatformUrl | None = None) -> HealthReport:
+@dataclass(frozen=True)
+class View:
+    """What the platform's view found, for the outlook checks that come after it."""
+
+    report: HealthReport
+    #: The version read (None when the read failed).
+    stored: vault.StoredToken | None
+    #: The redemption's tokens (None when it failed or was not tried): the App+User access
+    #: token for Partner Center's own reports, the claims of who consented.
+    tokens: PartnerTokens | None
+    now: dt.datetime
+
+
+def platform_view(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
+                  endpoints: Endpoints, *, warn_days: int = 30,
+                  app_secret_expires: dt.datetime | None = None,
+                  platform: PlatformUrl | None = None,
+                  now: dt.datetime | None = None) -> View:
     report = HealthReport(platform_key_vault_url=platform.given if platform else None)
-    now = dt.datetime.now(dt.UTC)
+    now = now or dt.datetime.now(dt.UTC)
     partner_client = _partner_client(app, endpoints)
     cred = vault.platform_credential(endpoints, kv_client.csp_domain, kv_client.app_id,
                                      kv_client.app_secret)
@@ -161,10 +90,11 @@ def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
     stored = _read(report, client, target, platform)
     read_from = (VaultTarget(vault_url=platform.vault_url, secret_name=platform.secret_name)
                  if platform else target)
+    tokens = None
     if stored is not None and not _placeholder(report, stored, read_from):
-        _token(report, stored, app, endpoints, partner_client, now, warn_days)
+        tokens = _token(report, stored, app, endpoints, partner_client, now, warn_days)
     _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
-    return report
+    return View(report=report, stored=stored, tokens=tokens, now=now)
 
 
 def _read(report: HealthReport, client: SecretClient, target: VaultTarget,
@@ -267,7 +197,7 @@ def _placeholder(report: HealthReport, stored: vault.StoredToken, target: VaultT
 
 def _token(report: HealthReport, stored: vault.StoredToken, app: PartnerApp,
            endpoints: Endpoints, partner_client: msal.ConfidentialClientApplication
-           | SecureAppError, now: dt.datetime, warn_days: int) -> None:
+           | SecureAppError, now: dt.datetime, warn_days: int) -> PartnerTokens | None:
     """The token's expiry, then what the platform does with it: redeem, MFA, Partner Center."""
     fix = "run 'csp-secure-app rotate' (or consent again if it already expired)"
     expires, estimated = stored.expires_on, ""
@@ -297,6 +227,8 @@ def _token(report: HealthReport, stored: vault.StoredToken, app: PartnerApp,
                                    tokens.profile.company_name or tokens.profile.tenant_id))
     except SecureAppError as exc:
         report.checks.append(_failed("token redemption + Partner Center", exc))
+        return None
+    return tokens
 
 
 def _partner_client(app: PartnerApp,

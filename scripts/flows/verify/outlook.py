@@ -1,0 +1,58 @@
+"""What the outlook checks share: the seen state of the setup, and Graph fetched once.
+
+The outlook checks look ahead of a token check (issue 13): Partner Center's own MFA verdict,
+the CPV app's consent in the partner tenant, the Conditional Access policies that would end a
+stored token, and the day the token is forecast to die. Each is a function
+``check(outlook) -> list[Check]`` named in ``scripts.flows.verify.CHECKS``; each can be skipped
+by name (``--skip NAME``) where a tenant's licence or permission cannot serve it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from foundation.clouds import Endpoints
+from foundation.errors import SecureAppError, ServiceError
+from scripts.adapters import graph
+from scripts.adapters import keyvault as vault
+from scripts.adapters.identity import PartnerTokens
+from scripts.flows.verify.report import Check, Status
+from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
+
+
+@dataclass
+class Outlook:
+    endpoints: Endpoints
+    app: PartnerApp
+    kv_client: KeyVaultReader
+    target: VaultTarget
+    #: The version the platform read, and the redemption's tokens: None when that failed (the
+    #: checks that need them then say so instead of guessing).
+    stored: vault.StoredToken | None
+    tokens: PartnerTokens | None
+    now: dt.datetime
+    warn_days: int
+    _graph: str | SecureAppError | None = field(default=None, repr=False)
+
+    def graph_token(self) -> str:
+        """The runner's app-only Graph token, fetched once for every check that reads Graph
+        (its permissions: README "Day 2"); a refusal is raised again to each."""
+        if self._graph is None:
+            try:
+                self._graph = graph.graph_token(self.endpoints)
+            except SecureAppError as exc:
+                self._graph = exc
+        if isinstance(self._graph, SecureAppError):
+            raise self._graph
+        return self._graph
+
+
+def could_not(name: str, exc: SecureAppError, *, skip_hint: bool = True) -> Check:
+    """A check that could not be made: ``unavailable`` when a service is down, else
+    ``unknown`` (a permission or licence the tenant lacks), with the fix and the way out."""
+    status: Status = "unavailable" if isinstance(exc, ServiceError) else "unknown"
+    fix = exc.fix or ""
+    if skip_hint and status == "unknown":
+        fix = f"{fix}; or pass --skip {name} where the tenant cannot serve it".lstrip("; ")
+    return Check(name, status, exc.message, fix or None)
