@@ -8,7 +8,9 @@
 * ``GET /v1.0/applications(appId='...')`` and ``/v1.0/applications/{id}`` (Application.Read.All,
   Directory.Read.All, or a delegated Directory.AccessAsUser.All);
 * ``GET/POST /v1.0/identity/conditionalAccess/policies`` (Policy.Read.All /
-  Policy.ReadWrite.ConditionalAccess).
+  Policy.ReadWrite.ConditionalAccess);
+* the directory reads of ``verify``'s consent check (service principals, delegated grants, role
+  assignments, groups and their members): ``graph_directory``, at ``Graph.objects``.
 
 Delegated calls to policies also need an admin user, like Entra's role checks.
 
@@ -120,6 +122,9 @@ class Graph:
         self.without_premium: set[str] = set()
         #: Directory roles other than Global Administrator (``User.admin``), by user object id.
         self.directory_roles: dict[str, set[str]] = {}
+        from .graph_directory import GraphDirectory  # it imports GraphError from this module
+
+        self.objects = GraphDirectory(directory, self._require, lambda: self.page_size)
 
     def set_premium(self, tenant_id: str, licensed: bool = True) -> None:
         with self.directory.lock:
@@ -180,6 +185,9 @@ class Graph:
                        "Directory.ReadWrite.All"}
             self._require(claims, readers | {"Directory.AccessAsUser.All"}, readers, admin=False)
             return self._application(match["id"], tenant, by_app_id=match.re is _APP_BY_APPID)
+        answer = self.objects.route(request, claims, tenant)
+        if answer is not None:
+            return answer
         raise GraphError(400, "BadRequest", f"Resource not found for the segment '{path}'.")
 
     # -- auth ------------------------------------------------------------------------------------

@@ -30,6 +30,30 @@ GRAPH_APPLICATION_READ_ALL_ROLE: Final = "9a5d68dd-52b0-4cc2-bd40-abcf44ac3a30"
 #: Application permission that lets the deploying identity read and switch security defaults (and
 #: Conditional Access policies): what ``mfaEnforcement`` needs besides the Entra admin roles.
 GRAPH_POLICY_READ_WRITE_CONDITIONAL_ACCESS_ROLE: Final = "01c0a623-fc9b-48e9-b794-0756f8e8f067"
+#: verify's ``consent`` and ``conditional-access`` checks (Microsoft Graph permissions reference,
+#: application permission ids): the CPV app's delegated grants (oauth2PermissionGrants), the
+#: consenting admin's directory roles, the AdminAgents group's members, Conditional Access
+#: policies and security defaults. Application.Read.All (above) reads the service principals.
+GRAPH_DELEGATED_PERMISSION_GRANT_READ_ALL_ROLE: Final = "81b4724a-58aa-41c1-8a55-84ef97466587"
+GRAPH_ROLE_MANAGEMENT_READ_DIRECTORY_ROLE: Final = "483bed4a-2ad3-4361-a73b-c83ccdbdc53c"
+GRAPH_GROUP_MEMBER_READ_ALL_ROLE: Final = "98830695-27a2-44f7-8c18-0c3ebc9698f6"
+GRAPH_POLICY_READ_ALL_ROLE: Final = "246dd0d5-5bd0-4def-940b-0421030a5b68"
+#: Every Graph application permission the identity that runs ``verify`` needs, in the order the
+#: README lists them (the pipeline identity requests exactly these: infra/pipeline_identity.py).
+VERIFY_GRAPH_APP_ROLES: Final = (
+    GRAPH_APPLICATION_READ_ALL_ROLE,
+    GRAPH_DELEGATED_PERMISSION_GRANT_READ_ALL_ROLE,
+    GRAPH_ROLE_MANAGEMENT_READ_DIRECTORY_ROLE,
+    GRAPH_GROUP_MEMBER_READ_ALL_ROLE,
+    GRAPH_POLICY_READ_ALL_ROLE,
+)
+
+# Entra built-in role template ids (Learn, "Microsoft Entra built-in roles"); for a built-in role
+# a unifiedRoleAssignment's roleDefinitionId is its template id.
+GLOBAL_ADMINISTRATOR_ROLE_TEMPLATE: Final = "62e90394-69f5-4237-9190-012177145e10"
+#: The security group Partner Center keeps for its Admin agent role in the partner tenant: a
+#: consent for the secure application model needs a Global Administrator who is a member.
+ADMIN_AGENTS_GROUP: Final = "AdminAgents"
 
 # Azure built-in role definition ids (RBAC access mode).
 KEY_VAULT_SECRETS_USER_ROLE: Final = "4633458b-17de-408a-b874-0445c86b69e6"
@@ -52,6 +76,13 @@ NAMES: Final[dict[str, str]] = {
     GRAPH_POLICY_READ_WRITE_CONDITIONAL_ACCESS_ROLE: (
         "Graph Policy.ReadWrite.ConditionalAccess (application)"
     ),
+    GRAPH_DELEGATED_PERMISSION_GRANT_READ_ALL_ROLE: (
+        "Graph DelegatedPermissionGrant.Read.All (application)"
+    ),
+    GRAPH_ROLE_MANAGEMENT_READ_DIRECTORY_ROLE: "Graph RoleManagement.Read.Directory (application)",
+    GRAPH_GROUP_MEMBER_READ_ALL_ROLE: "Graph GroupMember.Read.All (application)",
+    GRAPH_POLICY_READ_ALL_ROLE: "Graph Policy.Read.All (application)",
+    GLOBAL_ADMINISTRATOR_ROLE_TEMPLATE: "Global Administrator",
     KEY_VAULT_SECRETS_USER_ROLE: "Key Vault Secrets User",
     KEY_VAULT_SECRETS_OFFICER_ROLE: "Key Vault Secrets Officer",
 }
@@ -81,6 +112,14 @@ TOKEN_EXCHANGE_AUDIENCES: Final[dict[str, str]] = {
     "usgov": "api://AzureADTokenExchangeUSGov",
     "china": "api://AzureADTokenExchangeChina",
 }
+#: Tags on each stored version of the token (Key Vault secret tags: at most 15 per version, values
+#: of at most 256 characters; Learn, "About Azure Key Vault secrets", Secret tags): when the
+#: admin's MFA sign-in behind the token happened (consent sets it; rotate copies it, since a
+#: redemption is no new sign-in), and when the token was last redeemed successfully (consent and
+#: rotate at store time, verify when its identity may write). ISO 8601, UTC. verify's
+#: ``liveness`` check forecasts the token's death from them.
+MFA_SIGN_IN_AT_TAG: Final = "mfaSignInAt"
+LAST_REDEEMED_AT_TAG: Final = "lastRedeemedAt"
 #: Content type of the token secret's versions; the Pulumi placeholder uses it too, so the
 #: platform (and a human in the portal) can tell what the secret holds.
 TOKEN_CONTENT_TYPE: Final = "application/vnd.partnercenter.refresh-token"  # noqa: S105

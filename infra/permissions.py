@@ -80,3 +80,18 @@ def parse_required_access(raw: str) -> tuple[tuple[RequiredResourceAccess, ...],
                 accesses.append(ResourceAccess(id=item_id, type=item_type))
         result.append(RequiredResourceAccess(app_id, tuple(accesses)))
     return tuple(result), errors
+
+
+#: What the GitOps pipeline's identity reads in Microsoft Graph when it runs ``verify``: application
+#: permissions (``Role``), by their app-role ids (``wellknown.VERIFY_GRAPH_APP_ROLES``): the app
+#: secret's expiry and the CPV app's service principal (Application.Read.All), its delegated grants
+#: (DelegatedPermissionGrant.Read.All), the consenting admin's roles
+#: (RoleManagement.Read.Directory), the AdminAgents group's members (GroupMember.Read.All),
+#: Conditional Access policies and security defaults (Policy.Read.All). Requesting them is not
+#: granting them: an admin consents once (README "Day 2"); the program has no admin-consent step.
+VERIFY_GRAPH_ACCESS = RequiredResourceAccess(
+    resource_app_id=wellknown.MICROSOFT_GRAPH_APP_ID,
+    resource_accesses=tuple(
+        ResourceAccess(id=role, type="Role") for role in wellknown.VERIFY_GRAPH_APP_ROLES
+    ),
+)

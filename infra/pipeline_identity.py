@@ -5,6 +5,11 @@ The pipeline's OIDC token (issuer, subject, audience from ``pipelineIdentity``) 
 an Entra token of this app; its service principal is a vault *writer* (``infra.vault_access``),
 so the pipeline can run the token lifecycle tasks. What ``azure/login`` needs is exported:
 ``pipelineClientId`` and ``pipelineTenantId`` (no subscription: it only talks to the vault).
+
+The app requests the Microsoft Graph application permissions ``verify`` reads with
+(``infra.permissions.VERIFY_GRAPH_ACCESS``). A request is not a grant: application permissions
+need an admin's consent, which this program does not give (it would need the deploying identity
+to hold Privileged Role Administrator); README "Day 2" has the one step.
 """
 
 from __future__ import annotations
@@ -13,6 +18,7 @@ import pulumi
 import pulumi_azuread as azuread
 
 from infra.app_registration import declare_app
+from infra.permissions import VERIFY_GRAPH_ACCESS
 from infra.pipeline_config import PipelineIdentity
 
 #: The federated credential's name: unique per app, immutable, URL-friendly.
@@ -40,6 +46,7 @@ class GitOpsPipelineIdentity(pulumi.ComponentResource):
             display_name=identity.name or f"{pulumi.get_project()}-{pulumi.get_stack()}-pipeline",
             sign_in_audience="AzureADMyOrg",
             owner_object_id=owner_object_id,
+            required_access=(VERIFY_GRAPH_ACCESS,),
         )
         self.credential = azuread.ApplicationFederatedIdentityCredential(
             f"{name}-federation",

@@ -8,16 +8,21 @@ recoverable, and the error names the file and the command that pushes it
 (``csp-secure-app store-token --from-file PATH``). The same file keeps a token that arrived while
 Partner Center was down (:func:`keeper`, handed to the sign-in), and the token of a
 ``--store manual`` consent that is not printed (:func:`keep_manual`).
+
+Each version is tagged with its lifecycle (``foundation.wellknown``'s ``mfaSignInAt`` and
+``lastRedeemedAt``, ISO 8601 UTC): verify's ``liveness`` check forecasts from them the day the
+token dies, and verify itself moves ``lastRedeemedAt`` when its identity may write.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Final
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError, SecureAppError, StorageError
+from foundation.wellknown import LAST_REDEEMED_AT_TAG, MFA_SIGN_IN_AT_TAG
 from scripts.adapters import keyvault as vault
 from scripts.adapters.claims import TokenClaims
 from scripts.adapters.identity import Keeper, PartnerTokens
@@ -25,18 +30,56 @@ from scripts.local import pending as fallback
 from scripts.types import PartnerApp, StorageOptions, VaultTarget
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from azure.keyvault.secrets import SecretClient
+
+#: Key Vault keeps at most 15 tags on a version (Learn, "About Azure Key Vault secrets", Secret
+#: tags): a write with more is refused, so an update that would add one past it is not sent.
+MAX_TAGS: Final = 15
+
+
+def tag_stamp(when: dt.datetime) -> str:
+    """A moment as the lifecycle tags hold it: ISO 8601 in UTC, to the second (25 characters,
+    well within a tag value's 256)."""
+    return when.astimezone(dt.UTC).replace(microsecond=0).isoformat()
+
+
+def tag_time(value: str | None) -> dt.datetime | None:
+    """A lifecycle tag read back; None when absent or not a date (a tag edited in the portal is
+    text from outside: it is never echoed, only found unreadable)."""
+    if not value or len(value) > 64:
+        return None
+    try:
+        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
+    except ValueError:
+        return None
+    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+
+
+def signed_in_at(tags: Mapping[str, str]) -> dt.datetime | None:
+    """When the MFA sign-in behind a version's token happened: its ``mfaSignInAt``; for a
+    version an older consent stored (no such tag), that consent's ``obtainedAt``, which was the
+    sign-in. None when unknown (a rotated version of an older tool, a pasted one)."""
+    recorded = tag_time(tags.get(MFA_SIGN_IN_AT_TAG))
+    if recorded is not None or tags.get("source") != "consent":
+        return recorded
+    return tag_time(tags.get("obtainedAt"))
 
 
 def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints: Endpoints,
           options: StorageOptions, *, source: str = "consent",
-          client: SecretClient | None = None) -> vault.StoredToken:
+          client: SecretClient | None = None,
+          signed_in: dt.datetime | None = None) -> vault.StoredToken:
     """Store the refresh token as a new secret version, kept in the fallback file until the
     vault confirmed it. ``client``: the writer's vault client when the caller already has one
-    (rotate), so the same credential and token serve the read and the write."""
+    (rotate), so the same credential and token serve the read and the write. ``signed_in``:
+    when the MFA sign-in behind the token happened (consent: just now; rotate: the redeemed
+    version's), tagged ``mfaSignInAt``; None leaves it untagged (unknown). The token was
+    redeemed as it was obtained: ``lastRedeemedAt`` is that moment."""
     pending = _pending(tokens.refresh_token, tokens.claims, app, target)
     path = fallback.keep(pending, options.pending_home)
-    stored = _push(pending, target, endpoints, options, path, source, client)
+    stored = _push(pending, target, endpoints, options, path, source, client, signed_in)
     fallback.discard(path)
     return stored
 
@@ -44,7 +87,9 @@ def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints
 def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
                   target: VaultTarget | None = None) -> vault.StoredToken:
     """``csp-secure-app store-token --from-file PATH``: push a kept token (to ``target``, else
-    where the file says), then delete its file."""
+    where the file says), then delete its file. The file does not say whether a sign-in or a
+    rotation obtained it: ``mfaSignInAt`` stays unknown, ``lastRedeemedAt`` is when it was
+    obtained."""
     pending = fallback.load(path)
     target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
     if not target.vault_url or not target.secret_name:
@@ -88,15 +133,25 @@ def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
         obtained_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
 
 
+def _lifecycle_tags(pending: fallback.PendingToken,
+                    signed_in: dt.datetime | None) -> dict[str, str]:
+    redeemed = tag_time(pending.obtained_at)
+    tags = {LAST_REDEEMED_AT_TAG: tag_stamp(redeemed)} if redeemed else {}
+    if signed_in is not None:
+        tags[MFA_SIGN_IN_AT_TAG] = tag_stamp(signed_in)
+    return tags
+
+
 def _push(pending: fallback.PendingToken, target: VaultTarget, endpoints: Endpoints,
           options: StorageOptions, path: Path, source: str,
-          client: SecretClient | None = None) -> vault.StoredToken:
+          client: SecretClient | None = None,
+          signed_in: dt.datetime | None = None) -> vault.StoredToken:
     retry = f"run 'csp-secure-app store-token --from-file {path}'"
     try:
         client = client or vault.secret_client(target.vault_url,
                                                vault.writer_credential(endpoints))
         tags = vault.token_tags(source=source, user=pending.user, tenant_id=pending.tenant_id,
-                                app_id=pending.app_id)
+                                app_id=pending.app_id) | _lifecycle_tags(pending, signed_in)
         return vault.store_token(client, target.secret_name, pending.refresh_token, tags,
                                  rbac_wait=options.rbac_wait)
     except SecureAppError as exc:

@@ -98,3 +98,51 @@ def _refusal(status: int, body: Any, what: str) -> SecureAppError | None:
         return ServiceError(f"Microsoft Graph answered {status} to {what}",
                             fix="check GRAPH_ENDPOINT and try again later")
     return None
+
+
+# -- verify's outlook reads (consent, conditional-access): each refusal names its permission ----
+
+#: The code Graph answers a token without the permission a read needs (Learn, "Microsoft Graph
+#: error responses and resource types": 403 ``Authorization_RequestDenied``, "Insufficient
+#: privileges to complete the operation.").
+REQUEST_DENIED = "Authorization_RequestDenied"
+
+
+def needs(permission: str) -> str:
+    """The fix for a read refused for want of ``permission`` (README "Day 2" lists them all)."""
+    return (f"grant the identity that runs verify the Microsoft Graph application permission "
+            f"{permission}, with admin consent")
+
+
+def read_object(endpoints: Endpoints, path: str, token: str, *,
+                permission: str) -> dict[str, Any] | None:
+    """One Graph object, or None when Graph has none (404: a service principal deleted is a
+    finding of the check, not an error of the read)."""
+    status, body = graph.call(endpoints, "GET", path, token)
+    if status == 404:
+        return None
+    _judge(status, body, path, permission)
+    return dict(body)
+
+
+def read_collection(endpoints: Endpoints, path: str, token: str, *,
+                    permission: str) -> list[dict[str, Any]]:
+    """Every item of a Graph collection (all its pages), a refusal naming ``permission``."""
+    return list(graph.get_pages(endpoints, path, token,
+                                lambda status, body: _judge(status, body, path, permission)))
+
+
+def _judge(status: int, body: Any, path: str, permission: str) -> None:
+    what = path.split("?")[0]
+    code = graph.error_code(body)
+    if status in (401, 403) and code not in (NO_PREMIUM_LICENCE, UNSUPPORTED_USER_ROLE):
+        shown = f"{status} {code}" if code == REQUEST_DENIED else str(status)
+        error = SignInError(f"Microsoft Graph refused {what} ({shown}): reading it needs "
+                            f"{permission}", fix=needs(permission), error="forbidden")
+        raise with_response_ids(error, _inner_error(body))
+    if status == 404:
+        raise with_response_ids(ConfigError(
+            f"Microsoft Graph has no {what} (404)",
+            fix="check that the identity that runs verify reads the partner tenant "
+            "(AZURE_TENANT_ID, or 'az login --tenant'), then run verify again"), _inner_error(body))
+    _raise_for(status, body, path)

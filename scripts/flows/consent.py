@@ -11,6 +11,7 @@ the sign-in waits (tenant, who must sign in, where, how long) goes to the UI as 
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import shlex
 import sys
@@ -167,8 +168,10 @@ def consent(given: inputs.ConsentInputs, ui: SignInUI, *, mode: Mode, timeout: f
 def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints: Endpoints,
           options: StorageOptions | None = None) -> vault.StoredToken:
     """Store the consented token as a new version (``scripts.storage``: it is never lost).
-    ``options``: None for the environment's (``scripts.inputs``)."""
-    return storage.store(tokens, app, target, endpoints, options or inputs.storage_options())
+    ``options``: None for the environment's (``scripts.inputs``). The admin's MFA sign-in that
+    returned ``tokens`` ended moments ago: its time is tagged ``mfaSignInAt``."""
+    return storage.store(tokens, app, target, endpoints, options or inputs.storage_options(),
+                         signed_in=dt.datetime.now(dt.UTC))
 
 
 def sign_in(app: PartnerApp, endpoints: Endpoints, ui: SignInUI, *, mode: Mode = "browser",

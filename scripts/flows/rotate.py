@@ -5,7 +5,7 @@ old one is not revoked. So rotation never leaves the secret without a working to
 version is written only after the redeemed token passed every check, and two rotations racing
 each other both redeem a valid token and both write a valid one, whichever lands last. The new
 token is stored as every token is (``scripts.storage``: kept in the fallback file until the vault
-confirmed it).
+confirmed it), tagged redeemed now and with the MFA sign-in time of the version it redeemed.
 
 ``--keep N`` then disables the older versions, a few PATCHes at once (a secret rotated weekly for
 years has hundreds). The rotation has succeeded by then, so a version that could not be disabled
@@ -87,8 +87,11 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
         raise no_token_yet(target.secret_name, target.vault_url)
     expected = current.tags.get("tenantId") or app.csp_domain
     tokens = redeem(app, endpoints, current.value, expected, client=partner_client)
+    # A redemption is no new sign-in: the new version keeps the MFA sign-in time of the one it
+    # redeemed (a sign-in-frequency policy counts from it), and is redeemed as of now.
     stored = storage.store(tokens, app, target, endpoints, options or inputs.storage_options(),
-                           source="rotate", client=client)
+                           source="rotate", client=client,
+                           signed_in=storage.signed_in_at(current.tags))
     say(f"Rotated: version {current.version} -> {stored.version}.")
     if not keep:
         return Rotation(previous_version=current.version, stored=stored, disabled_versions=())

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError
 from scripts.flows.settings import PlatformUrl
+from scripts.flows.verify import conditional_access, consent_grant, liveness
 from scripts.flows.verify.core import platform_view, secret_expiry
 from scripts.flows.verify.outlook import Outlook
 from scripts.flows.verify.report import Check, HealthReport, Status
@@ -51,6 +52,9 @@ __all__ = [
 #: The outlook checks, by the name the table, the JSON and ``--skip`` use, in report order.
 CHECKS: dict[str, Callable[[Outlook], list[Check]]] = {}
 CHECK_NAMES = ("partner-center-mfa", "consent", "conditional-access", "liveness")
+CHECKS["consent"] = consent_grant.check
+CHECKS["conditional-access"] = conditional_access.check
+CHECKS["liveness"] = liveness.check
 
 
 def check_skips(names: list[str] | tuple[str, ...]) -> frozenset[str]:

@@ -33,6 +33,10 @@ class Outlook:
     tokens: PartnerTokens | None
     now: dt.datetime
     warn_days: int
+    #: The shortest Conditional Access sign-in frequency (days; hours as a fraction) covering the
+    #: consenting admin or the CPV app: the ``conditional-access`` check, which runs before
+    #: ``liveness``, sets it when it finds one; None when none was found or it did not run.
+    sign_in_frequency_days: float | None = None
     _graph: str | SecureAppError | None = field(default=None, repr=False)
 
     def graph_token(self) -> str:

@@ -1,0 +1,184 @@
+"""verify's ``liveness`` check: the day the stored token is forecast to die, warned of
+``--warn-days`` before it.
+
+A refresh token dies after 90 days without a redemption (AADSTS700082, "The refresh token has
+expired due to inactivity ... inactive for 90.00:00:00"; ``REFRESH_TOKEN_LIFETIME_DAYS``), or
+sooner when a Conditional Access sign-in frequency covers the consenting admin or the CPV app:
+then it dies that long after the MFA sign-in behind it, however often it is redeemed
+(AADSTS70043). So every version carries both times as tags (``scripts.storage``:
+``mfaSignInAt``, ``lastRedeemedAt``), and the forecast is the earlier of the two deaths. The
+sign-in frequency is the ``conditional-access`` check's finding
+(``Outlook.sign_in_frequency_days``); without one only the 90 days count. A version without the
+tags (an older tool's, or pasted in the portal) counts from when it was stored, and the detail
+says the forecast is estimated.
+
+The forecast counts from the redemption on record as verify found it: the platform redeems the
+token too, but nothing records that, so the record is the last redemption verify can vouch for,
+and an early warning is the safe mistake. verify redeems the token as well; when the identity it
+runs as (the runner's ``az login`` or ``AZURE_*``, as for rotate) may write the secret, that
+redemption is recorded on the version read (a PATCH of its tags, every other tag kept, the
+value untouched), and the next run counts from it. Otherwise verify stays read-only: a refusal
+is no error, the detail says "not recorded (read-only identity)".
+
+A forecast day already past while this run's redemption worked is no dead token: the record is
+behind (redeemed without being recorded, or an estimate), a warning, never broken.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from foundation.wellknown import LAST_REDEEMED_AT_TAG, REFRESH_TOKEN_LIFETIME_DAYS
+from scripts import storage
+from scripts.adapters import keyvault as vault
+from scripts.flows.settings import is_placeholder
+from scripts.flows.verify.outlook import Outlook
+from scripts.flows.verify.report import Check, Status
+
+NAME = "liveness"
+
+_RECORDED = "redemption recorded (lastRedeemedAt): the next forecast counts from today"
+_READ_ONLY = "redemption not recorded (read-only identity)"
+
+
+@dataclass(frozen=True)
+class Forecast:
+    """The day the token dies, why, and what keeps it alive."""
+
+    dies: dt.datetime
+    #: e.g. "90 days after the last redemption on 2026-12-05".
+    cause: str
+    #: What the identity platform will answer on that day.
+    code: str
+    #: Before the day: what keeps the token alive. After it: what replaces it.
+    fix: str
+    replace: str
+    #: Empty, or " (estimated: ...)" when a time the forecast needs was not recorded.
+    estimated: str = ""
+
+
+def check(outlook: Outlook) -> list[Check]:
+    """One Check named ``liveness``; never raises (a recording refused is only a note)."""
+    stored = outlook.stored
+    if stored is None:
+        return [Check(NAME, "unknown", "no forecast: the version could not be read",
+                      "fix the vault read above; the forecast comes with it")]
+    if is_placeholder(stored.value):
+        return [Check(NAME, "unknown", "no forecast: no token stored yet",
+                      "run 'csp-secure-app consent'")]
+    forecast = _forecast(stored, outlook.sign_in_frequency_days)
+    # Recorded only once redeemed: a failed redemption is no redemption.
+    note = _record(outlook, stored) if outlook.tokens is not None else ""
+    if forecast is None:
+        return [Check(NAME, "unknown", _joined("no forecast: the version has no "
+                                               f"{LAST_REDEEMED_AT_TAG} tag and no creation "
+                                               "date", note),
+                      "run 'csp-secure-app rotate': the version it stores records both")]
+    return [_judge(forecast, outlook, note)]
+
+
+def _forecast(stored: vault.StoredToken, sign_in_frequency_days: float | None) -> Forecast | None:
+    last, estimated = _last_redemption(stored)
+    if last is None:
+        return None
+    day = last + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
+    inactivity = Forecast(
+        dies=day, cause=f"{REFRESH_TOKEN_LIFETIME_DAYS} days after the last redemption on "
+        f"{_date(last)}", code="AADSTS700082",
+        fix=f"run 'csp-secure-app rotate' before {_date(day)} and schedule it (weekly): each "
+        "rotation stores a token with 90 fresh days and records its redemption",
+        replace="run 'csp-secure-app consent' (an admin's MFA sign-in) to store a new token, "
+        "then schedule 'csp-secure-app rotate' so it never goes 90 days unredeemed again",
+        estimated=estimated)
+    if sign_in_frequency_days is None:
+        return inactivity
+    signed_in, sign_in_estimated = _sign_in(stored)
+    if signed_in is None:
+        return inactivity
+    day = signed_in + dt.timedelta(days=sign_in_frequency_days)
+    if day >= inactivity.dies:
+        return inactivity
+    return Forecast(
+        dies=day, cause=f"a {sign_in_frequency_days:g}-day Conditional Access sign-in frequency "
+        f"after the MFA sign-in on {_date(signed_in)}", code="AADSTS70043",
+        fix=f"have the admin sign in again with 'csp-secure-app consent' before {_date(day)}, or "
+        "exclude the CPV app or the consenting admin from the sign-in-frequency policy (see the "
+        "conditional-access check); rotation does not help: it is no new sign-in",
+        replace="run 'csp-secure-app consent' to store a new token, and exclude the CPV app or "
+        "the consenting admin from the sign-in-frequency policy so the next one lasts",
+        estimated=sign_in_estimated)
+
+
+def _last_redemption(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:
+    raw = stored.tags.get(LAST_REDEEMED_AT_TAG)
+    recorded = storage.tag_time(raw)
+    if recorded is not None:
+        return recorded, ""
+    why = f"its {LAST_REDEEMED_AT_TAG} tag is not a date" if raw else \
+        f"the version has no {LAST_REDEEMED_AT_TAG} tag"
+    return stored.created_on, f" (estimated: {why}; counted from when it was stored)"
+
+
+def _sign_in(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:
+    signed_in = storage.signed_in_at(stored.tags)
+    if signed_in is not None:
+        return signed_in, ""
+    # The sign-in came at or before the version was stored: the estimate may be late.
+    return stored.created_on, (" (estimated: the version does not record its MFA sign-in; "
+                               "counted from when it was stored, so it may come sooner)")
+
+
+def _judge(forecast: Forecast, outlook: Outlook, note: str) -> Check:
+    left = round((forecast.dies - outlook.now).total_seconds() / 86400, 1)
+    when = _date(forecast.dies)
+    if left <= 0:
+        if outlook.tokens is None:
+            return Check(NAME, "broken", _joined(
+                f"died on {when}: {forecast.cause}{forecast.estimated} ({forecast.code})", note),
+                forecast.replace)
+        return Check(NAME, "warning", _joined(
+            f"the forecast day {when} has passed ({forecast.cause}{forecast.estimated}), yet the "
+            "token redeemed now: the record is behind", note),
+            "run 'csp-secure-app rotate' (it records its redemption), or run verify as an "
+            "identity that may write the secret so it records its own")
+    status: Status = "warning" if left <= outlook.warn_days else "ok"
+    return Check(NAME, status, _joined(
+        f"forecast: dies on {when} (in {left:g} days): {forecast.cause}{forecast.estimated}",
+        note), forecast.fix)
+
+
+def _record(outlook: Outlook, stored: vault.StoredToken) -> str:
+    """This run's redemption, recorded on the version read when the runner may write it."""
+    from azure.core.exceptions import HttpResponseError
+    from azure.identity import CredentialUnavailableError
+    from azure.keyvault.secrets import KeyVaultSecretIdentifier
+
+    # Key Vault's PATCH replaces the tags as a whole ("Update Secret", REST): send them all.
+    tags = {**stored.tags, LAST_REDEEMED_AT_TAG: storage.tag_stamp(outlook.now)}
+    if len(tags) > storage.MAX_TAGS:
+        return (f"redemption not recorded (the version already has {len(stored.tags)} tags, "
+                "Key Vault's limit)")
+    where = KeyVaultSecretIdentifier(stored.secret_id)
+    try:
+        client = vault.secret_client(where.vault_url, vault.writer_credential(outlook.endpoints))
+        client.update_secret_properties(where.name, where.version, tags=tags)
+    except CredentialUnavailableError:
+        return "redemption not recorded (no writer identity: no 'az login' or AZURE_* here)"
+    except Exception as exc:  # a check never raises: the forecast stands without the record
+        refusal = vault.translate(exc, where.vault_url, where.name, "set")
+        # 403 without secrets 'set' (AccessDenied, ForbiddenByRbac): the runner may only read.
+        # A firewall's 403 is another refusal, and says so.
+        if (isinstance(exc, HttpResponseError) and exc.status_code == 403
+                and getattr(refusal, "error", None) == "forbidden"):
+            return _READ_ONLY
+        return f"redemption not recorded ({refusal.message})"
+    return _RECORDED
+
+
+def _joined(detail: str, note: str) -> str:
+    return f"{detail}; {note}" if note else detail
+
+
+def _date(when: dt.datetime) -> str:
+    return when.astimezone(dt.UTC).date().isoformat()
