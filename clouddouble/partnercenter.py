@@ -16,6 +16,9 @@ A token without ``mfa`` in ``amr`` is refused in the form ``mfa_refusal`` names:
   (microsoft/Partner-Center-DotNet-Samples#59, microsoft/Partner-Center-PowerShell#331).
 * ``"claims"``: the claims challenge Entra-protected APIs send for a token missing claims a policy
   requires (Learn, "Claims challenges, claims requests and client capabilities").
+
+Partner Center's MFA-compliance reports (App+User, same authentication) are
+``partnercenter_reports``: every App+User call authenticated here is recorded for them.
 """
 
 from __future__ import annotations
@@ -28,6 +31,8 @@ from typing import Any, Literal
 from . import msids as wk
 from .identity.directory import Directory
 from .identity.tokens import TokenIssuer, TokenRejected, bearer_token
+from .partnercenter_reports import PATHS as REPORT_PATHS
+from .partnercenter_reports import MfaReports
 from .server import Request, Response, json_response
 
 #: Partner Center's code for a token without MFA since the 2026 enforcement.
@@ -56,12 +61,13 @@ class PartnerCenter:
         self.issuer = issuer
         self.down = False
         self.mfa_refusal: MfaRefusal = "current"
+        self.reports = MfaReports(directory, issuer.clock)
 
     def route(self, request: Request) -> Response:
         if self.down:
             return _error(503, 503, "The service is temporarily unavailable. Try again later.")
         path = request.path.rstrip("/").lower()
-        if path != "/v1/profiles/organization":
+        if path != "/v1/profiles/organization" and path not in REPORT_PATHS:
             return _error(404, 404, "Resource not found.")
         if request.method != "GET":
             return _error(405, 405, "Method not allowed.")
@@ -73,6 +79,9 @@ class PartnerCenter:
             return _error(
                 403, 600021, "Partner tenant not found or not enrolled in the CSP program."
             )
+        self.reports.record_call(claims, request, mfa=True)
+        if path in REPORT_PATHS:
+            return self.reports.respond(request, path, tenant.id, _error, _headers())
         return json_response(200, self._profile(tenant.id), _headers())
 
     def _authenticate(self, request: Request) -> dict[str, Any] | Response:
@@ -89,6 +98,7 @@ class PartnerCenter:
         if "user_impersonation" not in str(claims.get("scp", "")).split():
             return _unauthorized("The token lacks the user_impersonation scope.", "invalid_token")
         if "mfa" not in claims.get("amr", []):
+            self.reports.record_call(claims, request, mfa=False)
             return self._mfa_refusal()
         return claims
 

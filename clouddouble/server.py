@@ -99,23 +99,36 @@ def empty(status: int = 204) -> Response:
 
 
 class RequestLog:
-    """Thread-safe append-only list of :class:`RequestRecord` (no headers or bodies: no secrets)."""
+    """Thread-safe append-only list of :class:`RequestRecord` (no headers or bodies: no secrets),
+    and how many TCP connections each listener accepted (``host_port`` -> count). A connection is
+    counted when it is accepted, before its TLS handshake: one a client gave up on because it does
+    not trust the certificate counts too, so a count is "connection attempts"."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: list[RequestRecord] = []
+        self._connections: dict[str, int] = {}
 
     def add(self, record: RequestRecord) -> None:
         with self._lock:
             self._records.append(record)
 
+    def connected(self, host_port: str) -> None:
+        with self._lock:
+            self._connections[host_port] = self._connections.get(host_port, 0) + 1
+
     def snapshot(self) -> list[RequestRecord]:
         with self._lock:
             return list(self._records)
 
+    def connections(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._connections)
+
     def clear(self) -> None:
         with self._lock:
             self._records.clear()
+            self._connections.clear()
 
 
 @dataclass
@@ -214,7 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
         # A response leaves in one send (_write) and at once: without TCP_NODELAY, Nagle holds a
         # short write until the client's delayed ACK (about 40 ms on Linux) on every response.
         raw.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        self.request = self.server.listener.ssl_context.wrap_socket(raw, server_side=True)
+        listener = self.server.listener
+        listener.log.connected(listener.host_port)  # before the handshake: attempts count too
+        self.request = listener.ssl_context.wrap_socket(raw, server_side=True)
         with self.server.sockets_lock:
             self.server.open_sockets.add(self.request)
         super().setup()

@@ -3,9 +3,11 @@
 Each one signs in at the stack's cloud (``Endpoints.authority_host``; instance discovery only for
 Microsoft's own hosts, so a national-cloud override or the local double is never validated
 against the public cloud) and sends its requests through our transport
-(``foundation.network.discovery.azure_transport``): our timeouts instead of azure-core's 300 s,
-the shared discovery cache, and the last token reply ``credential_error`` needs to tell
-throttling from a refusal. azure-identity is imported on use: ``invoke --list`` stays fast.
+(``foundation.network.discovery.azure_transport``): the process's one session (one connection
+per host and one trust store, shared with MSAL and the Key Vault client), our timeouts instead of
+azure-core's 300 s, the shared discovery cache, no back-off on an untrusted certificate, and the
+last token reply ``credential_error`` needs to tell throttling from a refusal. azure-identity is
+imported on use: ``invoke --list`` stays fast.
 """
 
 from __future__ import annotations

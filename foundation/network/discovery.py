@@ -85,19 +85,38 @@ class DiscoverySession(requests.Session):
         return response
 
 
+#: Per thread: whether the last attempt azure-core's transport made ended on a certificate that
+#: failed verification (``foundation.network.http``). RetryPolicy sleeps through the transport,
+#: in the thread that sent, right after the failed attempt: that back-off is skipped.
+_untrusted_attempt = threading.local()
+
+
 def azure_transport() -> Any:
-    """azure-identity's ``transport``: azure-core's requests transport, with the same cache and
-    our timeouts (azure-core's own default is 300 s per attempt)."""
+    """azure-identity's and the Key Vault client's ``transport``: azure-core's requests transport
+    over the process's one session (``foundation.network.http.azure_session``: one trust store,
+    one connection per host, shared with MSAL and our REST calls), with the discovery cache and
+    our timeouts (azure-core's own default is 300 s per attempt).
+
+    An untrusted certificate fails every client at once: the adapter fails a host it already
+    found untrusted without connecting, and the back-off azure-core's RetryPolicy would sleep
+    between those attempts is skipped, so its retries cost nothing and one connection attempt
+    is all a host sees."""
     from azure.core.pipeline.transport import RequestsTransport, RequestsTransportResponse
 
+    from foundation.network.http import azure_session, is_untrusted
     from foundation.network.timeouts import http_timeouts
 
     class DiscoveryTransport(RequestsTransport):  # type: ignore[misc]
         def send(self, request: Any, **kwargs: Any) -> Any:
+            _untrusted_attempt.failed = False
             hit = _cached(request.url) if request.method == "GET" else None
             if hit is not None:
                 return RequestsTransportResponse(request, hit)
-            response = super().send(request, **kwargs)
+            try:
+                response = super().send(request, **kwargs)
+            except Exception as exc:
+                _untrusted_attempt.failed = is_untrusted(exc)
+                raise
             if request.method == "GET":
                 _remember(request.url, response.internal_response)
             else:
@@ -105,8 +124,14 @@ def azure_transport() -> Any:
                                   response.headers.get("Retry-After"))
             return response
 
+        def sleep(self, duration: float) -> None:
+            if getattr(_untrusted_attempt, "failed", False):
+                return  # no wait heals a certificate this machine does not trust
+            super().sleep(duration)
+
     connect, read = http_timeouts()
-    return DiscoveryTransport(connection_timeout=connect, read_timeout=read)
+    return DiscoveryTransport(session=azure_session(), session_owner=False,
+                              connection_timeout=connect, read_timeout=read)
 
 
 def clear() -> None:

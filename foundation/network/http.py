@@ -1,17 +1,40 @@
-"""One HTTP session factory for the REST calls we make ourselves (Partner Center, Graph).
+"""Every HTTP client of this tool goes through here: our REST calls (Partner Center, Graph),
+MSAL (``identity_session``) and the azure-core clients, azure-identity's credentials and the Key
+Vault client (``azure_session``, via ``foundation.network.discovery.azure_transport``).
 
-MSAL and the Azure SDKs bring their own retry policies; this gives our direct calls the same
-behaviour: bounded timeouts, and retries with backoff for 429 (honouring Retry-After), 5xx and
-connection resets, so a transient fault is not reported as a broken setup.
+What they share, per process (:class:`PooledAdapter`):
+
+* one trust store: the CA bundle (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``, ``SSL_CERT_FILE``,
+  else certifi's) is loaded once into one ``ssl.SSLContext``. requests otherwise hands urllib3 the
+  bundle's path, and urllib3 loads it again for every new connection (a certifi-sized bundle costs
+  tens of milliseconds each time);
+* one connection pool per host: urllib3's ``PoolManager``, so the token endpoint MSAL reached
+  is the same TLS connection azure-identity reuses, and a task makes one handshake per host;
+* one verdict on an untrusted certificate: once a host's certificate failed verification, every
+  later attempt to it in this process fails at once with the same error, without connecting.
+  azure-core's RetryPolicy retries a connection error with back-off (seconds); it cannot be told
+  otherwise for ``DefaultAzureCredential`` (azure-identity passes a retry policy class to
+  ``ImdsCredential`` itself, so giving one ourselves is a TypeError), so the retries are made
+  free instead: the transport skips the back-off after such a failure (``discovery``).
+
+Retries differ per client and stay each one's own (the adapter's ``max_retries``): MSAL and our
+REST calls retry 429 (honouring Retry-After), 5xx and connection resets here, with bounded
+timeouts, so a transient fault is not reported as a broken setup; azure-core retries itself, so
+its session retries nothing.
 """
 
 from __future__ import annotations
 
+import os
+import re
+import ssl
+import threading
 from types import TracebackType
-from typing import Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self
 
 import requests
-from requests.adapters import HTTPAdapter
+from requests.adapters import DEFAULT_POOLBLOCK, HTTPAdapter
+from urllib3 import PoolManager
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import MaxRetryError, ResponseError
 from urllib3.response import BaseHTTPResponse
@@ -21,6 +44,9 @@ from foundation.errors import ServiceError
 from foundation.network.discovery import DiscoverySession
 from foundation.network.failures import connection_error, throttled, with_response_ids
 from foundation.network.timeouts import http_timeouts
+
+if TYPE_CHECKING:
+    from requests.adapters import _HostParams, _PoolKwargs  # the stubs' names for these dicts
 
 RETRIES = 3
 #: The longest ``Retry-After`` we wait out before a retry. A service asking for longer is told
@@ -88,15 +114,178 @@ def _is_json(response: requests.Response) -> bool:
 def identity_session() -> requests.Session:
     """The retries and timeouts of ``session()``, and throttling told as a service problem."""
     sess = IdentitySession()
-    sess.mount("https://", HTTPAdapter(max_retries=_retry()))
+    sess.mount("https://", PooledAdapter(max_retries=_retry()))
     return sess
 
 
 def session() -> requests.Session:
     """Retries, timeouts and the shared discovery cache: for our REST calls."""
     sess = Session()
-    sess.mount("https://", HTTPAdapter(max_retries=_retry()))
+    sess.mount("https://", PooledAdapter(max_retries=_retry()))
     return sess
+
+
+# --- one trust store, one pool per host, one verdict per untrusted host -------------------------
+
+#: Hosts one process keeps pools for, and connections kept per host: requests' 10 per host, the
+#: most that ``rotate --keep``'s workers use at once (``scripts.adapters.keyvault``).
+POOLS: Final = 32
+CONNECTIONS_PER_HOST: Final = 10
+#: What OpenSSL says when a certificate (or its host name) failed verification: the failure that
+#: no retry heals. Other TLS errors (a handshake cut by a proxy) are left to the retries.
+_UNTRUSTED = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.IGNORECASE)
+#: Guards the process-wide pieces below (re-entrant: building the azure-core session builds an
+#: adapter, which takes the pool).
+_lock = threading.RLock()
+_pool: PoolManager | None = None
+_azure_session: requests.Session | None = None
+_contexts: dict[str, ssl.SSLContext] = {}
+#: (scheme, host, port, CA bundle) -> the text of the first certificate failure there.
+_untrusted: dict[tuple[str, str, int | None, str], str] = {}
+
+
+def azure_session() -> requests.Session:
+    """The one session under every azure-core client of the process (azure-core's
+    ``RequestsTransport(session=..., session_owner=False)``). It retries nothing: azure-core's
+    RetryPolicy does, as on the session azure-core would build itself."""
+    global _azure_session
+    with _lock:
+        if _azure_session is None:
+            sess = requests.Session()
+            adapter = PooledAdapter(max_retries=Retry(total=False, redirect=False,
+                                                      raise_on_status=False))
+            for scheme in ("http://", "https://"):  # http: managed identity's IMDS endpoint
+                sess.mount(scheme, adapter)
+            _azure_session = sess
+        return _azure_session
+
+
+def trust_bundle() -> str:
+    """The CA bundle every client trusts: requests' variables first (``REQUESTS_CA_BUNDLE``, then
+    ``CURL_CA_BUNDLE``), then OpenSSL's ``SSL_CERT_FILE``, else certifi's bundle, requests' own
+    default. Read at each use: it is the value of the process making the call."""
+    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE", "SSL_CERT_FILE"):
+        value = os.environ.get(name, "").strip()
+        if value:
+            return value
+    import certifi
+
+    return str(certifi.where())
+
+
+def _bundle_of(verify: object, cert: object) -> str | None:
+    """The bundle a request trusts when it is the process's own (``verify`` True, or the path
+    requests took from the environment); None for anything else (verification off, a bundle
+    a caller chose, a client certificate), which stays requests' business."""
+    if cert or verify is False or verify is None:
+        return None
+    bundle = trust_bundle()
+    return bundle if verify is True or verify == bundle else None
+
+
+def trust_context(bundle: str) -> ssl.SSLContext | None:
+    """One ``SSLContext`` per CA bundle, loaded once (urllib3's defaults: TLS 1.2 or later,
+    certificates and host names verified). None when the bundle cannot be loaded: requests then
+    reports the missing or broken file exactly as it always did."""
+    with _lock:
+        context = _contexts.get(bundle)
+        if context is None:
+            from urllib3.util.ssl_ import create_urllib3_context
+
+            context = create_urllib3_context(cert_reqs=ssl.CERT_REQUIRED)
+            try:
+                if os.path.isdir(bundle):
+                    context.load_verify_locations(capath=bundle)
+                else:
+                    context.load_verify_locations(cafile=bundle)
+            except (OSError, ssl.SSLError):
+                return None
+            _contexts[bundle] = context
+        return context
+
+
+def _shared_pool() -> PoolManager:
+    global _pool
+    with _lock:
+        if _pool is None:
+            _pool = PoolManager(num_pools=POOLS, maxsize=CONNECTIONS_PER_HOST)
+        return _pool
+
+
+def _origin_key(url: str, bundle: str) -> tuple[str, str, int | None, str]:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    return parts.scheme.lower(), (parts.hostname or "").lower(), parts.port, bundle
+
+
+class PooledAdapter(HTTPAdapter):
+    """requests' adapter over the process's one ``PoolManager`` and one ``SSLContext`` per CA
+    bundle (requests' documented extension points: ``init_poolmanager``,
+    ``build_connection_pool_key_attributes``, ``cert_verify``). Connections are pooled by host
+    and context, so every adapter's requests to a host share its connections; each adapter keeps
+    its own retries."""
+
+    def init_poolmanager(self, connections: int, maxsize: int, block: bool = DEFAULT_POOLBLOCK,
+                         **pool_kwargs: Any) -> None:
+        self._pool_connections = connections
+        self._pool_maxsize = maxsize
+        self._pool_block = block
+        self.poolmanager = _shared_pool()
+
+    def build_connection_pool_key_attributes(
+            self, request: requests.PreparedRequest, verify: bool | str,
+            cert: str | tuple[str, str] | None = None) -> tuple[_HostParams, _PoolKwargs]:
+        host_params, pool_kwargs = super().build_connection_pool_key_attributes(
+            request, verify, cert)
+        bundle = _bundle_of(verify, cert)
+        context = trust_context(bundle) if bundle else None
+        if context is not None:
+            # The context holds the trust store: no path, which urllib3 would load again.
+            pool_kwargs.pop("ca_certs", None)
+            pool_kwargs.pop("ca_cert_dir", None)
+            pool_kwargs["ssl_context"] = context
+        return host_params, pool_kwargs
+
+    def cert_verify(self, conn: Any, url: str, verify: bool | str, cert: Any) -> None:
+        bundle = _bundle_of(verify, cert)
+        if url.lower().startswith("https") and bundle and trust_context(bundle) is not None:
+            conn.cert_reqs = "CERT_REQUIRED"
+            conn.ca_certs = None
+            conn.ca_cert_dir = None
+            return
+        super().cert_verify(conn, url, verify, cert)  # type: ignore[no-untyped-call]
+
+    def send(self, request: requests.PreparedRequest, stream: bool = False,
+             timeout: Any = None, verify: bool | str = True, cert: Any = None,
+             proxies: Any = None) -> requests.Response:
+        bundle = _bundle_of(verify, cert)
+        key = _origin_key(str(request.url), bundle) if bundle else None
+        with _lock:
+            known = _untrusted.get(key) if key else None
+        if known is not None:
+            raise requests.exceptions.SSLError(known, request=request)
+        try:
+            return super().send(request, stream=stream, timeout=timeout, verify=verify,
+                                cert=cert, proxies=proxies)
+        except requests.exceptions.SSLError as exc:
+            if key and _UNTRUSTED.search(str(exc)):
+                with _lock:
+                    _untrusted.setdefault(key, str(exc))
+            raise
+
+    def close(self) -> None:
+        """The pool is the process's: a client closing its session leaves it to the others."""
+        for proxy in self.proxy_manager.values():
+            proxy.clear()
+
+
+def is_untrusted(exc: BaseException) -> bool:
+    """Whether ``exc`` (from requests, or azure-core wrapping it) is a certificate that failed
+    verification: the one connection failure not worth waiting to retry."""
+    from foundation.network.failures import chain
+
+    return any(_UNTRUSTED.search(str(e)) for e in chain(exc))
 
 
 def _retry() -> Retry:

@@ -22,21 +22,23 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final
 from urllib.parse import urlsplit
 
+from foundation.advice import SupportIds, support_id, with_ids
 from foundation.clouds import Endpoints, is_loopback_host
 from foundation.errors import ConfigError, SecureAppError, ServiceError, SignInError
 from foundation.naming import is_guid
 from foundation.network.credentials import deployer_credential, identity_options
+from foundation.network.discovery import azure_transport
 from foundation.network.failures import connection_error, credential_error, is_tls
-from foundation.network.timeouts import http_timeouts
 from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS, TOKEN_CONTENT_TYPE
 from scripts.adapters import keyvault_refusals as refusals
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from azure.core.credentials import TokenCredential
     from azure.keyvault.secrets import KeyVaultSecret, SecretClient, SecretProperties
 
@@ -69,9 +71,9 @@ DISABLE_RATE: Final = 200.0
 
 
 def client_options() -> dict[str, Any]:
-    """The Key Vault client's retries and per-attempt timeouts (``foundation.network.timeouts``)."""
-    connect, read = http_timeouts()
-    return {**RETRY_OPTIONS, "connection_timeout": connect, "read_timeout": read}
+    """The Key Vault client's retries, and the transport every client shares (one connection per
+    host, our timeouts, no back-off on an untrusted certificate: ``discovery.azure_transport``)."""
+    return {**RETRY_OPTIONS, "transport": azure_transport()}
 
 
 @dataclass(frozen=True)
@@ -224,6 +226,8 @@ def disable_listed(client: SecretClient, name: str,
     A listing that fails part-way keeps what was already picked. ``pick`` runs in this thread
     only. Ctrl-C drops the PATCHes not yet started and waits for those in flight (at most
     ``workers`` round trips), so no thread outlives the call."""
+    from concurrent.futures import ThreadPoolExecutor  # only --keep needs threads
+
     pending: list[tuple[str, Future[SecureAppError | None]]] = []
     listing_error: SecureAppError | None = None
     pace = _Pace(rate)
@@ -306,8 +310,26 @@ def _stored(secret: Any) -> StoredToken:
                        tags=dict(props.tags or {}))
 
 
+#: Key Vault's ``x-ms-request-id`` (Learn, "Azure Key Vault REST API: common parameters and
+#: headers"), as a refusal's line ends with it: what Key Vault support asks for.
+REQUEST_ID_LABEL: Final = "Key Vault request id"
+
+
 def translate(exc: Exception, vault_url: str, name: str, permission: str) -> SecureAppError:
-    """One SDK exception -> one typed error with the cause and the fix. Never includes a token."""
+    """One SDK exception -> one typed error with the cause and the fix, and Key Vault's request
+    id when the vault answered. Never includes a token."""
+    return with_ids(_translate(exc, vault_url, name, permission), request_id(exc))
+
+
+def request_id(exc: BaseException) -> SupportIds:
+    """The ``x-ms-request-id`` of the answer an ``HttpResponseError`` carries, only if shaped like
+    an id (``foundation.advice.support_id``: bounded, hex and dashes): it comes from outside."""
+    headers: Any = getattr(getattr(exc, "response", None), "headers", None)
+    value = support_id(headers.get("x-ms-request-id")) if hasattr(headers, "get") else None
+    return ((REQUEST_ID_LABEL, value),) if value else ()
+
+
+def _translate(exc: Exception, vault_url: str, name: str, permission: str) -> SecureAppError:
     from azure.core.exceptions import (
         ClientAuthenticationError,
         HttpResponseError,

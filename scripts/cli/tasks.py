@@ -175,32 +175,49 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
                             "versionless): read exactly it, and say whether it is the newest",
             "skip": "a check the tenant cannot serve (licence, permission), reported as "
                     "skipped: partner-center-mfa, consent, conditional-access or liveness; "
-                    "repeat for more"},
+                    "repeat for more",
+            "notify": "post the report to this https:// webhook when it is not healthy "
+                      "(warning, unavailable or broken; not for unknown alone); a failed post "
+                      "is a warning and leaves the exit code as it is",
+            "notify_always": "with --notify: post every run, healthy and unknown included",
+            "notify_format": "json (default: the JSON report with tool, tenant_domain, summary, "
+                             "timestamp), teams (a Teams workflow's Adaptive Card) or slack (a "
+                             "Slack incoming webhook's blocks)"},
      iterable=["skip"])
 @reported
 def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
            format: str = "table", cloud: str | None = None, stack: str | None = None,
-           platform_url: str | None = None, skip: list[str] | None = None) -> None:
+           platform_url: str | None = None, skip: list[str] | None = None,
+           notify: str | None = None, notify_always: bool = False,
+           notify_format: str = "json") -> None:
     """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
     from scripts import inputs
     from scripts.flows.settings import PlatformUrl
-    from scripts.flows.verify import check_skips
+    from scripts.flows.verify import alerts, check_skips
     from scripts.flows.verify import verify as run_verify
 
     inputs.check_format(format)
     in_range("--warn-days", warn_days, 0, 365, "days of warning before an expiry")
     skipped = check_skips(skip or [])
+    alert = alerts.plan(notify, notify_format, notify_always)
     platform = PlatformUrl.parse(platform_url) if platform_url is not None else None
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   cwd=project_dir(), reader=True)
-    report = run_verify(given.key_vault_reader(), given.app, given.target, given.endpoints,
+    reader = given.key_vault_reader()
+    report = run_verify(reader, given.app, given.target, given.endpoints,
                         warn_days=int(warn_days),
                         platform=platform.in_cloud(given.endpoints) if platform else None,
                         skip=skipped)
     print_result(format, report.as_json, report.table)
     for line in report.problems():
         err(line)
+    if alert is not None:
+        # After the report is out; whatever the post does, the exit code is the report's.
+        said = alerts.notify(report, alert, domain=given.app.csp_domain,
+                             secrets=(given.app.app_secret, reader.app_secret))
+        if said:
+            err(said)
     if report.exit_code:
         raise Exit(code=report.exit_code)
 

@@ -11,6 +11,7 @@ from collections import Counter
 
 import pytest
 
+from scripts.flows.verify import CHECK_NAMES
 from tests.support import PartnerWorld
 
 BROWSER_PAGES = ("/oauth2/v2.0/authorize", "/login", "/mfa", "/consent")
@@ -50,7 +51,10 @@ def test_consent_rotate_and_verify_make_the_protocol_minimum_of_requests(cloud, 
     counted["consent"] = kinds(cloud)
     for task in ("rotate", "verify"):
         cloud.clear_requests()
-        result = world.invoke(task, env=env)
+        # verify's outlook checks (issue 13) read more by design and have their own tests:
+        # the minimum here is the platform's own view.
+        skips = [a for n in CHECK_NAMES for a in ("--skip", n)] if task == "verify" else []
+        result = world.invoke(task, *skips, env=env)
         assert result.returncode == 0, result.stderr
         counted[task] = kinds(cloud)
     assert counted == MINIMUM

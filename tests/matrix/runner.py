@@ -132,6 +132,12 @@ class Sandbox:
         return env
 
     def invoke(self, *args: str, env: dict[str, str] | None = None) -> Run:
+        if args and args[0] == "verify":
+            # The matrix judges the platform's own view; the outlook checks (issue 13) have
+            # their own tests and would add their own lines for a service that is down.
+            from scripts.flows.verify import CHECK_NAMES
+
+            args = (*args, *[a for n in CHECK_NAMES for a in ("--skip", n)])
         proc = subprocess.run([sys.executable, "-m", "scripts.cli", *args], cwd=ROOT, text=True,
                               capture_output=True, env=env or self.env(), timeout=110,
                               check=False)

@@ -32,7 +32,7 @@ from collections.abc import Callable
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError
 from scripts.flows.settings import PlatformUrl
-from scripts.flows.verify import conditional_access, consent_grant, liveness
+from scripts.flows.verify import conditional_access, consent_grant, liveness, partner_center_mfa
 from scripts.flows.verify.core import platform_view, secret_expiry
 from scripts.flows.verify.outlook import Outlook
 from scripts.flows.verify.report import Check, HealthReport, Status
@@ -45,6 +45,7 @@ __all__ = [
     "HealthReport",
     "Status",
     "check_skips",
+    "platform_view",
     "secret_expiry",
     "verify",
 ]
@@ -52,6 +53,7 @@ __all__ = [
 #: The outlook checks, by the name the table, the JSON and ``--skip`` use, in report order.
 CHECKS: dict[str, Callable[[Outlook], list[Check]]] = {}
 CHECK_NAMES = ("partner-center-mfa", "consent", "conditional-access", "liveness")
+CHECKS["partner-center-mfa"] = partner_center_mfa.check
 CHECKS["consent"] = consent_grant.check
 CHECKS["conditional-access"] = conditional_access.check
 CHECKS["liveness"] = liveness.check
