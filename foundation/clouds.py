@@ -30,7 +30,7 @@ from __future__ import annotations
 import ipaddress
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from typing import Final
 from urllib.parse import SplitResult, urlsplit
@@ -143,7 +143,7 @@ _ALIASES: Final[Mapping[str, str]] = {
 VALID_CLOUDS: Final = ("public", "usgov", "china", "custom")
 
 
-def _shown(value: str) -> str:
+def shown(value: str) -> str:
     """``value`` as it may appear in an error line: any ``user:password@`` part masked."""
     return repr(re.sub(r"(//)[^/@]*@", r"\1***@", value))
 
@@ -178,11 +178,11 @@ def _https_url(name: str, value: str, *, host_only: bool) -> str:
         parts.port  # noqa: B018 - raises ValueError on a non-numeric or out-of-range port
     except ValueError:
         raise ConfigError(
-            f"{name}={_shown(value)} is not a valid URL", fix=f"use the form {expected}"
+            f"{name}={shown(value)} is not a valid URL", fix=f"use the form {expected}"
         ) from None
     problem = _url_problem(parts, raw, host_only=host_only)
     if problem:
-        raise ConfigError(f"{name}={_shown(value)} {problem}", fix=f"use the form {expected}")
+        raise ConfigError(f"{name}={shown(value)} {problem}", fix=f"use the form {expected}")
     path = parts.path.rstrip("/")
     return f"https://{parts.netloc.lower()}{path}"
 
@@ -301,7 +301,7 @@ def validate_vault_url(url: str, endpoints: Endpoints) -> str:
     expected = f"https://<vault-name>.{endpoints.vault_suffix}/"
 
     def bad(problem: str) -> ConfigError:
-        return ConfigError(f"Key Vault URL {_shown(url)} {problem}", fix=f"use the form {expected}")
+        return ConfigError(f"Key Vault URL {shown(url)} {problem}", fix=f"use the form {expected}")
 
     text = url.strip()
     try:
@@ -325,6 +325,14 @@ def validate_vault_url(url: str, endpoints: Endpoints) -> str:
         if parts.path.lstrip("/").lower().startswith("secrets/"):
             raise bad("is a secret identifier, not a vault URL")
         raise bad("must not have a path")
+    return vault_origin(host, port, suffixes, bad)
+
+
+def vault_origin(host: str, port: int | None, suffixes: list[str],
+                 bad: Callable[[str], ConfigError]) -> str:
+    """``https://<vault>.<suffix>/`` for a Key Vault host (on 443, under one of ``suffixes``,
+    a valid vault name), else ``bad``'s error: the one rule for a vault URL and for the vault
+    part of a secret identifier."""
     if port is not None and port != 443:
         raise bad("must not name a port")
     suffix = next((s for s in suffixes if host.endswith(f".{s}")), None)

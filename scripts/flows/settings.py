@@ -29,7 +29,13 @@ from typing import TYPE_CHECKING, Final
 from urllib.parse import parse_qsl, urlsplit
 
 from foundation import naming
-from foundation.clouds import KNOWN_VAULT_SUFFIXES, Endpoints, is_loopback_host
+from foundation.clouds import (
+    KNOWN_VAULT_SUFFIXES,
+    Endpoints,
+    is_loopback_host,
+    shown,
+    vault_origin,
+)
 from foundation.errors import ConfigError, SignInError
 from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
@@ -253,10 +259,8 @@ class PlatformUrl:
         version, no query but one ``api-version``. The cloud is checked by :meth:`in_cloud`."""
         expected = ("https://<vault>.vault.azure.net/secrets/<name>[/<version>]"
                     f"?api-version={PLATFORM_KEY_VAULT_API_VERSION}")
-        shown = repr(re.sub(r"(//)[^/@]*@", r"\1***@", url))
-
         def bad(problem: str) -> ConfigError:
-            return ConfigError(f"{source} {shown} {problem}",
+            return ConfigError(f"{source} {shown(url)} {problem}",
                                fix=f"pass the platform's \"Key Vault URL\" as it holds it, of "
                                f"the form {expected}")
 
@@ -304,17 +308,7 @@ def _vault_origin(netloc: str, host: str, port: int | None,
     """``https://{vault}.{suffix}/`` (or the loopback origin of the local double)."""
     if is_loopback_host(host):
         return f"https://{netloc}/"
-    suffix = next((s for s in sorted(KNOWN_VAULT_SUFFIXES) if host.endswith(f".{s}")), None)
-    if suffix is None:
-        known = ", ".join(sorted(KNOWN_VAULT_SUFFIXES))
-        raise bad(f"is not a Key Vault host (rule: <vault>.<suffix>, the suffix one of {known})")
-    if port not in (None, 443):
-        raise bad("names a port (Key Vault answers on 443 only)")
-    name = host.removesuffix(f".{suffix}")
-    problem = naming.check_vault_name(name)
-    if problem:
-        raise bad(f"names no valid vault: {problem}")
-    return f"https://{name}.{suffix}/"
+    return vault_origin(host, port, sorted(KNOWN_VAULT_SUFFIXES), bad)
 
 
 def _api_version(query: str, bad: Callable[[str], ConfigError]) -> str | None:
