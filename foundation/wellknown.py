@@ -113,12 +113,16 @@ TOKEN_EXCHANGE_AUDIENCES: Final[dict[str, str]] = {
     "china": "api://AzureADTokenExchangeChina",
 }
 #: Tags on each stored version of the token (Key Vault secret tags: at most 15 per version, values
-#: of at most 256 characters; Learn, "About Azure Key Vault secrets", Secret tags): when the
-#: admin's MFA sign-in behind the token happened (consent sets it; rotate copies it, since a
-#: redemption is no new sign-in), and when the token was last redeemed successfully (consent and
-#: rotate at store time, verify when its identity may write). ISO 8601, UTC. verify's
-#: ``liveness`` check forecasts the token's death from them.
+#: of at most 256 characters; Learn, "About Azure Key Vault secrets", Secret tags), ISO 8601, UTC:
+#: when the admin's MFA sign-in behind the token happened (consent sets it; rotate copies it, since
+#: a redemption is no new sign-in); when the stored token itself was issued (the sign-in or the
+#: redemption that returned it: its 90 days count from then, and a later redemption whose new
+#: token is thrown away, verify's or the platform's, does not extend them); and when the token was
+#: last redeemed successfully (at store time, then by verify when its identity may write: a sign of
+#: life, not a new lease). verify's ``liveness`` check forecasts the token's death from the first
+#: two.
 MFA_SIGN_IN_AT_TAG: Final = "mfaSignInAt"
+ISSUED_AT_TAG: Final = "issuedAt"
 LAST_REDEEMED_AT_TAG: Final = "lastRedeemedAt"
 #: Content type of the token secret's versions; the Pulumi placeholder uses it too, so the
 #: platform (and a human in the portal) can tell what the secret holds.

@@ -9,9 +9,10 @@ recoverable, and the error names the file and the command that pushes it
 Partner Center was down (:func:`keeper`, handed to the sign-in), and the token of a
 ``--store manual`` consent that is not printed (:func:`keep_manual`).
 
-Each version is tagged with its lifecycle (``foundation.wellknown``'s ``mfaSignInAt`` and
-``lastRedeemedAt``, ISO 8601 UTC): verify's ``liveness`` check forecasts from them the day the
-token dies, and verify itself moves ``lastRedeemedAt`` when its identity may write.
+Each version is tagged with its lifecycle (``foundation.wellknown``'s ``mfaSignInAt``,
+``issuedAt`` and ``lastRedeemedAt``, ISO 8601 UTC): verify's ``liveness`` check forecasts from
+the first two the day the token dies, and verify itself moves ``lastRedeemedAt`` when its
+identity may write.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from typing import TYPE_CHECKING, Final
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError, SecureAppError, StorageError
-from foundation.wellknown import LAST_REDEEMED_AT_TAG, MFA_SIGN_IN_AT_TAG
+from foundation.wellknown import ISSUED_AT_TAG, LAST_REDEEMED_AT_TAG, MFA_SIGN_IN_AT_TAG
 from scripts.adapters import keyvault as vault
 from scripts.adapters.claims import TokenClaims
 from scripts.adapters.identity import Keeper, PartnerTokens
@@ -75,8 +76,8 @@ def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints
     vault confirmed it. ``client``: the writer's vault client when the caller already has one
     (rotate), so the same credential and token serve the read and the write. ``signed_in``:
     when the MFA sign-in behind the token happened (consent: just now; rotate: the redeemed
-    version's), tagged ``mfaSignInAt``; None leaves it untagged (unknown). The token was
-    redeemed as it was obtained: ``lastRedeemedAt`` is that moment."""
+    version's), tagged ``mfaSignInAt``; None leaves it untagged (unknown). The token was issued,
+    and redeemed, as it was obtained: ``issuedAt`` and ``lastRedeemedAt`` are that moment."""
     pending = _pending(tokens.refresh_token, tokens.claims, app, target)
     path = fallback.keep(pending, options.pending_home)
     stored = _push(pending, target, endpoints, options, path, source, client, signed_in)
@@ -88,8 +89,8 @@ def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
                   target: VaultTarget | None = None) -> vault.StoredToken:
     """``csp-secure-app store-token --from-file PATH``: push a kept token (to ``target``, else
     where the file says), then delete its file. The file does not say whether a sign-in or a
-    rotation obtained it: ``mfaSignInAt`` stays unknown, ``lastRedeemedAt`` is when it was
-    obtained."""
+    rotation obtained it: ``mfaSignInAt`` stays unknown; ``issuedAt`` and ``lastRedeemedAt``
+    are when it was obtained, however long the file was kept."""
     pending = fallback.load(path)
     target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
     if not target.vault_url or not target.secret_name:
@@ -135,8 +136,9 @@ def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
 
 def _lifecycle_tags(pending: fallback.PendingToken,
                     signed_in: dt.datetime | None) -> dict[str, str]:
-    redeemed = tag_time(pending.obtained_at)
-    tags = {LAST_REDEEMED_AT_TAG: tag_stamp(redeemed)} if redeemed else {}
+    obtained = tag_time(pending.obtained_at)
+    tags = dict.fromkeys((ISSUED_AT_TAG, LAST_REDEEMED_AT_TAG), tag_stamp(obtained)) \
+        if obtained else {}
     if signed_in is not None:
         tags[MFA_SIGN_IN_AT_TAG] = tag_stamp(signed_in)
     return tags

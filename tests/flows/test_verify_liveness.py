@@ -24,7 +24,7 @@ from scripts.storage import tag_stamp, tag_time
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 from tests.support import PartnerWorld, assert_no_secret, seed
 
-SIGNED_IN, REDEEMED = wk.MFA_SIGN_IN_AT_TAG, wk.LAST_REDEEMED_AT_TAG
+SIGNED_IN, ISSUED, REDEEMED = wk.MFA_SIGN_IN_AT_TAG, wk.ISSUED_AT_TAG, wk.LAST_REDEEMED_AT_TAG
 #: Every outlook check but this one: they read Graph, which these tests do not set up.
 OTHERS = frozenset({"partner-center-mfa", "consent", "conditional-access"})
 
@@ -83,15 +83,14 @@ def run(world: PartnerWorld, *, days_later: float = 0, warn_days: int = 30) -> C
 
 # -- the tags consent and rotate write ---------------------------------------------------------
 
-def test_consent_tags_its_sign_in_and_redemption_and_keeps_the_other_tags(
+def test_consent_tags_its_sign_in_issue_and_redemption_and_keeps_the_other_tags(
         world: PartnerWorld) -> None:
     [version] = world.vault.secret_versions(world.secret_name)
     tags = version.tags or {}
-    signed_in, redeemed = tag_time(tags.get(SIGNED_IN)), tag_time(tags.get(REDEEMED))
-    assert signed_in is not None and redeemed is not None, tags
-    # Both moments came just before the vault stored the version (to the second).
+    moments = [tag_time(tags.get(name)) for name in (SIGNED_IN, ISSUED, REDEEMED)]
+    # Every moment came just before the vault stored the version (to the second).
     window = (version.created - dt.timedelta(minutes=5), version.created + dt.timedelta(seconds=1))
-    assert window[0] <= signed_in <= window[1] and window[0] <= redeemed <= window[1]
+    assert all(m is not None and window[0] <= m <= window[1] for m in moments), tags
     assert {"source", "obtainedBy", "obtainedAt", "tenantId", "cpvAppId"} <= set(tags)
     assert tags["source"] == "consent" and len(tags) <= 15
     assert all(len(v) <= 256 for v in tags.values())
@@ -102,30 +101,31 @@ def test_rotate_keeps_the_sign_in_of_the_version_it_redeemed(world: PartnerWorld
     lastRedeemedAt of its own."""
     consented = newest_tags(world)
     retag(world, **{**consented, SIGNED_IN: "2026-01-02T03:04:05+00:00",
-                    REDEEMED: "2026-01-02T03:04:05+00:00"})
+                    ISSUED: "2026-01-02T03:04:05+00:00", REDEEMED: "2026-01-02T03:04:05+00:00"})
     result = world.invoke("rotate")
     assert result.returncode == 0, result.stderr
     tags = newest_tags(world)
     assert tags["source"] == "rotate"
     assert tags[SIGNED_IN] == "2026-01-02T03:04:05+00:00"
     rotated = world.vault.secret_versions(world.secret_name)[-1].created
-    redeemed = tag_time(tags[REDEEMED])
-    assert redeemed is not None and rotated - dt.timedelta(minutes=5) <= redeemed
-    assert redeemed > dt.datetime(2026, 1, 3, tzinfo=dt.UTC)
+    for name in (ISSUED, REDEEMED):  # the token rotate stores was issued by its redemption
+        when = tag_time(tags[name])
+        assert when is not None and rotated - dt.timedelta(minutes=5) <= when, (name, tags)
 
 
 def test_rotate_of_an_older_consent_takes_its_sign_in_and_of_a_pasted_token_none(
         world: PartnerWorld) -> None:
     """A version an older consent stored (no mfaSignInAt) was obtained by that sign-in: its
     obtainedAt is the sign-in. A pasted version tells nothing: the tag is left out."""
-    consented = {k: v for k, v in newest_tags(world).items() if k not in (SIGNED_IN, REDEEMED)}
+    consented = {k: v for k, v in newest_tags(world).items()
+                 if k not in (SIGNED_IN, ISSUED, REDEEMED)}
     retag(world, **{**consented, "obtainedAt": "2026-02-03T04:05:06+00:00"})
     assert world.invoke("rotate").returncode == 0
     assert newest_tags(world)[SIGNED_IN] == "2026-02-03T04:05:06+00:00"
     retag(world, tenantId=world.tenant.id)
     assert world.invoke("rotate").returncode == 0
     tags = newest_tags(world)
-    assert SIGNED_IN not in tags and REDEEMED in tags
+    assert SIGNED_IN not in tags and ISSUED in tags and REDEEMED in tags
 
 
 # -- the forecast, against the double's clock ----------------------------------------------------
@@ -135,17 +135,20 @@ def test_healthy_forecast_is_ok_with_the_day_and_records_with_a_writer(
     before = state(inside)
     found = run(inside, days_later=10)
     assert found.status == "ok", found
-    consented = tag_time(before[-1][3][REDEEMED])
+    consented = tag_time(before[-1][3][ISSUED])
     assert consented is not None
     day = (consented + dt.timedelta(days=90)).date().isoformat()
     assert f"dies on {day} (in 80 days)" in found.detail
-    assert "90 days after the last redemption" in found.detail
+    assert "90 days after it was issued" in found.detail
     assert "estimated" not in found.detail
     assert "redemption recorded" in found.detail
     # The version read got this run's redemption; its value and every other tag stay.
     [(version, value, enabled, tags, _)] = state(inside)
     assert (version, value, enabled) == before[-1][:3]
-    assert tags == {**before[-1][3], REDEEMED: tag_stamp(inside.cloud.clock.now())}
+    recorded = tag_time(tags.pop(REDEEMED))
+    assert recorded is not None and abs(recorded - inside.cloud.clock.now()) < dt.timedelta(
+        seconds=30), recorded
+    assert tags == {k: v for k, v in before[-1][3].items() if k != REDEEMED}
 
 
 def test_a_read_only_identity_leaves_the_vault_untouched(
@@ -158,11 +161,22 @@ def test_a_read_only_identity_leaves_the_vault_untouched(
     assert state(inside) == before
 
 
-def test_85_days_after_the_last_redemption_warns_5_days_ahead(inside: PartnerWorld) -> None:
+def test_85_days_after_the_issue_warns_5_days_ahead(inside: PartnerWorld) -> None:
     found = run(inside, days_later=85, warn_days=30)
     assert found.status == "warning", found
     assert "(in 5 days)" in found.detail
     assert found.fix is not None and "csp-secure-app rotate" in found.fix
+
+
+def test_verify_redeeming_the_token_does_not_move_its_death(inside: PartnerWorld) -> None:
+    """The identity platform gives a redemption a new token and leaves the old one its 90 days:
+    a daily verify that throws the new one away must not report a token healthy past them."""
+    for step in (10, 30, 30):  # days 10, 40 and 70
+        assert "redemption recorded" in run(inside, days_later=step).detail
+    soon = run(inside, days_later=15)  # day 85
+    assert soon.status == "warning" and "(in 5 days)" in soon.detail, soon
+    gone = run(inside, days_later=6)  # day 91, 21 days after verify's last redemption
+    assert gone.status == "broken" and "AADSTS700082" in gone.detail, gone
 
 
 def test_past_the_forecast_day_is_broken(inside: PartnerWorld) -> None:
@@ -181,19 +195,20 @@ def test_a_version_without_the_tags_counts_from_when_it_was_stored(
     found = run(inside, days_later=3)
     assert found.status == "ok", found
     assert "(in 87 days)" in found.detail
-    assert "estimated: the version has no lastRedeemedAt tag" in found.detail
+    assert "estimated: the version has no issuedAt tag" in found.detail
 
 
 def test_a_forecast_day_past_while_the_token_still_redeems_is_a_warning(
         inside: PartnerWorld, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Something redeemed it without recording (the platform): the record is behind, the token
-    is alive. Never broken for a token that just worked."""
+    """The service kept it longer than documented, or the tag is wrong: the token is alive but
+    may stop any day. Never broken for a token that just worked."""
     read_only(inside, monkeypatch)
     long_ago = tag_stamp(inside.cloud.clock.now() - dt.timedelta(days=100))
-    retag(inside, tenantId=inside.tenant.id, **{REDEEMED: long_ago})
+    retag(inside, tenantId=inside.tenant.id, **{ISSUED: long_ago})
     found = run(inside)
     assert found.status == "warning", found
-    assert "has passed" in found.detail and "the record is behind" in found.detail
+    assert "has passed" in found.detail and "it may stop any day" in found.detail
+    assert found.fix is not None and "csp-secure-app rotate" in found.fix
 
 
 def test_a_version_with_15_tags_is_not_given_a_16th(inside: PartnerWorld) -> None:
@@ -221,7 +236,7 @@ def stored_with(now: dt.datetime, signed_in_days_ago: float) -> StoredToken:
                        version="0" * 32, created_on=now - dt.timedelta(days=1), expires_on=None,
                        enabled=True, tags={
                            SIGNED_IN: tag_stamp(now - dt.timedelta(days=signed_in_days_ago)),
-                           REDEEMED: tag_stamp(now - dt.timedelta(days=1))})
+                           ISSUED: tag_stamp(now - dt.timedelta(days=1))})
 
 
 def test_a_sign_in_frequency_ends_the_token_before_the_90_days(world: PartnerWorld) -> None:
@@ -234,7 +249,7 @@ def test_a_sign_in_frequency_ends_the_token_before_the_90_days(world: PartnerWor
     [gone] = liveness.check(outlook(world, stored_with(now, 31), frequency=30))
     assert gone.status == "broken" and "AADSTS70043" in gone.detail
     [later] = liveness.check(outlook(world, stored_with(now, 1), frequency=365))
-    assert later.status == "ok" and "90 days after the last redemption" in later.detail
+    assert later.status == "ok" and "90 days after it was issued" in later.detail
 
 
 # -- the command line ----------------------------------------------------------------------------

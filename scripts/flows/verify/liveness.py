@@ -1,27 +1,31 @@
 """verify's ``liveness`` check: the day the stored token is forecast to die, warned of
 ``--warn-days`` before it.
 
-A refresh token dies after 90 days without a redemption (AADSTS700082, "The refresh token has
-expired due to inactivity ... inactive for 90.00:00:00"; ``REFRESH_TOKEN_LIFETIME_DAYS``), or
+A refresh token lives 90 days (``REFRESH_TOKEN_LIFETIME_DAYS``; expired, the identity platform
+answers AADSTS700082, "The refresh token has expired due to inactivity"). Each redemption
+returns a new token with 90 days of its own, but the old one is not extended: kept on redeeming
+the same token A, a client finds it expired 90 days after A was issued, and must store the new
+token B to go on (Learn, "Refresh tokens in the Microsoft identity platform": "Refresh tokens
+replace themselves with a fresh token upon every use ... doesn't revoke old refresh tokens";
+Microsoft Q&A 1665481, "When and how is a refresh token extended"). The stored version is such
+an A for everyone who only reads it: the platform, and verify, which throws away the token it
+gets back. Only a rotation, which stores B, moves the day. So the forecast counts from when the
+stored token was issued (its ``issuedAt`` tag, set by consent, rotate and store-token), and
 sooner when a Conditional Access sign-in frequency covers the consenting admin or the CPV app:
-then it dies that long after the MFA sign-in behind it, however often it is redeemed
-(AADSTS70043). So every version carries both times as tags (``scripts.storage``:
-``mfaSignInAt``, ``lastRedeemedAt``), and the forecast is the earlier of the two deaths. The
-sign-in frequency is the ``conditional-access`` check's finding
-(``Outlook.sign_in_frequency_days``); without one only the 90 days count. A version without the
-tags (an older tool's, or pasted in the portal) counts from when it was stored, and the detail
-says the forecast is estimated.
+then the token dies that long after the MFA sign-in behind it (``mfaSignInAt``), however often
+it is rotated (AADSTS70043). The sign-in frequency is the ``conditional-access`` check's
+finding (``Outlook.sign_in_frequency_days``); without one only the 90 days count. A version
+without ``issuedAt`` (an older tool's, or pasted in the portal) counts from when the vault
+stored it, at or after its issue, and the detail says the forecast is estimated.
 
-The forecast counts from the redemption on record as verify found it: the platform redeems the
-token too, but nothing records that, so the record is the last redemption verify can vouch for,
-and an early warning is the safe mistake. verify redeems the token as well; when the identity it
-runs as (the runner's ``az login`` or ``AZURE_*``, as for rotate) may write the secret, that
-redemption is recorded on the version read (a PATCH of its tags, every other tag kept, the
-value untouched), and the next run counts from it. Otherwise verify stays read-only: a refusal
-is no error, the detail says "not recorded (read-only identity)".
+verify redeems the token too. When the identity it runs as (the runner's ``az login`` or
+``AZURE_*``, as for rotate) may write the secret, that redemption is recorded on the version read
+as ``lastRedeemedAt`` (a PATCH of its tags, every other tag kept, the value untouched): a sign of
+life for whoever reads the tags, which moves no forecast. Otherwise verify stays read-only: a
+refusal is no error, the detail says "not recorded (read-only identity)".
 
-A forecast day already past while this run's redemption worked is no dead token: the record is
-behind (redeemed without being recorded, or an estimate), a warning, never broken.
+A forecast day already past while this run's redemption worked is no dead token: the service
+kept it longer than documented, or the issue time was estimated. A warning, never broken.
 """
 
 from __future__ import annotations
@@ -29,7 +33,11 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 
-from foundation.wellknown import LAST_REDEEMED_AT_TAG, REFRESH_TOKEN_LIFETIME_DAYS
+from foundation.wellknown import (
+    ISSUED_AT_TAG,
+    LAST_REDEEMED_AT_TAG,
+    REFRESH_TOKEN_LIFETIME_DAYS,
+)
 from scripts import storage
 from scripts.adapters import keyvault as vault
 from scripts.flows.settings import is_placeholder
@@ -38,7 +46,8 @@ from scripts.flows.verify.report import Check, Status
 
 NAME = "liveness"
 
-_RECORDED = "redemption recorded (lastRedeemedAt): the next forecast counts from today"
+_RECORDED = ("redemption recorded (lastRedeemedAt; a sign of life: only a rotation gives the "
+             "stored token new days)")
 _READ_ONLY = "redemption not recorded (read-only identity)"
 
 
@@ -47,7 +56,7 @@ class Forecast:
     """The day the token dies, why, and what keeps it alive."""
 
     dies: dt.datetime
-    #: e.g. "90 days after the last redemption on 2026-12-05".
+    #: e.g. "90 days after it was issued on 2026-12-05".
     cause: str
     #: What the identity platform will answer on that day.
     code: str
@@ -72,24 +81,25 @@ def check(outlook: Outlook) -> list[Check]:
     note = _record(outlook, stored) if outlook.tokens is not None else ""
     if forecast is None:
         return [Check(NAME, "unknown", _joined("no forecast: the version has no "
-                                               f"{LAST_REDEEMED_AT_TAG} tag and no creation "
-                                               "date", note),
+                                               f"{ISSUED_AT_TAG} tag and no creation date",
+                                               note),
                       "run 'csp-secure-app rotate': the version it stores records both")]
     return [_judge(forecast, outlook, note)]
 
 
 def _forecast(stored: vault.StoredToken, sign_in_frequency_days: float | None) -> Forecast | None:
-    last, estimated = _last_redemption(stored)
-    if last is None:
+    issued, estimated = _issued(stored)
+    if issued is None:
         return None
-    day = last + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
+    day = issued + dt.timedelta(days=REFRESH_TOKEN_LIFETIME_DAYS)
     inactivity = Forecast(
-        dies=day, cause=f"{REFRESH_TOKEN_LIFETIME_DAYS} days after the last redemption on "
-        f"{_date(last)}", code="AADSTS700082",
+        dies=day, cause=f"{REFRESH_TOKEN_LIFETIME_DAYS} days after it was issued on "
+        f"{_date(issued)}", code="AADSTS700082",
         fix=f"run 'csp-secure-app rotate' before {_date(day)} and schedule it (weekly): each "
-        "rotation stores a token with 90 fresh days and records its redemption",
+        "rotation stores a new token with 90 days of its own; reading or verifying the stored "
+        "one does not extend it",
         replace="run 'csp-secure-app consent' (an admin's MFA sign-in) to store a new token, "
-        "then schedule 'csp-secure-app rotate' so it never goes 90 days unredeemed again",
+        "then schedule 'csp-secure-app rotate' so a stored token never reaches 90 days",
         estimated=estimated)
     if sign_in_frequency_days is None:
         return inactivity
@@ -110,13 +120,13 @@ def _forecast(stored: vault.StoredToken, sign_in_frequency_days: float | None) -
         estimated=sign_in_estimated)
 
 
-def _last_redemption(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:
-    raw = stored.tags.get(LAST_REDEEMED_AT_TAG)
+def _issued(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:
+    raw = stored.tags.get(ISSUED_AT_TAG)
     recorded = storage.tag_time(raw)
     if recorded is not None:
         return recorded, ""
-    why = f"its {LAST_REDEEMED_AT_TAG} tag is not a date" if raw else \
-        f"the version has no {LAST_REDEEMED_AT_TAG} tag"
+    why = f"its {ISSUED_AT_TAG} tag is not a date" if raw else \
+        f"the version has no {ISSUED_AT_TAG} tag"
     return stored.created_on, f" (estimated: {why}; counted from when it was stored)"
 
 
@@ -139,9 +149,9 @@ def _judge(forecast: Forecast, outlook: Outlook, note: str) -> Check:
                 forecast.replace)
         return Check(NAME, "warning", _joined(
             f"the forecast day {when} has passed ({forecast.cause}{forecast.estimated}), yet the "
-            "token redeemed now: the record is behind", note),
-            "run 'csp-secure-app rotate' (it records its redemption), or run verify as an "
-            "identity that may write the secret so it records its own")
+            "token redeemed now: it may stop any day", note),
+            "run 'csp-secure-app rotate' now: the token it stores has 90 days of its own and "
+            "records when it was issued")
     status: Status = "warning" if left <= outlook.warn_days else "ok"
     return Check(NAME, status, _joined(
         f"forecast: dies on {when} (in {left:g} days): {forecast.cause}{forecast.estimated}",
