@@ -276,6 +276,7 @@ def _fake_bin(tmp_path: Path, invoke_exit: int) -> Path:
     scripts = {
         "csp-secure-app": '#!/bin/sh\n'
         f'echo "secret=${{CPV_APP_SECRET:-none}}" > "{tmp_path}/invoked"\n'
+        f'printf "%s\\n" "$@" > "{tmp_path}/args"\n'
         f'echo \'{{"status": "x"}}\'\nexit {invoke_exit}\n',
         "az": "#!/bin/sh\necho fake-cpv-secret-value\n",
     }
@@ -346,6 +347,37 @@ def test_github_verify_step_maps_exit_codes(
     outputs = (tmp_path / "output").read_text() if (tmp_path / "output").exists() else ""
     assert (f"health={health}" in outputs) if health else "health=" not in outputs
     assert '{"status": "x"}' in (tmp_path / "summary").read_text(), "the JSON report is kept"
+
+
+def test_github_verify_posts_alerts_only_when_a_webhook_secret_is_named(tmp_path: Path) -> None:
+    step = _gh_step("verify")
+    _, out = _run(step, tmp_path, 0,
+                  {"ALERT_WEBHOOK_SECRET_NAME": "alert-webhook", "NOTIFY_FORMAT": "teams"})
+    # The address came from the vault (the fake az), masked like the app secrets.
+    assert out.count("::add-mask::") == 3
+    args = (tmp_path / "args").read_text().split("\n")
+    assert args[args.index("--notify") + 1] == "fake-cpv-secret-value"
+    assert args[args.index("--notify-format") + 1] == "teams"
+    without = tmp_path / "without"
+    without.mkdir()
+    code, out = _run(step, without, 0, {"NOTIFY_FORMAT": "json"})
+    assert code == 0 and "--notify" not in (without / "args").read_text()
+    assert out.count("::add-mask::") == 2
+
+
+@pytest.mark.parametrize(("value", "posts"), [("https://hooks.example/x", True),
+                                              ("$(ALERT_WEBHOOK_URL)", False)])
+def test_azure_devops_verify_posts_alerts_only_to_a_defined_webhook(
+    tmp_path: Path, value: str, posts: bool
+) -> None:
+    """An undefined secret variable reaches the script as its own macro text: no --notify."""
+    code, _ = _run(_ado_step("verify"), tmp_path, 0,
+                   {"ALERT_WEBHOOK_URL": value, "NOTIFY_FORMAT": "slack"})
+    args = (tmp_path / "args").read_text().split("\n")
+    assert code == 0 and ("--notify" in args) is posts
+    if posts:
+        assert args[args.index("--notify") + 1:args.index("--notify") + 4] == [
+            value, "--notify-format", "slack"]
 
 
 def _ado_step(name: str) -> str:
