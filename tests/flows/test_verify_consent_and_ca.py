@@ -112,36 +112,37 @@ def test_an_admin_who_lost_global_admin_with_no_one_left_to_consent(world: Partn
     assert "make a Global Administrator an Admin Agent" in consent["fix"]
 
 
-def test_a_disabled_service_principal_is_broken(world: PartnerWorld) -> None:
+def disable_sp(world: PartnerWorld) -> None:
     world.cloud.graph.objects.disable_service_principal(world.tenant.id, world.cpv.app_id)
-    result, report = verify(world)
-    assert result.returncode == 9
-    consent = named(report, "consent")
-    assert consent["status"] == "broken"
-    assert "is disabled" in consent["detail"] and "AADSTS7000112" in consent["detail"]
-    assert "Enterprise applications > CPV automation platform" in consent["fix"]
 
 
-def test_a_deleted_service_principal_is_broken(world: PartnerWorld) -> None:
+def delete_sp(world: PartnerWorld) -> None:
     world.cloud.graph.objects.delete_service_principal(world.tenant.id, world.cpv.app_id)
-    result, report = verify(world)
-    assert result.returncode == 9
-    consent = named(report, "consent")
-    assert consent["status"] == "broken"
-    assert f"the CPV app {world.cpv.app_id} has no service principal" in consent["detail"]
-    assert "AADSTS65001" in consent["detail"]
-    assert "runs 'csp-secure-app consent' again" in consent["fix"]
 
 
-def test_a_grant_without_user_impersonation_is_broken(world: PartnerWorld) -> None:
+def revoke_grant(world: PartnerWorld) -> None:
     world.cloud.revoke_consent(world.tenant.id, world.cpv.app_id)
+
+
+@pytest.mark.parametrize(("breaks", "details", "fix"), [
+    (disable_sp, ("is disabled", "AADSTS7000112"),
+     "Enterprise applications > CPV automation platform"),
+    (delete_sp, ("the CPV app {app} has no service principal", "AADSTS65001"),
+     "runs 'csp-secure-app consent' again"),
+    (revoke_grant, ("delegated grant on Partner Center is gone", "AADSTS65001"),
+     "csp-secure-app consent"),
+], ids=["disabled service principal", "deleted service principal", "grant revoked"])
+def test_a_consent_the_next_redemption_fails_on_is_broken(
+        world: PartnerWorld, breaks: Any, details: tuple[str, ...], fix: str) -> None:
+    breaks(world)
     result, report = verify(world)
-    assert result.returncode == 9
+    assert result.returncode == 9, result.stdout + result.stderr
     consent = named(report, "consent")
     assert consent["status"] == "broken"
-    assert "delegated grant on Partner Center is gone" in consent["detail"]
-    assert "AADSTS65001" in consent["detail"]
-    assert "broken: consent:" in result.stderr and "csp-secure-app consent" in result.stderr
+    for detail in details:
+        assert detail.format(app=world.cpv.app_id) in consent["detail"]
+    assert fix in consent["fix"]
+    assert "broken: consent:" in result.stderr
 
 
 def test_without_a_redemption_who_consented_is_not_guessed(world: PartnerWorld) -> None:
