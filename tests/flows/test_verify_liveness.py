@@ -248,6 +248,11 @@ def test_a_sign_in_frequency_ends_the_token_before_the_90_days(world: PartnerWor
     assert soon.fix is not None and "csp-secure-app consent" in soon.fix
     [gone] = liveness.check(outlook(world, stored_with(now, 31), frequency=30))
     assert gone.status == "broken" and "AADSTS70043" in gone.detail
+    [hours] = liveness.check(outlook(world, stored_with(now, 0.25), frequency=0.5))
+    assert "12-hour Conditional Access sign-in frequency" in hours.detail, hours
+    # The conditional-access check's own advice: the policy is enforced on Partner Center.
+    assert hours.fix is not None and "Partner Center from its target resources" in hours.fix
+    assert "exclude the CPV app" not in hours.fix
     [later] = liveness.check(outlook(world, stored_with(now, 1), frequency=365))
     assert later.status == "ok" and "90 days after it was issued" in later.detail
 

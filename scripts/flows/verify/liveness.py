@@ -110,14 +110,25 @@ def _forecast(stored: vault.StoredToken, sign_in_frequency_days: float | None) -
     if day >= inactivity.dies:
         return inactivity
     return Forecast(
-        dies=day, cause=f"a {sign_in_frequency_days:g}-day Conditional Access sign-in frequency "
-        f"after the MFA sign-in on {_date(signed_in)}", code="AADSTS70043",
+        dies=day, cause=f"a {_span(sign_in_frequency_days)} Conditional Access sign-in "
+        f"frequency after the MFA sign-in on {_date(signed_in)}", code="AADSTS70043",
         fix=f"have the admin sign in again with 'csp-secure-app consent' before {_date(day)}, or "
-        "exclude the CPV app or the consenting admin from the sign-in-frequency policy (see the "
-        "conditional-access check); rotation does not help: it is no new sign-in",
-        replace="run 'csp-secure-app consent' to store a new token, and exclude the CPV app or "
-        "the consenting admin from the sign-in-frequency policy so the next one lasts",
+        f"{_EXEMPT} (see the conditional-access check); rotation does not help: it is no new "
+        "sign-in",
+        replace=f"run 'csp-secure-app consent' to store a new token, and {_EXEMPT} so the next "
+        "one lasts",
         estimated=sign_in_estimated)
+
+
+#: What exempts the token from a sign-in frequency (the conditional-access check's fix): the
+#: policy is enforced on Partner Center, the token's resource, so excluding the CPV app is not it.
+_EXEMPT = ("exclude the consenting admin from the sign-in-frequency policy, or Partner Center "
+           "from its target resources")
+
+
+def _span(days: float) -> str:
+    """A sign-in frequency as Conditional Access states it: hours below a day."""
+    return f"{days * 24:g}-hour" if days < 1 else f"{days:g}-day"
 
 
 def _issued(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:
