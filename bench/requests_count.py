@@ -7,36 +7,31 @@ tenant named by its domain and by its GUID (``FORMS``).
 
 from __future__ import annotations
 
-import os
-import secrets
-import tempfile
 from collections import Counter
 from collections.abc import Callable
 
 from azure.keyvault.secrets._shared.challenge_auth_policy import ChallengeCache
 
-from clouddouble import CloudDouble, RequestRecord
-from foundation.clouds import resolve_endpoints
+from bench.world import FORMS, VERIFY_MINIMUM, partner_world
+from clouddouble import RequestRecord
 from foundation.network import discovery
-from foundation.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
-from scripts.flows import consent, rotate, verify
-from scripts.flows.demo import played_ui
-from scripts.local.ports import free_port
-from scripts.offline.demo_world import restored_environment, scripted_user
-from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
+from scripts.flows import rotate, verify
 
 BROWSER_STEPS = ("/oauth2/v2.0/authorize", "/login", "/mfa", "/consent")
+#: Partner Center's MFA-compliance reports (``scripts.adapters.partner_center``), lower-cased.
+PARTNER_CENTER_REPORTS = ("/v1/applicationmfaadoptionstatus",
+                          "/v1/nonmfacompliantpartnerprincipals")
 
 #: The issue's protocol minimum for consent, and the same reasoning for rotate and verify. A
 #: "token" is one token-endpoint call: code or refresh-token redemption, the vault's
-#: client-credentials token, and (verify) the Graph token for the app secret's expiry.
+#: client-credentials token. verify's, request by request: ``bench/world.py``'s VERIFY_MINIMUM
+#: (what every check of verify must ask in the world seeded there).
 MINIMUM: dict[str, Counter[str]] = {
     "consent": Counter({"openid configuration": 1, "token": 2, "Partner Center": 1,
                         "vault challenge": 1, "vault PUT": 1}),
     "rotate": Counter({"openid configuration": 1, "token": 2, "vault challenge": 1,
                        "vault GET": 1, "Partner Center": 1, "vault PUT": 1}),
-    "verify": Counter({"openid configuration": 1, "token": 3, "vault challenge": 1,
-                       "vault GET": 1, "Partner Center": 1, "Graph": 1}),
+    "verify": VERIFY_MINIMUM,
 }
 
 
@@ -52,53 +47,21 @@ def classify(record: RequestRecord, vault_host: str) -> str | None:
         return "token"
     if path.startswith("/v1/profiles"):
         return "Partner Center"
+    if path.lower().startswith(PARTNER_CENTER_REPORTS):
+        return "Partner Center report"  # verify's partner-center-mfa check
     if path.startswith("/v1.0/"):
         return "Graph"
     return f"other {record.method} {path}"
 
 
-#: How a user names the CSP tenant: the README's own usage passes the partner's domain
-#: (``--csp-domain contoso.onmicrosoft.com``), a pipeline often its GUID. Both must stay at the
-#: minimum: discovery is fetched once per tenant, whichever name came first.
-FORMS = ("domain", "guid")
-
-
 def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[str]]]:
     """Requests per flow with the CSP tenant (CPV app and Key Vault client app) named by
-    ``form``: its domain or its GUID."""
+    ``form``: its domain or its GUID. The world is ``bench/world.py``'s, without its consent:
+    consent is the first flow measured here."""
     if form not in FORMS:
         raise ValueError(f"form must be one of {FORMS}, not {form!r}")
-    with restored_environment(), CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
-        os.environ.update(cloud.env())
-        os.environ["SECURE_APP_HOME"] = home
-        endpoints = resolve_endpoints(None, os.environ)
-        tenant = cloud.add_tenant(domain="contoso-bench.onmicrosoft.com")
-        csp_name = tenant.initial_domain if form == "domain" else tenant.id
-        password = secrets.token_urlsafe(12)
-        admin = cloud.add_user(tenant.id, "admin@contoso-bench.onmicrosoft.com",
-                               password=password, mfa=True, admin=True)
-        writer = cloud.register_app(tenant.id, "writer")
-        writer_sp = cloud.add_service_principal(tenant.id, writer.app_id)
-        os.environ.update({"AZURE_TENANT_ID": tenant.id, "AZURE_CLIENT_ID": writer.app_id,
-                           "AZURE_CLIENT_SECRET": cloud.add_password(writer.app_id)})
-        kv_app = cloud.register_app(tenant.id, "kv client")
-        kv_sp = cloud.add_service_principal(tenant.id, kv_app.app_id)
-        kv_client = KeyVaultReader(app_id=kv_app.app_id,
-                                   app_secret=cloud.add_password(kv_app.app_id),
-                                   csp_domain=csp_name)
-        vault = cloud.create_vault("kv-bench", tenant.id)
-        vault.set_access_policy(writer_sp, secrets=["get", "list", "set"])
-        vault.set_access_policy(kv_sp, secrets=["get"])
-        port = free_port()
-        vendor = cloud.add_tenant(domain="vendor-bench.onmicrosoft.com")
-        cpv = cloud.register_app(vendor.id, "CPV", multi_tenant=True,
-                                 redirect_uris=[f"http://localhost:{port}"],
-                                 required_resource_access=[(PARTNER_CENTER_APP_ID, [(
-                                     PARTNER_CENTER_USER_IMPERSONATION, "Scope")])])
-        app = PartnerApp(csp_domain=csp_name, app_id=cpv.app_id,
-                         app_secret=cloud.add_password(cpv.app_id))
-        target = VaultTarget(vault_url=vault.uri, secret_name="PartnerCenterRefreshToken")
-        vault_host = vault.uri.split("//", 1)[1].rstrip("/")
+    with partner_world("bench", csp=form, consent=False) as world:
+        cloud, app, target, endpoints = world.cloud, world.app, world.target, world.endpoints
 
         def measured(run: Callable[[], object]) -> Counter[str]:
             # Each task runs in a fresh process in real use: forget the vault challenge the SDK
@@ -107,15 +70,13 @@ def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[
             discovery.clear()
             cloud.clear_requests()
             run()
-            return Counter(n for n in (classify(r, vault_host) for r in cloud.requests) if n)
+            return Counter(n for n in (classify(r, world.vault_host) for r in cloud.requests)
+                           if n)
 
-        ui = played_ui(scripted_user(cloud, admin.upn, password), lambda _line: None)
         results = {
-            "consent": measured(lambda: consent.store(
-                consent.sign_in(app, endpoints, ui, mode="no-browser", port=port), app,
-                target, endpoints)),
+            "consent": measured(world.consent),
             "rotate": measured(lambda: rotate.rotate(app, target, endpoints)),
-            "verify": measured(lambda: verify.verify(kv_client, app, target, endpoints)),
+            "verify": measured(lambda: verify.verify(world.kv_client, app, target, endpoints)),
         }
         return {flow: (counted, MINIMUM[flow]) for flow, counted in results.items()}
 

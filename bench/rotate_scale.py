@@ -24,10 +24,7 @@ from __future__ import annotations
 
 import argparse
 import math
-import os
-import secrets
 import sys
-import tempfile
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -65,43 +62,15 @@ class World:
 
 @contextmanager
 def partner_world() -> Iterator[World]:
-    """A tenant, an MFA admin, a writer identity, a CPV app, and one real consent (the scripted
-    admin signs in), as bench/requests_count.py builds them."""
-    from clouddouble import CloudDouble
-    from foundation.clouds import resolve_endpoints
-    from foundation.wellknown import PARTNER_CENTER_APP_ID, PARTNER_CENTER_USER_IMPERSONATION
-    from scripts.flows import consent
-    from scripts.flows.demo import played_ui
-    from scripts.local.ports import free_port
-    from scripts.offline.demo_world import restored_environment, scripted_user
-    from scripts.types import PartnerApp, VaultTarget
+    """The benchmarks' partner world (``bench/world.py``: a tenant, an MFA admin, a writer
+    identity, a CPV app, and one real consent by the scripted admin), its consented version
+    kept for every size."""
+    from bench.world import partner_world as seeded_world
 
-    with restored_environment(), CloudDouble() as cloud, tempfile.TemporaryDirectory() as home:
-        os.environ.update(cloud.env())
-        os.environ["SECURE_APP_HOME"] = home
-        endpoints = resolve_endpoints(None, os.environ)
-        tenant = cloud.add_tenant(domain="contoso-scale.onmicrosoft.com")
-        password = secrets.token_urlsafe(12)
-        admin = cloud.add_user(tenant.id, "admin@contoso-scale.onmicrosoft.com",
-                               password=password, mfa=True, admin=True)
-        writer = cloud.register_app(tenant.id, "writer")
-        writer_sp = cloud.add_service_principal(tenant.id, writer.app_id)
-        os.environ.update({"AZURE_TENANT_ID": tenant.id, "AZURE_CLIENT_ID": writer.app_id,
-                           "AZURE_CLIENT_SECRET": cloud.add_password(writer.app_id)})
-        port = free_port()
-        vendor = cloud.add_tenant(domain="vendor-scale.onmicrosoft.com")
-        cpv = cloud.register_app(vendor.id, "CPV", multi_tenant=True,
-                                 redirect_uris=[f"http://localhost:{port}"],
-                                 required_resource_access=[(PARTNER_CENTER_APP_ID, [(
-                                     PARTNER_CENTER_USER_IMPERSONATION, "Scope")])])
-        app = PartnerApp(csp_domain=tenant.id, app_id=cpv.app_id,
-                         app_secret=cloud.add_password(cpv.app_id))
-        first = new_vault(cloud, "kv-scale-consent", tenant.id, writer_sp)
-        ui = played_ui(scripted_user(cloud, admin.upn, password), lambda _line: None)
-        consent.store(consent.sign_in(app, endpoints, ui, mode="no-browser", port=port), app,
-                      VaultTarget(vault_url=first.uri, secret_name=NAME), endpoints)
-        [token] = first.secret_versions(NAME)
-        yield World(cloud, app, endpoints, tenant.id, writer_sp, token)
+    with seeded_world("scale") as seeded:
+        [token] = seeded.vault.secret_versions(NAME)
+        yield World(seeded.cloud, seeded.app, seeded.endpoints, seeded.tenant.id,
+                    seeded.writer_sp, token)
 
 
 def new_vault(cloud: CloudDouble, name: str, tenant_id: str, writer_sp: str) -> Any:

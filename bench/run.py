@@ -71,15 +71,16 @@ def ratio_row(name: str, cmd: list[str], baseline: list[str], runs: int, target:
 def request_rows() -> list[str]:
     """One row per flow and per way of naming the CSP tenant (its domain, as the README's usage
     does, or its GUID): discovery must stay at once per tenant either way."""
-    from bench.requests_count import FORMS, count_requests
+    from bench.requests_count import count_requests
+    from bench.world import FORMS
 
     rows = []
     for form in FORMS:
         for flow, (counted, minimum) in count_requests(form).items():
             ratio = sum(counted.values()) / sum(minimum.values())
-            extra = {k: v - minimum.get(k, 0) for k, v in counted.items()
-                     if v != minimum.get(k, 0)}
-            verdict = "ok" if ratio <= 1.0 else f"MISS {extra}"
+            off = {k: counted[k] - minimum[k] for k in sorted(set(counted) | set(minimum))
+                   if counted[k] != minimum[k]}
+            verdict = "ok" if not off else f"MISS {off}"
             rows.append(f"| requests per {flow} ({form}) | {sum(counted.values())} | "
                         f"{sum(minimum.values())} (minimum) | {ratio:.2f} | = 1.00 | {verdict} |")
     return rows

@@ -18,6 +18,8 @@ import requests
 
 PARTNER_CENTER_SCOPE = "https://api.partnercenter.microsoft.com/user_impersonation"
 GRAPH_SCOPE = "https://graph.microsoft.com/.default"
+#: Partner Center's first-party app id (its service principal in every tenant: verify's consent).
+PARTNER_CENTER_APP_ID = "fa3d9a0c-3fb0-42cc-9193-47c7ecd2edbd"
 CONTENT_TYPE = "application/vnd.partnercenter.refresh-token"  # the product's, as it stores it
 
 
