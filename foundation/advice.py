@@ -12,8 +12,9 @@ its own tenant: the fix is "ask your CPV vendor", unless the partner runs its ow
 (stack config ``inHouseApp: true``), which ``pulumi up`` manages.
 
 The ids Microsoft support asks for (Entra's trace id, correlation id and timestamp; a service's
-request id) are not secrets: :func:`with_ids` puts them at the end of the line, always. They come
-from outside, so only values shaped like ids are shown (:func:`support_id`).
+request id) are not secrets: ``foundation.support_ids.with_ids`` puts them at the end of the
+line, always (named here too). Every error line may carry ids, while only a refusal needs the
+table: a module that only adds ids imports ``foundation.support_ids``, which costs nothing to load.
 
 Wording checked against Entra's "authentication and authorization error codes" reference
 (MicrosoftDocs/entra-docs ``reference-error-codes.md``) and /work/shared/facts.md.
@@ -25,10 +26,15 @@ import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from types import MappingProxyType
-from typing import Final, TypeVar
+from typing import Final
 
-from foundation.errors import SecureAppError, ServiceError, SignInError
-from foundation.text import printable
+from foundation.errors import ServiceError, SignInError
+from foundation.support_ids import SupportIds as SupportIds
+from foundation.support_ids import entra_ids as entra_ids
+from foundation.support_ids import ids_of as ids_of
+from foundation.support_ids import support_id as support_id
+from foundation.support_ids import support_note as support_note
+from foundation.support_ids import with_ids as with_ids
 
 #: Key of the one non-AADSTS entry: Partner Center refusing an App+User token without MFA.
 PARTNER_CENTER_MFA_REQUIRED: Final = "PARTNER_CENTER_MFA_REQUIRED"
@@ -294,72 +300,6 @@ def _first_sentence(error_description: str | None) -> str | None:
     if len(line) > _MAX_DETAIL:
         line = line[: _MAX_DETAIL - 1].rstrip() + "…"
     return line
-
-
-# --- the ids Microsoft support asks for --------------------------------------------------------
-
-#: (label, value) pairs in the order they are shown, e.g. (("trace id", "0b3..."), ...).
-SupportIds = tuple[tuple[str, str], ...]
-#: A GUID, or hex in dash-separated groups: what Entra, Partner Center, Graph and Key Vault use.
-_ID = re.compile(r"(?=[0-9A-Fa-f-]{8,64}\Z)[0-9A-Fa-f]+(?:-[0-9A-Fa-f]+)*")
-#: Entra's "2016-01-09 02:02:12Z" (token endpoint) or an ISO 8601 instant.
-_STAMP = re.compile(r"\d{4}-\d{2}-\d{2}[ T]\d{2}:\d{2}:\d{2}(?:\.\d{1,7})?Z?")
-#: Where Entra puts them: the token endpoint's error JSON (MSAL's result dict; Learn,
-#: reference-error-codes.md, "Handling error codes in your application"), and every
-#: error_description, a redirect's too ("...\r\nTrace ID: x\r\nCorrelation ID: y\r\n...").
-_ENTRA = (("trace id", "trace_id", r"Trace ID:\s*(\S+)"),
-          ("correlation id", "correlation_id", r"Correlation ID:\s*(\S+)"),
-          ("timestamp", "timestamp", r"Timestamp:\s*(\S+(?: [\d:.]+Z?)?)"))
-E = TypeVar("E", bound=SecureAppError)
-
-
-def support_id(value: object, *, stamp: bool = False) -> str | None:
-    """``value`` if it looks like an id (with ``stamp``: a timestamp), else ``None``: it came from
-    outside, so nothing longer or stranger than an id is ever printed as one."""
-    text = value.strip() if isinstance(value, str) else ""
-    return printable(text) if (_STAMP if stamp else _ID).fullmatch(text) else None
-
-
-def entra_ids(reply: Mapping[str, object] | None = None,
-              error_description: str | None = None) -> SupportIds:
-    """Entra's trace id, correlation id and timestamp: the error JSON's own fields first, else
-    the ``error_description`` text (a redirect's error carries only that)."""
-    ids: list[tuple[str, str]] = []
-    for label, key, pattern in _ENTRA:
-        match = re.search(pattern, error_description or "", re.IGNORECASE)
-        for candidate in ((reply or {}).get(key), match.group(1) if match else None):
-            value = support_id(candidate, stamp=label == "timestamp")
-            if value:
-                ids.append((label, value))
-                break
-    return tuple(ids)
-
-
-def support_note(ids: SupportIds) -> str:
-    """``"(trace id X, correlation id Y, timestamp Z)"``, or ``""`` when there are none."""
-    return f"({', '.join(f'{label} {value}' for label, value in ids)})" if ids else ""
-
-
-def ids_of(err: BaseException) -> SupportIds:
-    """The ids :func:`with_ids` attached to ``err`` (so a wrapping error can carry them on)."""
-    ids = getattr(err, "support_ids", ())
-    return ids if isinstance(ids, tuple) else ()
-
-
-def with_ids(err: E, ids: SupportIds) -> E:
-    """``err`` with ``ids`` at the end of its one line (after the fix), each value once."""
-    known = ids_of(err)
-    seen = {value.lower() for _, value in known}
-    added = tuple((label, value) for label, value in ids if value.lower() not in seen)
-    if not added:
-        return err
-    if err.fix:  # the fix ends the line; without one, the message does
-        err.fix = f"{err.fix.rstrip('. ')} {support_note(added)}"
-    else:
-        err.message = f"{err.message.rstrip('. ')} {support_note(added)}"
-    setattr(err, "support_ids", (*known, *added))  # noqa: B010  (not a declared attribute)
-    err.args = (err.one_line(),)
-    return err
 
 
 def to_error(error: str | None, error_description: str | None, error_codes: Sequence[int] = (),

@@ -7,6 +7,7 @@ one line per value and fixes them all in one pass instead of one ``pulumi up`` p
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 import json
 import re
@@ -20,23 +21,28 @@ _LOCATION = re.compile(r"^[a-z][a-z0-9]{2,39}$")
 # trailing period is refused by ARM.
 _RESOURCE_GROUP = re.compile(r"^[-\w.()]{1,90}$")
 _DOMAIN_LABEL = re.compile(r"^[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?$")
-# Ranges a Key Vault firewall refuses or that can never be a client's public egress address:
-# RFC 1918 private, shared CGNAT, loopback, link-local, "this network", multicast and reserved.
-# (Documentation ranges such as 203.0.113.0/24 stay allowed: examples use them.)
-_NON_PUBLIC = tuple(
-    ipaddress.ip_network(n)
-    for n in (
-        "10.0.0.0/8",
-        "172.16.0.0/12",
-        "192.168.0.0/16",
-        "100.64.0.0/10",
-        "127.0.0.0/8",
-        "169.254.0.0/16",
-        "0.0.0.0/8",
-        "224.0.0.0/4",
-        "240.0.0.0/4",
+
+
+@functools.cache
+def _non_public() -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    """Ranges a Key Vault firewall refuses or that can never be a client's public egress
+    address: RFC 1918 private, shared CGNAT, loopback, link-local, "this network", multicast and
+    reserved. (Documentation ranges such as 203.0.113.0/24 stay allowed: examples use them.)
+    Built on first use: only the stack config's IP ranges are checked against them."""
+    return tuple(
+        ipaddress.ip_network(n)
+        for n in (
+            "10.0.0.0/8",
+            "172.16.0.0/12",
+            "192.168.0.0/16",
+            "100.64.0.0/10",
+            "127.0.0.0/8",
+            "169.254.0.0/16",
+            "0.0.0.0/8",
+            "224.0.0.0/4",
+            "240.0.0.0/4",
+        )
     )
-)
 
 
 def is_guid(value: str) -> bool:
@@ -116,7 +122,7 @@ def check_ipv4_range(value: str) -> str | None:
         )
     if network.version != 4:
         return f"{value!r} is IPv6 (rule: Key Vault firewall rules accept IPv4 only)"
-    if any(network.overlaps(blocked) for blocked in _NON_PUBLIC):
+    if any(network.overlaps(blocked) for blocked in _non_public()):
         return (
             f"{value!r} is a private or reserved range (rule: Key Vault firewall rules take "
             "public IPv4 addresses; reach the vault privately with a private endpoint instead)"

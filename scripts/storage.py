@@ -21,19 +21,20 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
-from foundation.clouds import Endpoints
 from foundation.errors import ConfigError, SecureAppError, StorageError
 from foundation.wellknown import ISSUED_AT_TAG, LAST_REDEEMED_AT_TAG, MFA_SIGN_IN_AT_TAG
 from scripts.adapters import keyvault as vault
-from scripts.adapters.claims import TokenClaims
-from scripts.adapters.identity import Keeper, PartnerTokens
-from scripts.local import pending as fallback
 from scripts.types import PartnerApp, StorageOptions, VaultTarget
 
 if TYPE_CHECKING:
     from collections.abc import Mapping
 
     from azure.keyvault.secrets import SecretClient
+
+    from foundation.clouds import Endpoints
+    from scripts.adapters.claims import TokenClaims
+    from scripts.adapters.identity import Keeper, PartnerTokens
+    from scripts.local import pending as fallback
 
 #: Key Vault keeps at most 15 tags on a version (Learn, "About Azure Key Vault secrets", Secret
 #: tags): a write with more is refused, so an update that would add one past it is not sent.
@@ -78,6 +79,8 @@ def store(tokens: PartnerTokens, app: PartnerApp, target: VaultTarget, endpoints
     when the MFA sign-in behind the token happened (consent: just now; rotate: the redeemed
     version's), tagged ``mfaSignInAt``; None leaves it untagged (unknown). The token was issued,
     and redeemed, as it was obtained: ``issuedAt`` and ``lastRedeemedAt`` are that moment."""
+    from scripts.local import pending as fallback  # here only: verify uses the tags, no file
+
     pending = _pending(tokens.refresh_token, tokens.claims, app, target)
     path = fallback.keep(pending, options.pending_home)
     stored = _push(pending, target, endpoints, options, path, source, client, signed_in)
@@ -91,6 +94,8 @@ def store_pending(path: Path, endpoints: Endpoints, options: StorageOptions,
     where the file says), then delete its file. The file does not say whether a sign-in or a
     rotation obtained it: ``mfaSignInAt`` stays unknown; ``issuedAt`` and ``lastRedeemedAt``
     are when it was obtained, however long the file was kept."""
+    from scripts.local import pending as fallback  # as in store()
+
     pending = fallback.load(path)
     target = target or VaultTarget(vault_url=pending.vault_url, secret_name=pending.secret_name)
     if not target.vault_url or not target.secret_name:
@@ -106,6 +111,8 @@ def keep_manual(tokens: PartnerTokens, app: PartnerApp, options: StorageOptions)
     owner-only fallback file naming no vault (store-token is then told where with
     ``--vault-url`` and ``--secret-name``). Its folder was checked before the sign-in
     (:func:`keeper`) and is checked again as the file is made."""
+    from scripts.local import pending as fallback  # as in store()
+
     return fallback.keep(_pending(tokens.refresh_token, tokens.claims, app, None),
                          options.pending_home)
 
@@ -117,6 +124,8 @@ def keeper(app: PartnerApp, target: VaultTarget | None, options: StorageOptions)
     The sign-in asks for this first, so the fallback folder is made (or checked) here, before
     anyone signs in: a folder that cannot be made safe (a planted symlink, another user's, one
     that cannot be written) is exit 2 now rather than a token with nowhere to go afterwards."""
+    from scripts.local import pending as fallback  # as in store()
+
     fallback.prepare(options.pending_home)
 
     def keep(refresh_token: str, claims: TokenClaims) -> Path:
@@ -127,7 +136,9 @@ def keeper(app: PartnerApp, target: VaultTarget | None, options: StorageOptions)
 
 def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
              target: VaultTarget | None) -> fallback.PendingToken:
-    return fallback.PendingToken(
+    from scripts.local.pending import PendingToken  # as in store()
+
+    return PendingToken(
         refresh_token=refresh_token, tenant_id=claims.tenant_id, app_id=app.app_id,
         vault_url=target.vault_url if target else "",
         secret_name=target.secret_name if target else "", user=claims.user,

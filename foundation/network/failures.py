@@ -17,7 +17,7 @@ MSAL's own throttled or non-JSON answers are told where they arrive
 
 Whatever the failure, the ids a service put in its answer (Entra's trace and correlation ids in
 the text azure-identity quotes, a request id in the response headers) end the line
-(:func:`with_response_ids`, ``foundation.advice.with_ids``): Microsoft support asks for them.
+(:func:`with_response_ids`, ``foundation.support_ids.with_ids``): Microsoft support asks for them.
 """
 
 from __future__ import annotations
@@ -26,30 +26,24 @@ import re
 from collections.abc import Iterator, Mapping
 from typing import Final, TypeVar
 
-from foundation.advice import (
-    SupportIds,
-    advise,
-    entra_ids,
-    parse_aadsts_codes,
-    support_id,
-    with_ids,
-)
 from foundation.errors import SecureAppError, ServiceError, SignInError
 from foundation.network.timeouts import TIMEOUT_ENV
+from foundation.support_ids import SupportIds, entra_ids, support_id, with_ids
 
 TLS_FIX: Final = (
     "set REQUESTS_CA_BUNDLE and SSL_CERT_FILE to a CA bundle that includes your TLS-inspecting "
     "proxy's CA, or correct the endpoint override"
 )
-_TLS = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError", re.IGNORECASE)
+#: The patterns below are compiled (and cached by ``re``) when a failure is read, not at import:
+#: most runs that load this module only add a service's ids to a refusal.
+_TLS: Final = r"(?i)CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError"
 #: What urllib3 / requests / azure-core / MSAL say when nothing usable came back in time.
-_NETWORK = re.compile(
-    r"Connection refused|Failed to establish|timed out|Max retries exceeded|Connection aborted"
-    r"|Connection reset|RemoteDisconnected|Name or service not known|HTTP Error: (?:429|5\d\d)"
-    r"|ServiceRequestError|ServiceResponseError",
-    re.IGNORECASE,
+_NETWORK: Final = (
+    r"(?i)Connection refused|Failed to establish|timed out|Max retries exceeded"
+    r"|Connection aborted|Connection reset|RemoteDisconnected|Name or service not known"
+    r"|HTTP Error: (?:429|5\d\d)|ServiceRequestError|ServiceResponseError"
 )
-_TIMEOUT = re.compile(r"timed out|Timeout", re.IGNORECASE)
+_TIMEOUT: Final = r"(?i)timed out|Timeout"
 #: Response headers (lower case) that carry a request's ids, and what the line calls each. The
 #: first header of a label wins. Partner Center: ``MS-RequestId``, ``MS-CorrelationId`` (Learn,
 #: "Partner Center REST and response headers"); Microsoft Graph: ``request-id``,
@@ -67,7 +61,7 @@ E = TypeVar("E", bound=SecureAppError)
 
 def response_ids(headers: Mapping[str, object] | None) -> SupportIds:
     """The ids in a response's ``headers`` (or a Graph ``innerError``), only those shaped like
-    ids (``foundation.advice.support_id``): they come from outside."""
+    ids (``foundation.support_ids.support_id``): they come from outside."""
     lowered = {str(k).lower(): v for k, v in (headers or {}).items()}
     found: dict[str, str] = {}
     for name, label in ID_HEADERS:
@@ -97,7 +91,7 @@ def _text(exc: BaseException) -> str:
 
 
 def is_timeout(exc: BaseException) -> bool:
-    return _TIMEOUT.search(_text(exc)) is not None
+    return re.search(_TIMEOUT, _text(exc)) is not None
 
 
 def unreachable(exc: BaseException, what: str,
@@ -184,11 +178,11 @@ def _non_oauth_reply(exc: BaseException) -> tuple[int, str | None, str] | None:
 
 
 def is_tls(exc: BaseException) -> bool:
-    return _TLS.search(_text(exc)) is not None
+    return re.search(_TLS, _text(exc)) is not None
 
 
 def is_network(exc: BaseException) -> bool:
-    return _NETWORK.search(_text(exc)) is not None
+    return re.search(_NETWORK, _text(exc)) is not None
 
 
 def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureAppError:
@@ -203,6 +197,8 @@ def credential_error(exc: BaseException, *, service: str, fix: str) -> SecureApp
         status, retry_after, origin = reply
         cause, fix = throttled(status, retry_after, origin, "client_credentials", service)
         return ServiceError(cause, fix=fix)
+    from foundation.advice import advise, parse_aadsts_codes  # a refusal: load the advice table
+
     codes = parse_aadsts_codes(str(exc))
     found = advise(None, str(exc), codes)
     why = f": {found.cause} (AADSTS{codes[0]})" if found and codes else (

@@ -19,7 +19,6 @@ from foundation.clouds import Endpoints
 from foundation.errors import ServiceError
 from foundation.network import http
 from foundation.network.credentials import deployer_credential
-from foundation.network.failures import credential_error
 from foundation.network.timeouts import LIMITS
 
 SERVICE = "Microsoft Graph"
@@ -42,6 +41,8 @@ def graph_token(endpoints: Endpoints, *, fix: str) -> str:
     try:
         return deployer_credential(endpoints).get_token(endpoints.graph_scope).token
     except ClientAuthenticationError as exc:
+        from foundation.network.failures import credential_error  # refused: its line only
+
         raise credential_error(exc, service=SERVICE, fix=fix) from None
 
 

@@ -42,7 +42,6 @@ from urllib3.util.retry import Retry
 
 from foundation.errors import ServiceError
 from foundation.network.discovery import DiscoverySession
-from foundation.network.failures import connection_error, throttled, with_response_ids
 from foundation.network.timeouts import http_timeouts
 
 if TYPE_CHECKING:
@@ -94,6 +93,8 @@ class IdentitySession(Session):
         status = response.status_code
         token_call = str(method).upper() == "POST"
         if status == 429 or (status >= (400 if token_call else 500) and not _is_json(response)):
+            from foundation.network.failures import throttled, with_response_ids  # failed only
+
             data = kwargs.get("data")
             grant = data.get("grant_type") if isinstance(data, dict) else None
             cause, fix = throttled(response.status_code, response.headers.get("Retry-After"),
@@ -133,7 +134,8 @@ POOLS: Final = 32
 CONNECTIONS_PER_HOST: Final = 10
 #: What OpenSSL says when a certificate (or its host name) failed verification: the failure that
 #: no retry heals. Other TLS errors (a handshake cut by a proxy) are left to the retries.
-_UNTRUSTED = re.compile(r"CERTIFICATE_VERIFY_FAILED|certificate verify failed", re.IGNORECASE)
+#: A pattern, compiled (and cached by ``re``) only once a TLS error is read.
+_UNTRUSTED: Final = r"(?i)CERTIFICATE_VERIFY_FAILED|certificate verify failed"
 #: Guards the process-wide pieces below (re-entrant: building the azure-core session builds an
 #: adapter, which takes the pool).
 _lock = threading.RLock()
@@ -269,7 +271,7 @@ class PooledAdapter(HTTPAdapter):
             return super().send(request, stream=stream, timeout=timeout, verify=verify,
                                 cert=cert, proxies=proxies)
         except requests.exceptions.SSLError as exc:
-            if key and _UNTRUSTED.search(str(exc)):
+            if key and re.search(_UNTRUSTED, str(exc)):
                 with _lock:
                     _untrusted.setdefault(key, str(exc))
             raise
@@ -285,7 +287,7 @@ def is_untrusted(exc: BaseException) -> bool:
     verification: the one connection failure not worth waiting to retry."""
     from foundation.network.failures import chain
 
-    return any(_UNTRUSTED.search(str(e)) for e in chain(exc))
+    return any(re.search(_UNTRUSTED, str(e)) for e in chain(exc))
 
 
 def _retry() -> Retry:
@@ -316,6 +318,8 @@ def call_json(sess: requests.Session, url: str, *, token: str, service: str,
                             headers={"Authorization": f"Bearer {token}",
                                      "Accept": "application/json"})
     except requests.exceptions.RequestException as exc:
+        from foundation.network.failures import connection_error  # failed: its line only
+
         raise connection_error(exc, f"{service} at {_origin(url)}") from exc
     try:
         answer = resp.json() if resp.content else None

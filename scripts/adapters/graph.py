@@ -8,12 +8,13 @@ ends with the ``request-id`` / ``client-request-id`` Graph puts in an error's ``
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
+from typing import Any, TypeVar
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError, SecureAppError, ServiceError, SignInError
 from foundation.network import graph
-from foundation.network.failures import with_response_ids
+
+E = TypeVar("E", bound=SecureAppError)
 
 #: What each read needs (application permission, admin consent). Named in every refusal so the
 #: fix is one click in the portal, not a search through Graph's permission reference.
@@ -64,7 +65,14 @@ ROLE_FIX = (
 def _raise_for(status: int, body: Any, path: str) -> None:
     error = _refusal(status, body, path.split("?")[0])
     if error is not None:
-        raise with_response_ids(error, _inner_error(body))
+        raise _with_ids(error, body)
+
+
+def _with_ids(error: E, body: Any) -> E:
+    """``error`` with the ids of Graph's ``innerError`` at the end of its line."""
+    from foundation.network.failures import with_response_ids  # a refusal only
+
+    return with_response_ids(error, _inner_error(body))
 
 
 def _inner_error(body: Any) -> dict[str, Any]:
@@ -139,10 +147,10 @@ def _judge(status: int, body: Any, path: str, permission: str) -> None:
         shown = f"{status} {code}" if code == REQUEST_DENIED else str(status)
         error = SignInError(f"Microsoft Graph refused {what} ({shown}): reading it needs "
                             f"{permission}", fix=needs(permission), error="forbidden")
-        raise with_response_ids(error, _inner_error(body))
+        raise _with_ids(error, body)
     if status == 404:
-        raise with_response_ids(ConfigError(
+        raise _with_ids(ConfigError(
             f"Microsoft Graph has no {what} (404)",
             fix="check that the identity that runs verify reads the partner tenant "
-            "(AZURE_TENANT_ID, or 'az login --tenant'), then run verify again"), _inner_error(body))
+            "(AZURE_TENANT_ID, or 'az login --tenant'), then run verify again"), body)
     _raise_for(status, body, path)

@@ -14,12 +14,10 @@ from typing import TYPE_CHECKING, Any
 
 import requests
 
-from foundation.advice import ids_of, to_error, with_ids
 from foundation.clouds import Endpoints
 from foundation.errors import ServiceError, SignInError, StorageError
 from foundation.naming import is_guid
 from foundation.network import http
-from foundation.network.failures import connection_error
 from foundation.wellknown import PARTNER_CENTER_APP_ID
 from scripts.adapters.claims import (
     TokenClaims,
@@ -113,6 +111,8 @@ def identity_errors(endpoints: Endpoints) -> Iterator[None]:
     try:
         yield
     except (requests.RequestException, MsalServiceError) as exc:
+        from foundation.network.failures import connection_error  # failed: its line only
+
         raise connection_error(exc, f"the identity platform at {endpoints.authority_host}",
                                "AZURE_AUTHORITY_HOST") from None
     except RuntimeError as exc:
@@ -168,6 +168,8 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
             fix="try again in a few minutes; nothing was changed",
         )
     if error is not None:
+        from foundation.advice import to_error  # a refusal: the advice tables load only now
+
         # The result is Entra's error JSON: its trace_id / correlation_id end the line.
         raise to_error(result.get("error"), result.get("error_description"),
                        result.get("error_codes") or (), context="token redemption", reply=result)
@@ -193,6 +195,8 @@ def check_partner_result(result: dict[str, Any], app: PartnerApp, endpoints: End
     except ServiceError as exc:
         if keep is None:
             raise
+        from foundation.support_ids import ids_of, with_ids  # failed: its line only
+
         path = keep(refresh_token, claims)
         raise with_ids(ServiceError(
             f"{exc.message}; the refresh token (MFA and tenant checked, not yet confirmed by "

@@ -9,8 +9,6 @@ input (``foundation.errors.ExitStatus.BAD_INPUT``).
 
 from __future__ import annotations
 
-from importlib.metadata import PackageNotFoundError, version
-
 from invoke.collection import Collection
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
@@ -47,6 +45,11 @@ class SecureAppProgram(Program):
         except ValueError:
             # invoke casts a typed flag's value with int() inside its parser: name the flag.
             raise usage_error(self._bad_number(), self._task_in_argv()) from None
+
+    def print_version(self) -> None:
+        # Read only when asked: finding the installed distribution scans sys.path (ms a run).
+        self.version = release()
+        super().print_version()
 
     def parse_cleanup(self) -> None:
         try:
@@ -105,15 +108,20 @@ def _readable(message: str) -> str:
     return message
 
 
+def release() -> str:
+    """This installation's version, as ``--version`` prints it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(NAME)
+    except PackageNotFoundError:  # run from a checkout that is not installed
+        return "unknown"
+
+
 def program() -> SecureAppProgram:
     from scripts.cli import tasks
 
-    try:
-        release = version(NAME)
-    except PackageNotFoundError:  # run from a checkout that is not installed
-        release = "unknown"
-    return SecureAppProgram(name=NAME, binary=NAME, version=release,
-                            namespace=Collection.from_module(tasks))
+    return SecureAppProgram(name=NAME, binary=NAME, namespace=Collection.from_module(tasks))
 
 
 def main() -> None:

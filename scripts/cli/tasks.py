@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 import logging
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from invoke.context import Context
 from invoke.exceptions import Exit
@@ -21,6 +22,10 @@ from scripts.cli.flags import at_most_one, in_range
 from scripts.cli.output import err, out, print_result, read_pasted, reported
 from scripts.inputs import debug_requested
 from scripts.local.process import harden
+
+if TYPE_CHECKING:
+    from scripts.flows.platform_url import PlatformUrl
+    from scripts.flows.verify.alerts import AlertPlan
 
 harden()  # core dumps off for every task, before anything reads a secret (scripts/local/process.py)
 # The SDKs log warnings (sometimes quoting server replies) through logging's last-resort handler
@@ -127,12 +132,13 @@ def store_token(c: Context, from_file: str | None = None, vault_url: str | None 
                 secret_name: str | None = None, cloud: str | None = None) -> None:
     """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
     from foundation.errors import ConfigError
-    from scripts import inputs, storage
+    from scripts import storage
+    from scripts.inputs.kept import kept_token_inputs
 
     if not from_file:
         raise ConfigError("store-token needs --from-file PATH",
                           fix="pass the file consent named when it kept the token")
-    given = inputs.kept_token_inputs(from_file, vault_url, secret_name, cloud)
+    given = kept_token_inputs(from_file, vault_url, secret_name, cloud)
     stored = storage.store_pending(given.path, given.endpoints, given.storage, given.target)
     err(f"Stored as a new version: {stored.version}; {from_file} deleted.")
     out(stored.secret_id)
@@ -193,15 +199,23 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
            notify_format: str = "json") -> None:
     """The platform's view, read-only: exit 0 healthy, 8 expiring soon, 9 broken, 5 service down."""
     from scripts import inputs
-    from scripts.flows.settings import PlatformUrl
-    from scripts.flows.verify import alerts, check_skips
+    from scripts.flows.verify import check_skips
     from scripts.flows.verify import verify as run_verify
 
     inputs.check_format(format)
     in_range("--warn-days", warn_days, 0, 365, "days of warning before an expiry")
     skipped = check_skips(skip or [])
-    alert = alerts.plan(notify, notify_format, notify_always)
-    platform = PlatformUrl.parse(platform_url) if platform_url is not None else None
+    alert: AlertPlan | None = None
+    if notify is not None or notify_always or notify_format != "json":
+        # The alert's module and the webhook's load only when a --notify flag was given.
+        from scripts.flows.verify import alerts
+
+        alert = alerts.plan(notify, notify_format, notify_always)
+    platform: PlatformUrl | None = None
+    if platform_url is not None:
+        from scripts.flows.platform_url import PlatformUrl  # only --platform-url reads one
+
+        platform = PlatformUrl.parse(platform_url)
     given = inputs.partner_inputs(csp_domain, app_id, vault_url, secret_name, cloud, stack,
                                   cwd=project_dir(), reader=True)
     reader = given.key_vault_reader()
@@ -213,6 +227,8 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
     for line in report.problems():
         err(line)
     if alert is not None:
+        from scripts.flows.verify import alerts
+
         # After the report is out; whatever the post does, the exit code is the report's.
         said = alerts.notify(report, alert, domain=given.app.csp_domain,
                              secrets=(given.app.app_secret, reader.app_secret))

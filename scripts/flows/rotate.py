@@ -31,13 +31,14 @@ from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
 from scripts import inputs, storage
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import confidential_client, redeem
-from scripts.flows.settings import is_placeholder, no_token_yet
+from scripts.flows.placeholder import is_placeholder, no_token_yet
 from scripts.types import PartnerApp, Say, StorageOptions, VaultTarget
 
 if TYPE_CHECKING:
     from azure.keyvault.secrets import SecretClient, SecretProperties
 
     from foundation.clouds import Endpoints
+    from scripts.adapters.keyvault_versions import Disabled
 
 _EPOCH = dt.datetime(1970, 1, 1, tzinfo=dt.UTC)
 
@@ -112,11 +113,13 @@ def rotate(app: PartnerApp, target: VaultTarget, endpoints: Endpoints, *,
 
 
 def disable_older(client: SecretClient, name: str, keep: int,
-                  mine: vault.StoredToken) -> vault.Disabled:
+                  mine: vault.StoredToken) -> Disabled:
     """Disable every enabled version but the newest ``keep``: the platform may still hold an
     older identifier, so this is opt-in (``--keep N``). Disabled versions are not touched again,
     and each stale one costs exactly one PATCH: with the list pages, the protocol's minimum."""
-    return vault.disable_listed(client, name, _Older(keep, mine).pick)
+    from scripts.adapters.keyvault_versions import disable_listed  # only --keep disables
+
+    return disable_listed(client, name, _Older(keep, mine).pick)
 
 
 class _Older:
@@ -155,7 +158,7 @@ class _Older:
 
 
 def left_enabled(rotation: Rotation, name: str, keep: int,
-                 done: vault.Disabled) -> OlderVersionsLeftEnabled:
+                 done: Disabled) -> OlderVersionsLeftEnabled:
     """One error for everything that went wrong after the rotation itself succeeded."""
     causes = [failure for _, failure in done.failures]
     problems = [f"version {version} of secret {name} could not be disabled: {failure.one_line()}"

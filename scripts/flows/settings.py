@@ -9,8 +9,8 @@ The setting "Key Vault URL" has two forms (``--identifier``). *versioned*
 (``.../secrets/NAME/VERSION?api-version=7.0``, what the partner guide asks for) pins the
 platform to one version: every rotation stores a new one, which the platform reads only once it
 is given the new identifier. *versionless* (``.../secrets/NAME?api-version=7.0``) makes the
-platform read the newest version, so a rotation reaches it at once. :class:`PlatformUrl` reads
-either back (``verify --platform-url``).
+platform read the newest version, so a rotation reaches it at once.
+``scripts.flows.platform_url`` reads either back (``verify --platform-url``).
 
 Output keys are the settings' snake_case names in every JSON result; ``--format env`` prefixes
 each with ``MODULE_`` (:data:`ENV_PREFIX`), so that
@@ -21,26 +21,19 @@ each with ``MODULE_`` (:data:`ENV_PREFIX`), so that
 from __future__ import annotations
 
 import json
-import re
-import shlex
-from collections.abc import Callable
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from typing import TYPE_CHECKING, Final
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import urlsplit
 
 from foundation import naming
-from foundation.clouds import (
-    KNOWN_VAULT_SUFFIXES,
-    Endpoints,
-    is_loopback_host,
-    shown,
-    vault_origin,
-)
 from foundation.errors import ConfigError, SignInError
 from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
+from scripts.flows.placeholder import is_placeholder as is_placeholder  # re-exported (liveness)
+from scripts.flows.placeholder import no_token_yet as no_token_yet
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
+    from foundation.clouds import Endpoints
     from scripts.adapters.keyvault import StoredToken
 
 MASK = "***"
@@ -52,12 +45,6 @@ IDENTIFIERS = ("versioned", "versionless")
 #: ``--format env`` names: ``MODULE_`` + the setting's key in capitals. No variable the tool
 #: reads starts with it (tests/cli/test_outputs_round_trip.py scans the sources to keep it so).
 ENV_PREFIX: Final = "MODULE_"
-#: The value ``pulumi up`` writes before any consent (``infra/token_vault.py`` PLACEHOLDER_VALUE,
-#: which the flows may not import). Older programs wrote other sentences after the same word.
-_PLACEHOLDER_PREFIX: Final = "placeholder:"
-_VERSION = re.compile(r"^[0-9a-fA-F]{32}$")
-#: Key Vault data-plane api-versions: ``7.0`` ... ``7.6``, ``2025-07-01``, optionally ``-preview``.
-_API_VERSION = re.compile(r"^(\d+\.\d+|\d{4}-\d{2}-\d{2})(-preview)?$")
 
 
 @dataclass(frozen=True)
@@ -130,6 +117,8 @@ def render(settings: ModuleSettings, fmt: str, *, show_secrets: bool,
     if fmt == "json":
         return json.dumps(data, indent=2)
     if fmt == "env":
+        import shlex  # only the env format quotes
+
         return "\n".join(f"{env_name(k)}={shlex.quote(v or '')}" for k, v in data.items())
     width = max(len(LABELS[k]) for k in data)
     return "\n".join(f"{LABELS[k]:<{width}}  {v if v is not None else '-'}"
@@ -168,24 +157,6 @@ def build(*, csp_domain: str, csp_account_id: str, app_id: str, app_secret: str,
     )
 
 
-def is_placeholder(value: str) -> bool:
-    """True for what ``pulumi up`` stores before any consent. Its content type and tags are no
-    help (it carries the token's content type, and a version pasted in the portal carries no
-    tags either); its value is: the word ``placeholder:`` first, whatever sentence follows, or
-    nothing at all. No refresh token starts that way (they are base64url and dots)."""
-    text = value.strip().lower()
-    return not text or text.startswith(_PLACEHOLDER_PREFIX)
-
-
-def no_token_yet(name: str, vault_url: str) -> SignInError:
-    return SignInError(
-        f"no token stored yet: secret {name} in {urlsplit(vault_url).netloc or vault_url} still "
-        "holds the placeholder `pulumi up` wrote",
-        fix="run `csp-secure-app consent` (a partner admin signs in with MFA); it stores the "
-        "token and prints the settings",
-        error="no_token")
-
-
 def current(app: PartnerApp, target: VaultTarget, reader: KeyVaultReader,
             endpoints: Endpoints) -> ModuleSettings:
     """The settings for the secret's current version, read with the writer's credential (as
@@ -221,107 +192,3 @@ def account_id(stored: StoredToken, app: PartnerApp, endpoints: Endpoints) -> st
                           fix="pass the tenant's GUID as --csp-domain (CSP_DOMAIN)",
                           error="invalid_tenant")
     return tenant.lower()
-
-
-@dataclass(frozen=True)
-class PlatformUrl:
-    """The module setting "Key Vault URL" as the platform holds it, checked piece by piece."""
-
-    #: ``https://{host}/``, as ``foundation.clouds.validate_vault_url`` normalises a vault URL.
-    vault_url: str
-    secret_name: str
-    #: None: versionless, the platform reads the newest version.
-    version: str | None
-    #: The ``?api-version=`` the platform quotes (None when the URL has none).
-    api_version: str | None
-    #: The URL as given (JSON echoes it: what was checked).
-    given: str = field(default="", compare=False)
-
-    @property
-    def vault_host(self) -> str:
-        return urlsplit(self.vault_url).netloc
-
-    @property
-    def versionless(self) -> str:
-        return self.with_version(None)
-
-    def with_version(self, version: str | None) -> str:
-        """This identifier for another version (None: versionless), with its api-version."""
-        tail = f"/{version}" if version else ""
-        api = self.api_version or PLATFORM_KEY_VAULT_API_VERSION
-        return f"{self.vault_url}secrets/{self.secret_name}{tail}?api-version={api}"
-
-    @classmethod
-    def parse(cls, url: str, source: str = "--platform-url") -> PlatformUrl:
-        """Every rule a Key Vault secret identifier follows, the first one broken said in one
-        line (exit 2): https, a vault host (``<vault>.`` a known cloud's suffix, or loopback for
-        the local double), ``/secrets/<name>`` by Key Vault's name rule, an optional 32-hex
-        version, no query but one ``api-version``. The cloud is checked by :meth:`in_cloud`."""
-        expected = ("https://<vault>.vault.azure.net/secrets/<name>[/<version>]"
-                    f"?api-version={PLATFORM_KEY_VAULT_API_VERSION}")
-        def bad(problem: str) -> ConfigError:
-            return ConfigError(f"{source} {shown(url)} {problem}",
-                               fix=f"pass the platform's \"Key Vault URL\" as it holds it, of "
-                               f"the form {expected}")
-
-        text = url.strip()
-        try:
-            parts = urlsplit(text)
-            port = parts.port
-        except ValueError:
-            raise bad("is not a valid URL") from None
-        if parts.scheme.lower() != "https" or not parts.hostname:
-            raise bad("is not an https URL with a host")
-        if parts.username is not None or parts.password is not None:
-            raise bad("must not carry credentials")
-        if "#" in text:
-            raise bad("must not have a fragment")
-        vault_url = _vault_origin(parts.netloc.lower(), parts.hostname.lower(), port, bad)
-        segments = [s for s in parts.path.split("/") if s]
-        if len(segments) not in (2, 3) or segments[0].lower() != "secrets":
-            raise bad("is not a secret identifier (the path is /secrets/<name>[/<version>])")
-        name = segments[1]
-        problem = naming.check_secret_name(name)
-        if problem:
-            raise bad(f"names no valid secret: {problem}")
-        version = segments[2] if len(segments) == 3 else None
-        if version is not None and not _VERSION.match(version):
-            raise bad(f"has version {version!r} (rule: a Key Vault version is 32 hex digits)")
-        return cls(vault_url=vault_url, secret_name=name,
-                   version=version.lower() if version else None,
-                   api_version=_api_version(parts.query, bad), given=text)
-
-    def in_cloud(self, endpoints: Endpoints, source: str = "--platform-url") -> PlatformUrl:
-        """The vault must be in the cloud this run signs in to: a token from another cloud's
-        identity platform is not accepted there, so the platform could not read it either."""
-        if is_loopback_host(self.vault_url) or self.vault_host.endswith(
-                f".{endpoints.vault_suffix}"):
-            return self
-        raise ConfigError(
-            f"{source} names a vault in another cloud ({self.vault_host}) than this run's "
-            f"({endpoints.cloud}: vaults under {endpoints.vault_suffix})",
-            fix="pass --cloud (or CSP_CLOUD) of the vault's cloud")
-
-
-def _vault_origin(netloc: str, host: str, port: int | None,
-                  bad: Callable[[str], ConfigError]) -> str:
-    """``https://{vault}.{suffix}/`` (or the loopback origin of the local double)."""
-    if is_loopback_host(host):
-        return f"https://{netloc}/"
-    return vault_origin(host, port, sorted(KNOWN_VAULT_SUFFIXES), bad)
-
-
-def _api_version(query: str, bad: Callable[[str], ConfigError]) -> str | None:
-    if not query:
-        return None
-    try:
-        pairs = parse_qsl(query, keep_blank_values=True, strict_parsing=True)
-    except ValueError:
-        raise bad("has a malformed query") from None
-    if [k for k, _ in pairs] != ["api-version"]:
-        raise bad("has a query other than one api-version")
-    value = pairs[0][1]
-    if not _API_VERSION.match(value):
-        raise bad(f"has api-version {value!r} (rule: a Key Vault data-plane version such as "
-                  f"{PLATFORM_KEY_VAULT_API_VERSION} or 2025-07-01)")
-    return value

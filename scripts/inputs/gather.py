@@ -9,7 +9,6 @@ user gives it: its flag (if it has one), its variable, the stack output that can
 
 from __future__ import annotations
 
-import getpass
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -130,6 +129,8 @@ class Gather:
         if got is not None:
             return got[0].strip()
         if prompt is None and sys.stdin is not None and sys.stdin.isatty():
+            import getpass  # only a secret missing from the environment is prompted for
+
             prompt = getpass.getpass
         typed = "" if prompt is None or self.errors else prompt(
             f"{wanted.label} (input hidden): ").strip()

@@ -1,7 +1,8 @@
 """The double's Partner Center MFA-compliance reports (REST "Security" group): their shapes, the
 7-day window by the double's clock, paging through ``links.next`` + ``MS-ContinuationToken``,
 App+User only, and every App+User call recorded (a refused token without MFA as non-compliant).
-The product's reader of them (``scripts.adapters.partner_center``) is run against them too."""
+The product's reader of them (``scripts.adapters.partner_center_reports``) is run against them
+too."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from azure.identity import ClientSecretCredential
 
 from clouddouble import CloudDouble
 from foundation import wellknown as wk
-from scripts.adapters import partner_center as pc
+from scripts.adapters import partner_center_reports as pc
 from tests.support import Partner, make_partner, sign_in_with_msal
 
 PRINCIPALS = "/v1/nonMfaCompliantPartnerPrincipals"

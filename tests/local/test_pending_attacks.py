@@ -26,7 +26,7 @@ import pytest
 
 from clouddouble import CloudDouble
 from foundation.errors import ConfigError
-from scripts import inputs
+from scripts.inputs.kept import kept_token_inputs
 from scripts.local import pending as fallback
 from tests.matrix.runner import Expect, Run, Sandbox
 from tests.support import ROOT
@@ -273,6 +273,6 @@ def test_windows_store_token_reads_the_file_without_posix_calls(
         on_windows: list[tuple[Path, str]], tmp_path: Path) -> None:
     """What crashed store-token (``os.getuid`` in load): the whole input step now runs."""
     path = fallback.keep(token(), tmp_path / "home")
-    given = inputs.kept_token_inputs(str(path), None, None, None, environ={})
+    given = kept_token_inputs(str(path), None, None, None, environ={})
     assert given.target.vault_url == "https://kv-demo.vault.azure.net/"
     assert given.target.secret_name == "s"

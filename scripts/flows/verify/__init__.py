@@ -28,15 +28,18 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError
-from scripts.flows.settings import PlatformUrl
 from scripts.flows.verify import conditional_access, consent_grant, liveness, partner_center_mfa
 from scripts.flows.verify.core import platform_view, secret_expiry
 from scripts.flows.verify.outlook import Outlook
 from scripts.flows.verify.report import Check, HealthReport, Status
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
+
+if TYPE_CHECKING:
+    from scripts.flows.platform_url import PlatformUrl
 
 __all__ = [
     "CHECKS",

@@ -9,20 +9,21 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from foundation.advice import ids_of, support_note
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError, SecureAppError, ServiceError
 from foundation.wellknown import REFRESH_TOKEN_LIFETIME_DAYS
 from scripts.adapters import graph
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import PartnerTokens, confidential_client, redeem
-from scripts.flows.settings import PlatformUrl, is_placeholder, no_token_yet
+from scripts.flows.placeholder import is_placeholder, no_token_yet
 from scripts.flows.verify.report import Check, HealthReport, Status
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
     import msal
     from azure.keyvault.secrets import SecretClient
+
+    from scripts.flows.platform_url import PlatformUrl
 
 READ = "vault read (as the platform)"
 PINNED = "platform's Key Vault URL"
@@ -55,6 +56,8 @@ def _expiry_check(name: str, days_left: float, warn_days: int, fix: str,
 
 
 def _failed(name: str, exc: SecureAppError, fix: str | None = None) -> Check:
+    from foundation.support_ids import ids_of, support_note  # a failed check's line only
+
     status: Status = "unavailable" if isinstance(exc, ServiceError) else "broken"
     # A fix of our own replaces the error's, but not the ids support asks for that ended it.
     note = support_note(ids_of(exc))

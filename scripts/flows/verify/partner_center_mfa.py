@@ -4,7 +4,7 @@ Partner Center enforces MFA on every App+User call since 2026-04-01, rolled out 
 (Learn, "Partner Center authentication"; refusals carry 900421), so one integration of a partner
 can break while another keeps working. A token check sees only the stored token; Partner Center
 sees every call made in the partner's name, and reports them (App+User, the redemption's access
-token; ``scripts.adapters.partner_center``):
+token; ``scripts.adapters.partner_center_reports``):
 
 * ``GET /v1/applicationmfaadoptionstatus`` counts App+User requests per day and application,
   with how many carried MFA. Any request of the CPV app (``CPV_APP_ID``) without MFA is
@@ -33,7 +33,7 @@ from collections.abc import Sized
 
 from foundation.errors import SecureAppError
 from foundation.text import printable
-from scripts.adapters import partner_center as pc
+from scripts.adapters import partner_center_reports as pc
 from scripts.flows.verify.outlook import Outlook, could_not
 from scripts.flows.verify.report import Check
 
