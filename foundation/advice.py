@@ -29,12 +29,7 @@ from types import MappingProxyType
 from typing import Final
 
 from foundation.errors import ServiceError, SignInError
-from foundation.support_ids import SupportIds as SupportIds
-from foundation.support_ids import entra_ids as entra_ids
-from foundation.support_ids import ids_of as ids_of
-from foundation.support_ids import support_id as support_id
-from foundation.support_ids import support_note as support_note
-from foundation.support_ids import with_ids as with_ids
+from foundation.support_ids import entra_ids, with_ids
 
 #: Key of the one non-AADSTS entry: Partner Center refusing an App+User token without MFA.
 PARTNER_CENTER_MFA_REQUIRED: Final = "PARTNER_CENTER_MFA_REQUIRED"

@@ -28,8 +28,7 @@ from urllib.parse import urlsplit
 from foundation import naming
 from foundation.errors import ConfigError, SignInError
 from foundation.wellknown import PLATFORM_KEY_VAULT_API_VERSION
-from scripts.flows.placeholder import is_placeholder as is_placeholder  # re-exported (liveness)
-from scripts.flows.placeholder import no_token_yet as no_token_yet
+from scripts.flows.placeholder import is_placeholder, no_token_yet
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:

@@ -16,15 +16,12 @@ from foundation.advice import (
     PARTNER_CENTER_MFA_REQUIRED,
     Advice,
     advise,
-    entra_ids,
-    ids_of,
     parse_aadsts_codes,
-    support_id,
     to_error,
-    with_ids,
 )
 from foundation.errors import EXIT_SERVICE, EXIT_SIGN_IN, ServiceError, SignInError
 from foundation.network.failures import response_ids, with_response_ids
+from foundation.support_ids import entra_ids, ids_of, support_id, with_ids
 
 # The codes partners actually meet (facts.md, issue 4). Each must have its own advice.
 REQUIRED = [

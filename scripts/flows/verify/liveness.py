@@ -40,7 +40,7 @@ from foundation.wellknown import (
 )
 from scripts import storage
 from scripts.adapters import keyvault as vault
-from scripts.flows.settings import is_placeholder
+from scripts.flows.placeholder import is_placeholder
 from scripts.flows.verify.outlook import Outlook
 from scripts.flows.verify.report import Check, Status
 
