@@ -159,9 +159,6 @@ VERIFY_MINIMUM: Counter[str] = Counter({
     #    Partner Center, and the claims of who consented); 3. the writer's app-only Graph token,
     #    one for every Graph read below (all the same resource and identity); 4. the writer's
     #    token for the vault (liveness's PATCH: the platform's identity may only get).
-    # verify asks 5: a second writer credential asks for the same Graph token again for the
-    # outlook checks (``Outlook.graph_token`` in scripts/flows/verify/outlook.py, after
-    # ``_app_secret``'s in core.py); its rows show MISS {'token': 1} until it asks once.
     "token": 4,
     # The vault's bearer challenge, once per process (azure-keyvault caches it per vault, so
     # the writer's client answers it without a second 401), the platform's GET of the newest

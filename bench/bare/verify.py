@@ -1,13 +1,11 @@
 """The calls ``csp-secure-app verify`` makes, bare, in its order: MSAL's discovery, the vault read
 as the platform (challenge, the Key Vault client app's token, GET), the redemption, Partner
 Center's profile, the writer's Graph token and the Key Vault client app's secrets from Graph;
-then the outlook checks: Partner Center's two MFA reports (partner-center-mfa), a second Graph
-token (verify asks for one again for the outlook checks: one request beyond the minimum,
-``VERIFY_MINIMUM`` in bench/world.py; gone from here when verify asks once), the CPV app's and
-Partner Center's service principals, the CPV app's delegated grants, the consenting admin's
-roles, AdminAgents and its members (consent), the Conditional Access policies and security
-defaults (conditional-access), and the writer's vault token and the PATCH of the version's tags
-recording the redemption (liveness)."""
+then the outlook checks: Partner Center's two MFA reports (partner-center-mfa), with the same
+Graph token the CPV app's and Partner Center's service principals, the CPV app's delegated
+grants, the consenting admin's roles, AdminAgents and its members (consent), the Conditional
+Access policies and security defaults (conditional-access), and the writer's vault token and the
+PATCH of the version's tags recording the redemption (liveness)."""
 
 import base64
 import datetime as dt
@@ -46,18 +44,14 @@ def graph(path: str, token: str) -> Any:
         "Authorization": f"Bearer {token}", "Accept": "application/json"}).json()
 
 
-app = graph(f"/applications(appId='{bare.env('KV_CLIENT_APP_ID')}')",
-            writer.get_token(bare.GRAPH_SCOPE).token)
+token = writer.get_token(bare.GRAPH_SCOPE).token
+app = graph(f"/applications(appId='{bare.env('KV_CLIENT_APP_ID')}')", token)
 now = dt.datetime.now(dt.UTC)
 since = (now - dt.timedelta(days=7)).date().isoformat()
 adoption = session.get(f"{partner_center}/v1/applicationmfaadoptionstatus?startDate={since}"
                        f"&endDate={now.date().isoformat()}", headers=pc_auth, timeout=30).json()
 principals = session.get(f"{partner_center}/v1/nonMfaCompliantPartnerPrincipals",
                          headers=pc_auth, timeout=30).json()
-# verify's second writer credential and Graph token (Outlook.graph_token): the same token again.
-again = DefaultAzureCredential(authority=bare.authority_host(), disable_instance_discovery=True,
-                               exclude_interactive_browser_credential=True, transport=transport)
-token = again.get_token(bare.GRAPH_SCOPE).token
 select = "?$select=id,appId,displayName,accountEnabled"
 sp = graph(f"/servicePrincipals(appId='{bare.env('CPV_APP_ID')}'){select}", token)
 pc_sp = graph(f"/servicePrincipals(appId='{bare.PARTNER_CENTER_APP_ID}'){select}", token)

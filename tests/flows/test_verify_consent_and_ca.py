@@ -83,6 +83,15 @@ def test_consent_healthy(world: PartnerWorld) -> None:
     assert named(report, "conditional-access")["status"] == "ok"
 
 
+def test_one_graph_token_serves_the_secret_expiry_and_both_checks(world: PartnerWorld) -> None:
+    world.cloud.clear_requests()
+    result, report = verify(world)
+    assert result.returncode == 0, result.stdout + result.stderr
+    tokens = [r for r in world.cloud.requests if r.path.endswith("/oauth2/v2.0/token")]
+    # The Key Vault client app's (the vault read), the redemption, and one runner's Graph token.
+    assert len(tokens) == 3, [(r.method, r.path) for r in tokens]
+
+
 def test_an_admin_who_left_admin_agents_is_a_warning_naming_who_can_consent(
         world: PartnerWorld) -> None:
     objects = world.cloud.graph.objects

@@ -79,7 +79,8 @@ def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
     view = platform_view(kv_client, app, target, endpoints, warn_days=warn_days,
                          app_secret_expires=app_secret_expires, platform=platform, now=now)
     outlook = Outlook(endpoints=endpoints, app=app, kv_client=kv_client, target=target,
-                      stored=view.stored, tokens=view.tokens, now=view.now, warn_days=warn_days)
+                      stored=view.stored, tokens=view.tokens, now=view.now, warn_days=warn_days,
+                      graph_fetched=view.graph_token)
     for name in CHECK_NAMES:
         if name in skip:
             view.report.checks.append(Check(name, "skipped", f"skipped (--skip {name})"))

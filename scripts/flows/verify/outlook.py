@@ -37,19 +37,21 @@ class Outlook:
     #: consenting admin or the CPV app: the ``conditional-access`` check, which runs before
     #: ``liveness``, sets it when it finds one; None when none was found or it did not run.
     sign_in_frequency_days: float | None = None
-    _graph: str | SecureAppError | None = field(default=None, repr=False)
+    #: The runner's Graph token (or its refusal) once fetched: handed on by the platform's view
+    #: when its client app secret check fetched it (``core.View.graph_token``).
+    graph_fetched: str | SecureAppError | None = field(default=None, repr=False)
 
     def graph_token(self) -> str:
         """The runner's app-only Graph token, fetched once for every check that reads Graph
         (its permissions: README "Day 2"); a refusal is raised again to each."""
-        if self._graph is None:
+        if self.graph_fetched is None:
             try:
-                self._graph = graph.graph_token(self.endpoints)
+                self.graph_fetched = graph.graph_token(self.endpoints)
             except SecureAppError as exc:
-                self._graph = exc
-        if isinstance(self._graph, SecureAppError):
-            raise self._graph
-        return self._graph
+                self.graph_fetched = exc
+        if isinstance(self.graph_fetched, SecureAppError):
+            raise self.graph_fetched
+        return self.graph_fetched
 
 
 def could_not(name: str, exc: SecureAppError, *, skip_hint: bool = True) -> Check:
