@@ -81,14 +81,13 @@ def rehearse(world: Rehearsal, say: Say, *, use_browser: bool = False,
     say(f"4/6 Stored as version {stored.version} of {target.secret_name} in the vault at "
         f"{target.vault_url} (90-day expiry, tags: who, when, tenant, app).")
 
-    say("5/6 Reading it back as the platform does: Key Vault client app -> secret -> "
-        "redeem -> Partner Center.")
+    say("5/6 Reading it back as the platform does (Key Vault client app -> secret -> redeem -> "
+        "Partner Center), then looking ahead: Partner Center's MFA verdict, the consent, "
+        "Conditional Access and the token's forecast day.")
     kv_client = KeyVaultReader(app_id=str(out["keyVaultClientAppId"]),
                                app_secret=str(out["keyVaultClientAppSecret"]),
                                csp_domain=str(out["keyVaultClientCspDomain"]))
-    # The platform's own view: the outlook checks need directory permissions the rehearsal's
-    # pipeline identity is not given (README: Day 2).
-    health = verify.platform_view(kv_client, app, target, endpoints).report
+    health = verify.verify(kv_client, app, target, endpoints)
     for line in health.table().splitlines():
         say(f"    {line}")
     if health.status == "broken":

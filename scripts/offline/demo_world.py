@@ -30,10 +30,10 @@ from foundation.clouds import resolve_endpoints
 from foundation.errors import ServiceError
 from foundation.resource_types import GENERIC_RESOURCE, Registration, vault_name_of
 from foundation.wellknown import (
-    GRAPH_APPLICATION_READ_ALL_ROLE,
     MICROSOFT_GRAPH_APP_ID,
     PARTNER_CENTER_APP_ID,
     PARTNER_CENTER_USER_IMPERSONATION,
+    VERIFY_GRAPH_APP_ROLES,
     loopback_redirect_uri,
 )
 from scripts.flows.consent import SignInUI
@@ -90,11 +90,14 @@ def run_demo(project_dir: Path, say: Say, *, use_browser: bool = False,
         password = secrets.token_urlsafe(12)
         admin = cloud.add_user(tenant.id, f"admin@{domain}", password=password, mfa=True,
                                admin=True)
-        # Who runs `pulumi up` and writes the token: a pipeline identity, as in GitOps.
+        # Who runs `pulumi up`, writes the token and runs verify: a pipeline identity, as in
+        # GitOps, with the Graph permissions verify reads with, consented by an administrator
+        # (the one step the program cannot take: README "Graph permissions of the identity
+        # that runs verify").
         deployer = cloud.register_app(
             tenant.id, "deployment pipeline",
             required_resource_access=[(MICROSOFT_GRAPH_APP_ID,
-                                       [(GRAPH_APPLICATION_READ_ALL_ROLE, "Role")])])
+                                       [(role, "Role") for role in VERIFY_GRAPH_APP_ROLES])])
         cloud.grant_admin_consent(tenant.id, deployer.app_id)  # creates its service principal
         deployer_sp = cloud.add_service_principal(tenant.id, deployer.app_id)
         os.environ.update({"AZURE_TENANT_ID": tenant.id, "AZURE_CLIENT_ID": deployer.app_id,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 
@@ -26,6 +27,10 @@ def test_demo_completes_and_prints_masked_settings(tmp_path):
     for step in ("1/6", "2/6", "3/6", "4/6", "5/6", "6/6"):
         assert step in proc.stderr
     assert "overall: ok" in proc.stderr and "Traceback" not in proc.stderr
+    # Every check verify makes, the outlook checks included, each OK in the rehearsal.
+    for check in ("vault read (as the platform)", "token redemption + MFA claim",
+                  "partner-center-mfa", "consent", "conditional-access", "liveness"):
+        assert re.search(rf"^    {re.escape(check)} +OK ", proc.stderr, re.M), check
 
 
 def test_the_rehearsal_refuses_a_deployer_role_with_the_wrong_principal_type():
