@@ -87,6 +87,9 @@ def test_one_graph_token_serves_the_secret_expiry_and_both_checks(world: Partner
     world.cloud.clear_requests()
     result, report = verify(world)
     assert result.returncode == 0, result.stdout + result.stderr
+    assert named(report, "Key Vault client app secret")["status"] == "ok"
+    assert named(report, "consent")["status"] == named(report, "conditional-access")["status"] \
+        == "ok"
     tokens = [r for r in world.cloud.requests if r.path.endswith("/oauth2/v2.0/token")]
     # The Key Vault client app's (the vault read), the redemption, and one runner's Graph token.
     assert len(tokens) == 3, [(r.method, r.path) for r in tokens]
