@@ -40,5 +40,6 @@ def test(c: Context) -> None:
     c.run(f"{Path(py).parent / 'lint-imports'} --no-cache", pty=False)
     c.run(f"{py} -m bandit -q -c pyproject.toml -r foundation scripts infra clouddouble tasks.py",
           pty=False)
-    # 4 workers on 2 cores: most of a test waits on sockets and retry back-offs.
-    c.run(f"{py} -m pytest -n 4 -q", pty=False)
+    # 4 workers on 2 cores: most of a test waits on sockets and retry back-offs. worksteal: a
+    # worker left idle takes tests queued behind a slow one (the fault matrix's rows).
+    c.run(f"{py} -m pytest -n 4 --dist worksteal -q", pty=False)

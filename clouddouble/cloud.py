@@ -83,7 +83,7 @@ class CloudDouble:
         return self
 
     def stop(self) -> None:
-        # In parallel: each listener's accept loop takes up to one poll interval to notice.
+        # In parallel: each stop waits for the accept loop to let go of its listener.
         with ThreadPoolExecutor(max_workers=8) as pool:
             list(pool.map(Listener.stop, self._listeners))
         self._listeners.clear()

@@ -15,6 +15,7 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import selectors
 import socket
 import ssl
 import struct
@@ -102,16 +103,29 @@ class RequestLog:
     """Thread-safe append-only list of :class:`RequestRecord` (no headers or bodies: no secrets),
     and how many TCP connections each listener accepted (``host_port`` -> count). A connection is
     counted when it is accepted, before its TLS handshake: one a client gave up on because it does
-    not trust the certificate counts too, so a count is "connection attempts"."""
+    not trust the certificate counts too, so a count is "connection attempts".
+
+    ``clear`` starts a new log: a request that arrived before it and is answered only after it
+    (one held by a ``hang`` fault, whose client may be long gone) is served as the service would
+    serve it, but is not recorded in the new log, where it would look like a request of the
+    next test's."""
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
         self._records: list[RequestRecord] = []
         self._connections: dict[str, int] = {}
+        self._generation = 0
 
-    def add(self, record: RequestRecord) -> None:
+    @property
+    def generation(self) -> int:
+        """Which log a request arriving now belongs to (``add``'s ``arrived``)."""
         with self._lock:
-            self._records.append(record)
+            return self._generation
+
+    def add(self, record: RequestRecord, arrived: int | None = None) -> None:
+        with self._lock:
+            if arrived is None or arrived == self._generation:
+                self._records.append(record)
 
     def connected(self, host_port: str) -> None:
         with self._lock:
@@ -129,6 +143,7 @@ class RequestLog:
         with self._lock:
             self._records.clear()
             self._connections.clear()
+            self._generation += 1
 
 
 @dataclass
@@ -260,6 +275,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _dispatch(self) -> None:
         listener = self.server.listener
+        arrived = listener.log.generation
         body = self._read_body()
         split = urlsplit(self.path)
         path = unquote(split.path)  # Graph clients may send applications(appId=%27...%27)
@@ -276,7 +292,8 @@ class _Handler(BaseHTTPRequestHandler):
         fault = listener.faults.take(request.method, listener.name, path)
         if fault and fault.reset:
             listener.log.add(
-                RequestRecord(request.method, host_port, path, split.query, 0, listener.name)
+                RequestRecord(request.method, host_port, path, split.query, 0, listener.name),
+                arrived,
             )
             self._reset_connection()
             return
@@ -299,7 +316,8 @@ class _Handler(BaseHTTPRequestHandler):
         listener.log.add(
             RequestRecord(
                 request.method, host_port, path, split.query, response.status, listener.name
-            )
+            ),
+            arrived,
         )
         self._write(response)
 
@@ -331,8 +349,87 @@ class _Handler(BaseHTTPRequestHandler):
     do_GET = do_POST = do_PUT = do_PATCH = do_DELETE = do_HEAD = do_OPTIONS = _dispatch
 
 
+class _Acceptor:
+    """One thread that accepts for every listener of the process. It sleeps in ``select`` until
+    a connection arrives (or a listener is added or removed): a double that has made hundreds
+    of vaults (one listener each) costs nothing while idle, where an accept loop per listener
+    would wake every poll interval, and a listener stops at once instead of after its loop's
+    next poll. Each accepted connection is served by its own thread (``ThreadingHTTPServer``)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._selector = selectors.DefaultSelector()
+        self._wake_r, self._wake_w = socket.socketpair()
+        self._wake_r.setblocking(False)
+        self._selector.register(self._wake_r, selectors.EVENT_READ, None)
+        #: (server, add?, done): changes to the selector, made by the loop's own thread.
+        self._changes: list[tuple[_Server, bool, threading.Event]] = []
+
+    def add(self, server: _Server) -> None:
+        self._change(server, add=True)
+
+    def remove(self, server: _Server) -> None:
+        """Returns once the loop no longer accepts for ``server``."""
+        self._change(server, add=False)
+
+    def _change(self, server: _Server, *, add: bool) -> None:
+        done = threading.Event()
+        with self._lock:
+            self._changes.append((server, add, done))
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._loop, name="clouddouble-accept",
+                                                daemon=True)
+                self._thread.start()
+        with contextlib.suppress(OSError):
+            self._wake_w.send(b"x")
+        done.wait(timeout=5)
+
+    def _apply_changes(self) -> None:
+        with self._lock:
+            changes, self._changes = self._changes, []
+        for server, add, done in changes:
+            with contextlib.suppress(KeyError, ValueError, OSError):
+                if add:
+                    self._selector.register(server.socket, selectors.EVENT_READ, server)
+                else:
+                    self._selector.unregister(server.socket)
+            done.set()
+
+    def _loop(self) -> None:
+        while True:
+            self._apply_changes()
+            for key, _events in self._selector.select():
+                if key.data is None:
+                    with contextlib.suppress(OSError):
+                        while self._wake_r.recv(4096):
+                            pass
+                    continue
+                self._accept(key.data)
+
+    @staticmethod
+    def _accept(server: _Server) -> None:
+        """socketserver's own step of ``serve_forever``: accept, then a thread per request."""
+        try:
+            request, client_address = server.get_request()
+        except OSError:
+            return
+        if not server.verify_request(request, client_address):
+            server.shutdown_request(request)
+            return
+        try:
+            server.process_request(request, client_address)
+        except Exception:
+            server.handle_error(request, client_address)
+            server.shutdown_request(request)
+
+
+_ACCEPTOR = _Acceptor()
+
+
 class Listener:
-    """One HTTPS service on 127.0.0.1:<ephemeral port>, served by a daemon thread."""
+    """One HTTPS service on 127.0.0.1:<ephemeral port>, accepted for by the process's one
+    accept loop (``_Acceptor``); each connection has its own daemon thread."""
 
     def __init__(
         self,
@@ -351,32 +448,29 @@ class Listener:
         self._server = _Server(self)
         self.port: int = self._server.server_address[1]
         self.base_url = f"https://127.0.0.1:{self.port}"
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.2},
-            name=f"clouddouble-{name}",
-            daemon=True,
-        )
+        self._started = False
 
     @property
     def host_port(self) -> str:
         return f"127.0.0.1:{self.port}"
 
     def start(self) -> None:
-        self._thread.start()
+        self._started = True
+        _ACCEPTOR.add(self._server)
 
     def stop(self) -> None:
         """Stop accepting, wake hung handlers and cut pooled keep-alive connections, so a stopped
         double never keeps answering clients that still hold a connection."""
         self.stopping.set()
-        self._server.shutdown()
+        if self._started:
+            _ACCEPTOR.remove(self._server)
+            self._started = False
         self._server.server_close()
         with self._server.sockets_lock:
             sockets = list(self._server.open_sockets)
         for sock in sockets:
             with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-        self._thread.join(timeout=5)
 
 
 def make_ssl_context(cert_pem: bytes, key_pem: bytes, directory: str) -> ssl.SSLContext:

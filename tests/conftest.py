@@ -28,3 +28,35 @@ def cloud(cloud_session: CloudDouble, monkeypatch: pytest.MonkeyPatch) -> Iterat
         monkeypatch.setenv(name, value)
     yield cloud_session
     cloud_session.reset()
+
+
+#: The longest single tests (issue 12's scale tests) start first.
+EARLY: tuple[str, ...] = ("tests/flows/test_mfa_report_cli.py::test_10000_users",
+                          "tests/flows/test_mfa_report_cli.py::test_one_user_a_page",
+                          "tests/double/test_double_graph.py::test_a_tenant_of_100000_users")
+#: Fault-matrix rows that mostly wait (Retry-After, back-off, hung services): spread evenly
+#: over the run, between the other files, instead of in one block.
+SPREAD: tuple[str, ...] = ("tests/matrix/test_matrix_services.py",
+                           "tests/matrix/test_matrix_vault.py",
+                           "tests/matrix/test_matrix_partner_graph.py")
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """The order tests are handed to xdist's workers in. ``-n 4`` (``--dist load``) gives each
+    worker a run of consecutive tests (a quarter of its share at first, then half of what is
+    left, and so on): in collected order the matrix's slow rows, 80 consecutive tests, all went
+    to one worker, which finished a minute after the others. Here the scale tests come first and
+    the SPREAD rows are interleaved between the other files, so every run of tests a worker gets
+    has its share of them. Every other file keeps its tests together and in order (its
+    module-scoped fixtures are set up once)."""
+    early = [item for item in items if item.nodeid.startswith(EARLY)]
+    spread = [item for item in items if item.nodeid.startswith(SPREAD)]
+    taken = {id(item) for item in (*early, *spread)}
+    rest = [item for item in items if id(item) not in taken]
+    first: dict[str, int] = {}
+    for index, item in enumerate(rest):
+        first.setdefault(item.nodeid.split("::")[0], index)
+    keyed = [((first[item.nodeid.split("::")[0]] + 0.5) / len(rest), 0, index, item)
+             for index, item in enumerate(rest)]
+    keyed += [((index + 0.5) / len(spread), 1, index, item) for index, item in enumerate(spread)]
+    items[:] = early + [item for *_, item in sorted(keyed, key=lambda k: k[:3])]

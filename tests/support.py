@@ -5,11 +5,16 @@ Graph roles). The fault matrix's runner builds on it (tests/matrix/runner.py).""
 
 from __future__ import annotations
 
+import datetime as dt
 import os
+import random
+import socket
 import subprocess
 import sys
 import uuid
 import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -20,7 +25,7 @@ import requests
 
 from clouddouble import App, CloudDouble, Tenant, User
 from foundation import wellknown as wk
-from scripts.local.ports import free_port
+from scripts.local.ports import free_port as free_port  # tests/local/ bind what it returns at once
 
 REDIRECT_URI = f"http://localhost:{wk.DEFAULT_REDIRECT_PORT}"
 PC_ACCESS = (wk.PARTNER_CENTER_APP_ID, [(wk.PARTNER_CENTER_USER_IMPERSONATION, "Scope")])
@@ -122,11 +127,27 @@ def sign_in_with_msal(
 ROOT = Path(__file__).resolve().parents[1]
 
 
+def redirect_port() -> int:
+    """A free port below Linux's ephemeral range (32768-60999), for a world's redirect listener.
+    A port the kernel hands out (``free_port``'s bind to port 0) is one it may hand out again,
+    to an outgoing connection or another listener bound to port 0 (the double's vaults), between
+    choosing it and consent listening on it: that run then fails with "already in use"."""
+    for _ in range(200):
+        port = random.randrange(20000, 32000)
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise AssertionError("no free port in 20000-32000")
+
+
 @dataclass
 class PartnerWorld:
     cloud: Any
     home: Path
-    port: int = field(default_factory=free_port)
+    port: int = field(default_factory=redirect_port)
 
     def __post_init__(self) -> None:
         tag = uuid.uuid4().hex[:8]
@@ -229,6 +250,53 @@ def seed(world: PartnerWorld) -> PartnerWorld:
     return world
 
 
+@contextmanager
+def world_environ(world: PartnerWorld, **extra: str) -> Iterator[None]:
+    """This process's environment is exactly what ``world.invoke`` gives the CLI, until the
+    block ends; the process-wide discovery cache starts and ends empty, as in a new process."""
+    from foundation.network import discovery
+
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(world.env(**extra))
+    discovery.clear()
+    try:
+        yield
+    finally:
+        discovery.clear()
+        os.environ.clear()
+        os.environ.update(saved)
+
+
+def seed_in_process(world: PartnerWorld) -> PartnerWorld:
+    """``seed`` without the child process: the consent flow the console command runs
+    (``scripts.flows.consent.consent``: inputs from the environment, the loopback sign-in, the
+    token's checks, the vault write with consent's tags), called here with the CLI's
+    environment while the MFA admin signs in. For tests whose subject is what happens to a
+    consented token, not the consent command (that is tests/flows/test_consent_cli.py); a
+    process start costs several times the flow itself.
+    tests/flows/test_consent_cli.py checks that it stores what ``seed`` stores."""
+    import threading
+
+    from scripts import inputs
+    from scripts.flows import consent as flow
+
+    def person(url: str) -> None:
+        def play() -> None:
+            deliver(world.cloud.sign_in(url, world.admin.upn, world.password, mfa_code="auto",
+                                        consent=True))
+        threading.Thread(target=play, name="seed: the admin's browser", daemon=True).start()
+
+    said: list[str] = []
+    with world_environ(world):
+        given = inputs.consent_inputs("keyvault", None, None, None, None, None, None,
+                                      world.port, cwd=ROOT)
+        ui = flow.SignInUI(show_url=person, open_browser=lambda _url: False)
+        flow.consent(given, ui, mode="no-browser", timeout=30, say=said.append)
+    assert len(world.vault.secret_versions(world.secret_name)) == 1, said
+    return world
+
+
 def cpv_client(world: PartnerWorld) -> msal.ConfidentialClientApplication:
     return msal.ConfidentialClientApplication(
         world.cpv.app_id, client_credential=world.cpv_secret,
@@ -273,6 +341,20 @@ def graph_reader(cloud: CloudDouble, tenant: Tenant, *roles: str) -> tuple[dict[
     env = {"AZURE_TENANT_ID": tenant.id, "AZURE_CLIENT_ID": app.app_id,
            "AZURE_CLIENT_SECRET": secret}
     return env, secret
+
+
+def written_earlier(world: PartnerWorld, seconds: float = 1) -> None:
+    """Move every version of the world's secret ``seconds`` into the past, as if written that
+    much earlier (``Vault.add_history`` makes its old versions the same way). Key Vault's
+    timestamps have one-second steps and rotate's ``--keep`` disables only versions created
+    strictly before the one it writes: rotations are days apart in real life, and this puts the
+    next one in a later second without waiting for the clock to tick over. (Not the double's
+    clock: a token minted after ``advance_clock`` fails PyJWT's ``iat`` check in the double's
+    own resource servers.)"""
+    back = dt.timedelta(seconds=seconds)
+    for version in world.vault.secret_versions(world.secret_name):
+        version.created -= back
+        version.updated -= back
 
 
 def snapshot(world: PartnerWorld) -> list[tuple[str, str, bool]]:

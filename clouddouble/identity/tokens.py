@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import base64
 import json
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,6 +21,8 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 from ..clock import Clock
 
 ACCESS_TOKEN_LIFETIME = 3599
+#: How many tokens whose signature checked out are remembered (``TokenIssuer.verify``).
+SIGNED_CACHE_SIZE = 4096
 
 
 def b64url(data: bytes) -> str:
@@ -56,6 +60,13 @@ class TokenIssuer:
         #: ("access", "id"); a value of None removes the claim. Keyed by the client (a test's
         #: own CPV app) so a forgery never leaks into another test sharing the double.
         self._forged: dict[tuple[str, str], dict[str, Any]] = {}
+        #: Tokens whose RS256 signature already checked out, and their claims. The signing key
+        #: never changes, so a token's signature verdict never does either: a client that pages
+        #: through thousands of Graph pages with one access token is not re-verified (PyJWT
+        #: costs about half a millisecond a token). Audience, issuer and lifetime are checked on
+        #: every request, against the double's clock as it is then.
+        self._signed: OrderedDict[str, dict[str, Any]] = OrderedDict()
+        self._signed_lock = threading.Lock()
 
     def forge(self, client_id: str, kind: str, **claims: Any) -> None:
         """From now on, the ``kind`` ("access" or "id") tokens issued to ``client_id`` for a user
@@ -161,18 +172,7 @@ class TokenIssuer:
 
     def verify(self, token: str, audiences: tuple[str, ...]) -> dict[str, Any]:
         """Signature, issuer shape, audience and lifetime (against the double's clock)."""
-        try:
-            claims: dict[str, Any] = jwt.decode(
-                token,
-                self._key.public_key(),
-                algorithms=["RS256"],
-                # Lifetimes are checked below against the double's clock, which tests advance;
-                # PyJWT would check iat/exp/nbf against the real clock.
-                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
-                         "verify_iat": False},
-            )
-        except jwt.PyJWTError as exc:
-            raise TokenRejected("invalid token signature") from exc
+        claims = self._signed_claims(token)
         aud = str(claims.get("aud", "")).rstrip("/").lower()
         if aud not in {a.rstrip("/").lower() for a in audiences}:
             raise TokenRejected(f"invalid audience '{claims.get('aud')}'")
@@ -184,6 +184,33 @@ class TokenIssuer:
             raise TokenRejected("the token is expired")
         if int(claims.get("nbf", 0)) > now + 300:
             raise TokenRejected("the token is not yet valid")
+        return claims
+
+    def _signed_claims(self, token: str) -> dict[str, Any]:
+        """The claims of a token this double signed (a fresh copy each call), else
+        TokenRejected. Only a good signature is remembered; a bad one is checked every time."""
+        with self._signed_lock:
+            known = self._signed.get(token)
+            if known is not None:
+                self._signed.move_to_end(token)
+                copy: dict[str, Any] = json.loads(json.dumps(known))
+                return copy
+        try:
+            claims: dict[str, Any] = jwt.decode(
+                token,
+                self._key.public_key(),
+                algorithms=["RS256"],
+                # Lifetimes are checked by ``verify`` against the double's clock, which tests
+                # advance; PyJWT would check iat/exp/nbf against the real clock.
+                options={"verify_aud": False, "verify_exp": False, "verify_nbf": False,
+                         "verify_iat": False},
+            )
+        except jwt.PyJWTError as exc:
+            raise TokenRejected("invalid token signature") from exc
+        with self._signed_lock:
+            self._signed[token] = json.loads(json.dumps(claims))
+            while len(self._signed) > SIGNED_CACHE_SIZE:
+                self._signed.popitem(last=False)
         return claims
 
 

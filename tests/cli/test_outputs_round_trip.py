@@ -22,14 +22,14 @@ import pytest
 from clouddouble import CloudDouble
 from scripts.flows import settings
 from scripts.types import KeyVaultReader
-from tests.support import ROOT, PartnerWorld, assert_no_secret, seed
+from tests.support import ROOT, PartnerWorld, assert_no_secret, seed_in_process
 
 SNAKE = re.compile(r"^[a-z][a-z0-9]*(_[a-z0-9]+)*$")
 
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 def test_after_eval_of_the_env_output_rotate_verify_and_settings_still_run(

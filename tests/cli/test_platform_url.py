@@ -11,17 +11,15 @@ that follows every rotation."""
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import subprocess
-import time
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from clouddouble import CloudDouble
-from tests.support import PartnerWorld, assert_no_secret, seed
+from tests.support import PartnerWorld, assert_no_secret, seed_in_process, written_earlier
 
 PINNED = "platform's Key Vault URL"
 READ = "vault read (as the platform)"
@@ -29,7 +27,7 @@ READ = "vault read (as the platform)"
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 def identifier(world: PartnerWorld, version: str | None = None) -> str:
@@ -62,10 +60,9 @@ def check(report: dict[str, Any], name: str) -> dict[str, Any]:
 
 def rotate(world: PartnerWorld, *args: str) -> dict[str, Any]:
     # Key Vault's timestamps have one-second steps, and rotate's --keep disables only versions
-    # created strictly before the one it wrote: start in a new second (days apart in real life).
-    newest = world.vault.secret_versions(world.secret_name)[-1].created.replace(microsecond=0)
-    while dt.datetime.now(dt.UTC).replace(microsecond=0) <= newest:
-        time.sleep(0.05)
+    # created strictly before the one it wrote: the versions so far move a second back, so this
+    # one is in a later second (days apart in real life).
+    written_earlier(world)
     result = run(world, "rotate", "--format", "json", *args)
     assert result.returncode == 0, result.stderr
     return dict(json.loads(result.stdout))

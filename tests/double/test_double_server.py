@@ -4,6 +4,7 @@ stop, concurrency, and the form_post response mode."""
 from __future__ import annotations
 
 import shutil
+import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
@@ -65,6 +66,23 @@ def test_hang_outlasts_a_client_timeout_then_service_resumes(cloud: CloudDouble)
     with pytest.raises(requests.ReadTimeout):
         requests.get(url, timeout=0.3)
     assert requests.get(url, timeout=10).status_code == 401
+
+
+def test_a_request_held_past_a_cleared_log_is_served_but_not_logged_as_new(
+        cloud: CloudDouble) -> None:
+    """A request held by a ``hang`` fault is still answered when the hang ends (a slow service
+    still does the work), but one that arrived before ``clear_requests`` (the next test's
+    ``cloud`` fixture clears it) does not show up in the new log as if it were the next test's."""
+    url = f"{cloud.partner_center_endpoint}/v1/profiles/organization"
+    held = cloud.inject_fault(r"/profiles/", hang=1.0, count=1)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        answer = pool.submit(requests.get, url, timeout=10)
+        while held.remaining:  # until the request has arrived and is being held
+            time.sleep(0.01)
+        cloud.clear_requests()
+        assert answer.result().status_code == 401  # served after the hang: no token
+    assert requests.get(url, timeout=10).status_code == 401
+    assert [r.status for r in cloud.requests if r.service == "partnercenter"] == [401]
 
 
 def test_stopped_double_stops_answering_pooled_connections(tmp_path: Path) -> None:

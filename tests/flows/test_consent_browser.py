@@ -25,14 +25,16 @@ CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
 CHROMEDRIVER = shutil.which("chromedriver") or "/usr/bin/chromedriver"
 
 
-@pytest.fixture
-def browser(tmp_path):
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory):
+    """One headless Chromium for the module (its start costs more than a sign-in)."""
     options = webdriver.ChromeOptions()
     options.binary_location = CHROMIUM
+    profile = tmp_path_factory.mktemp("chromium") / "profile"
     for flag in ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
                  "--no-first-run", "--disable-quic", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--disable-extensions",
-                 f"--user-data-dir={tmp_path / 'profile'}"):
+                 f"--user-data-dir={profile}"):
         options.add_argument(flag)
     # The double's certificate comes from a throwaway test CA the browser does not know; what is
     # under test here is our sign-in flow, not the browser's trust store.
@@ -41,6 +43,18 @@ def browser(tmp_path):
     driver.set_page_load_timeout(30)
     yield driver
     driver.quit()
+
+
+@pytest.fixture
+def browser(chromium):
+    """The module's Chromium as a fresh one is: no cookies, cache or storage from an earlier
+    test, on a blank page."""
+    chromium.execute_cdp_cmd("Network.clearBrowserCookies", {})
+    chromium.execute_cdp_cmd("Network.clearBrowserCache", {})
+    chromium.execute_cdp_cmd("Storage.clearDataForOrigin",
+                             {"origin": "*", "storageTypes": "all"})
+    chromium.get("about:blank")
+    return chromium
 
 
 def sign_in_in_the_browser(browser, cloud, world: PartnerWorld, url: str):

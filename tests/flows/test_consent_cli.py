@@ -282,3 +282,32 @@ def test_settings_prints_the_same_settings_later_without_a_new_consent(world):
     # Named as settings names them for env (a prefix keeps them apart from the tool's inputs).
     assert values[env_name("key_vault_client_app_secret")] == world.kv_secret
     assert values[env_name("app_secret")] == world.cpv_secret
+
+
+def test_the_in_process_seed_stores_what_the_consent_command_stores(cloud, tmp_path: Path):
+    """Tests of what happens to a consented token start from ``seed_in_process`` (no child
+    process): it must leave the vault as `csp-secure-app consent` does, or they test a world
+    no user ever has."""
+    from tests.support import redeems, seed, seed_in_process
+
+    by_command = seed(PartnerWorld(cloud, tmp_path / "command"))
+    in_process = seed_in_process(PartnerWorld(cloud, tmp_path / "in-process"))
+
+    def shape(world: PartnerWorld) -> dict:
+        [version] = world.vault.secret_versions(world.secret_name)
+        assert redeems(world, version.value), "the stored token must work"
+        mine = {"obtainedBy": world.admin.upn, "tenantId": world.tenant.id,
+                "cpvAppId": world.cpv.app_id}
+        tags = {k: ("<this world's>" if mine.get(k) == v else v)
+                for k, v in (version.tags or {}).items()}
+        return {"content_type": version.content_type, "enabled": version.enabled,
+                "not_before": version.not_before,
+                "tags": {k: v for k, v in tags.items() if not k.endswith("At")},
+                "timestamp_tags": sorted(k for k in tags if k.endswith("At")),
+                "lifetime_days": round((version.expires - version.created).total_seconds()
+                                       / 86400)}
+
+    assert shape(in_process) == shape(by_command)
+    for world in (by_command, in_process):
+        assert not (world.home / "pending").exists() or not any(
+            (world.home / "pending").iterdir()), "nothing kept: the vault took the token"

@@ -13,12 +13,12 @@ import pytest
 from clouddouble import CloudDouble
 from foundation.errors import EXIT_SIGN_IN
 from scripts.adapters import keyvault
-from tests.support import PartnerWorld, seed
+from tests.support import PartnerWorld, seed_in_process
 
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 def test_a_vault_refusal_ends_with_the_vaults_request_id(world: PartnerWorld) -> None:

@@ -1,8 +1,9 @@
-"""`csp-secure-app rotate` end to end, as a subprocess, against the cloud double: a real consent
-seeds the vault, then rotation redeems the stored refresh token with MSAL and writes a new version
-with the real Key Vault client, through refusals, throttling and a race; `--keep N` over a secret
-with many versions, some of which the vault refuses to disable. Services that stay down, slow or
-untrusted: tests/test_matrix_services.py."""
+"""`csp-secure-app rotate` end to end, as a subprocess, against the cloud double: the consent
+flow seeds the vault (in this process: tests.support.seed_in_process), then rotation redeems the
+stored refresh token with MSAL and writes a new version with the real Key Vault client, through
+refusals, throttling and a race; `--keep N` over a secret with many versions, some of which the
+vault refuses to disable. Services that stay down, slow or untrusted:
+tests/test_matrix_services.py."""
 
 from __future__ import annotations
 
@@ -17,14 +18,22 @@ from pathlib import Path
 import pytest
 
 from clouddouble import CloudDouble, shapes
-from tests.support import ROOT, PartnerWorld, assert_no_secret, redeems, seed, snapshot
+from tests.support import (
+    ROOT,
+    PartnerWorld,
+    assert_no_secret,
+    redeems,
+    seed_in_process,
+    snapshot,
+    written_earlier,
+)
 
 JSON_KEYS = {"previous_version", "version", "key_vault_url", "disabled_versions"}
 
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 def quiet(world: PartnerWorld, *results: subprocess.CompletedProcess[str]) -> None:
@@ -40,12 +49,9 @@ def kv_url(world: PartnerWorld, version: str) -> str:
 
 def later(world: PartnerWorld) -> None:
     """Rotations are days apart in real life, and Key Vault's timestamps have one-second steps:
-    start the next one in a new second so "older" is well defined. (Not the double's clock: a
-    token minted after ``advance_clock`` fails PyJWT's ``iat`` check in the double's own
-    resource servers.)"""
-    newest = world.vault.secret_versions(world.secret_name)[-1].created
-    while dt.datetime.now(dt.UTC).replace(microsecond=0) <= newest.replace(microsecond=0):
-        time.sleep(0.05)
+    the versions so far are moved a second back (``tests.support.written_earlier``), so the next
+    rotation's is in a later second and "older" is well defined."""
+    written_earlier(world)
 
 
 def test_rotate_stores_a_new_working_token_with_a_fresh_expiry(world: PartnerWorld) -> None:

@@ -18,7 +18,7 @@ from scripts.flows import settings
 from scripts.inputs import pending_home
 from scripts.local import pending as fallback
 from scripts.types import KeyVaultReader
-from tests.support import PartnerWorld, seed
+from tests.support import PartnerWorld, seed_in_process
 
 KV = KeyVaultReader(app_id="11111111-2222-3333-4444-555555555555", app_secret="kv-secret-XYZ",
                     csp_domain="contoso.onmicrosoft.com")
@@ -159,7 +159,7 @@ def test_account_id_is_the_tenant_guid_even_without_consents_tag(cloud: CloudDou
                                                                  tmp_path: Path) -> None:
     """A version stored without consent's tags (pasted in the portal, as the partner guide
     does it) used to give the domain as "CSP MS ID / Account ID"."""
-    world = seed(PartnerWorld(cloud, tmp_path / "home"))
+    world = seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
     [consented] = world.vault.secret_versions(world.secret_name)
     world.vault.set_secret(world.secret_name, consented.value, content_type=TOKEN_CONTENT_TYPE)
     result = world.invoke("settings", "--format", "json")

@@ -17,14 +17,14 @@ import trustme
 
 from clouddouble import CloudDouble
 from foundation.errors import EXIT_SERVICE
-from tests.support import PartnerWorld, assert_no_secret, grant_graph_roles, seed
+from tests.support import PartnerWorld, assert_no_secret, grant_graph_roles, seed_in_process
 
 TLS_LINE = "presented a certificate this machine does not trust"
 
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    world = seed(PartnerWorld(cloud, tmp_path / "home"))
+    world = seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
     grant_graph_roles(cloud, world.tenant.id, world.writer_app.app_id, "Application.Read.All")
     return world
 

@@ -28,7 +28,7 @@ from scripts.flows.verify import CHECK_NAMES, HealthReport
 from scripts.flows.verify.alerts import message, scrub, slack_message
 from scripts.flows.verify.report import Check
 from scripts.local.ports import free_port
-from tests.support import PartnerWorld, grant_graph_roles, seed, token_without_mfa
+from tests.support import PartnerWorld, grant_graph_roles, seed_in_process, token_without_mfa
 
 SKIP_OUTLOOK = [arg for name in CHECK_NAMES for arg in ("--skip", name)]
 #: What a webhook's address holds that grants posting: it must never be printed.
@@ -117,7 +117,7 @@ def bundle(cloud: CloudDouble, receiver_ca: trustme.CA, tmp_path: Path) -> str:
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    world = seed(PartnerWorld(cloud, tmp_path / "home"))
+    world = seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
     grant_graph_roles(cloud, world.tenant.id, world.writer_app.app_id, "Application.Read.All")
     return world
 
@@ -257,7 +257,7 @@ def test_unknown_alone_pages_no_one_but_is_in_notify_always(
         cloud: CloudDouble, tmp_path: Path, bundle: str, receiver: Receiver) -> None:
     """Without Graph access the app secret's expiry is unknown: nothing is known to be wrong
     (exit 0), so no alert; an every-run post lists it."""
-    world = seed(PartnerWorld(cloud, tmp_path / "home"))
+    world = seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
     run = verify(world, bundle, "--notify", receiver.url)
     assert run.code == EXIT_OK and receiver.posts == [], run.stderr
     run = verify(world, bundle, "--notify", receiver.url, "--notify-always")

@@ -19,7 +19,7 @@ from tests.support import (
     PartnerWorld,
     assert_no_secret,
     grant_graph_roles,
-    seed,
+    seed_in_process,
     snapshot,
     token_without_mfa,
 )
@@ -30,7 +30,7 @@ CHECKS = ["vault read (as the platform)", "refresh token expiry",
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 #: This file is about the platform's own view; the outlook checks (issue 13) have their own

@@ -13,7 +13,7 @@ import pytest
 
 from clouddouble import CloudDouble
 from foundation import wellknown as wk
-from tests.support import PartnerWorld, assert_no_secret, grant_graph_roles, seed
+from tests.support import PartnerWorld, assert_no_secret, grant_graph_roles, seed_in_process
 
 READERS = ("Application.Read.All", "DelegatedPermissionGrant.Read.All",
            "RoleManagement.Read.Directory", "GroupMember.Read.All", "Policy.Read.All")
@@ -27,7 +27,7 @@ CA_READS = ("/v1.0/identity/conditionalaccess/policies",
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    world = seed(PartnerWorld(cloud, tmp_path / "home"))
+    world = seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
     grant_graph_roles(cloud, world.tenant.id, world.writer_app.app_id, *READERS)
     return world
 

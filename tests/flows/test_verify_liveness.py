@@ -22,7 +22,7 @@ from scripts.flows.verify import Check, liveness, verify
 from scripts.flows.verify.outlook import Outlook
 from scripts.storage import tag_stamp, tag_time
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
-from tests.support import PartnerWorld, assert_no_secret, seed
+from tests.support import PartnerWorld, assert_no_secret, seed_in_process
 
 SIGNED_IN, ISSUED, REDEEMED = wk.MFA_SIGN_IN_AT_TAG, wk.ISSUED_AT_TAG, wk.LAST_REDEEMED_AT_TAG
 #: Every outlook check but this one: they read Graph, which these tests do not set up.
@@ -31,7 +31,7 @@ OTHERS = frozenset({"partner-center-mfa", "consent", "conditional-access"})
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 @pytest.fixture

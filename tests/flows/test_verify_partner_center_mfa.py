@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 from clouddouble import CloudDouble
-from tests.support import PartnerWorld, assert_no_secret, seed
+from tests.support import PartnerWorld, assert_no_secret, seed_in_process
 
 NAME = "partner-center-mfa"
 #: The other outlook checks are other modules' business: kept out of these exit codes.
@@ -28,7 +28,7 @@ JWT = re.compile(r"eyJ[\w-]+\.[\w-]+\.[\w-]*")
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 def run(world: PartnerWorld, *args: str) -> subprocess.CompletedProcess[str]:

@@ -11,12 +11,12 @@ from pathlib import Path
 import pytest
 
 from clouddouble import CloudDouble
-from tests.support import PartnerWorld, grant_graph_roles, seed
+from tests.support import PartnerWorld, grant_graph_roles, seed_in_process
 
 
 @pytest.fixture
 def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
-    return seed(PartnerWorld(cloud, tmp_path / "home"))
+    return seed_in_process(PartnerWorld(cloud, tmp_path / "home"))
 
 
 def connections(world: PartnerWorld) -> dict[str, int]:

@@ -72,9 +72,20 @@ def vault_writes(result: PlanResult) -> list[ResourceRecord]:
     return sorted(records, key=lambda r: order[t.kind(r)])
 
 
+_DEPLOYED: dict[tuple[str, str], tuple[PlanResult, ArmMocks]] = {}
+
+
+def deployed(mode: str, option: str) -> tuple[PlanResult, ArmMocks]:
+    """``deploy`` of a scenario, run once per process: the two tests below each read (never
+    change) the same deployment of every scenario."""
+    if (mode, option) not in _DEPLOYED:
+        _DEPLOYED[mode, option] = deploy(scenario_config(mode, option))
+    return _DEPLOYED[mode, option]
+
+
 @pytest.mark.parametrize(("mode", "option"), SCENARIOS)
 def test_arm_accepts_every_write_of_the_program(mode: str, option: str) -> None:
-    _, mocks = deploy(scenario_config(mode, option))
+    _, mocks = deployed(mode, option)
     assert mocks.refusals == []
     statuses = [status for _, _, status in mocks.arm.log]
     expected = 2 + (5 + ("pipelineIdentity" in OPTIONS[option]) if mode == "rbac" else 0)
@@ -83,7 +94,7 @@ def test_arm_accepts_every_write_of_the_program(mode: str, option: str) -> None:
 
 @pytest.mark.parametrize(("mode", "option"), SCENARIOS)
 def test_each_write_to_the_vault_depends_on_the_one_before(mode: str, option: str) -> None:
-    result, mocks = deploy(scenario_config(mode, option))
+    result, mocks = deployed(mode, option)
     writes = vault_writes(result)
     for previous, current in itertools.pairwise(writes):
         assert previous.urn in current.options["dependencies"], (current.name, previous.name)

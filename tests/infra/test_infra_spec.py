@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import datetime as dt
 import enum
+import functools
 import json
 import re
 import types
@@ -96,7 +97,16 @@ def scenario_config(mode: str, option: str) -> dict[str, str]:
 
 
 def run_scenario(mode: str, option: str, mocks: RecordingMocks | None = None) -> PlanResult:
-    return run_program(scenario_config(mode, option), mocks, today=TODAY)
+    """The program's run of a scenario. Without mocks of the caller's, one run per process and
+    scenario: the tests here only read it (a body to break is copied first)."""
+    if mocks is not None:
+        return run_program(scenario_config(mode, option), mocks, today=TODAY)
+    return _recorded_run(mode, option)
+
+
+@functools.cache
+def _recorded_run(mode: str, option: str) -> PlanResult:
+    return run_program(scenario_config(mode, option), None, today=TODAY)
 
 
 # -- a validator over the generated models ------------------------------------------------------

@@ -21,7 +21,6 @@ import contextlib
 import datetime as dt
 import json
 import os
-import random
 import re
 import signal
 import socket
@@ -44,7 +43,7 @@ import trustme
 
 from clouddouble import CloudDouble
 from foundation import wellknown as wk
-from tests.support import ROOT, PartnerWorld, deliver, query_params
+from tests.support import ROOT, PartnerWorld, deliver, query_params, redirect_port
 
 #: Access and ID tokens: nothing of this shape may ever be printed or written.
 JWT = re.compile(r"eyJ[A-Za-z0-9_-]{8,}\.eyJ[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]*")
@@ -267,20 +266,6 @@ def check_files(*roots: Path, secrets: list[str], token_dir: Path) -> None:
                     if secret in text and not (path.parent == token_dir and secret in tokens_ok):
                         raise AssertionError(f"a known secret is in {path}")
                 assert not JWT.search(text), f"a token is in {path}"
-
-
-def redirect_port() -> int:
-    """A free port below Linux's ephemeral range (32768-60999): a port the kernel hands out to
-    outgoing connections could be taken by one between choosing it and consent listening."""
-    for _ in range(200):
-        port = random.randrange(20000, 32000)
-        with socket.socket() as sock:
-            try:
-                sock.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
-    raise AssertionError("no free port in 20000-32000")
 
 
 # -- the person at the browser ---------------------------------------------------------------

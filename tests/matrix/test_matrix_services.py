@@ -33,8 +33,10 @@ PROFILE = r"^/v1/profiles/organization$"
 SLOW = {"SECURE_APP_HTTP_TIMEOUT": "1"}
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def proxy() -> Iterator[str]:
+    """The untrusted endpoint, once per worker: these rows are spread over the run
+    (tests/conftest.py), and it holds no state."""
     with untrusted_https() as url:
         yield url
 
