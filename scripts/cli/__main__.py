@@ -1,5 +1,5 @@
 """``python -m scripts.cli <task> ...``: the console command without an installed entry point."""
 
-from scripts.cli.program import main
+from scripts.cli.main import main
 
 main()

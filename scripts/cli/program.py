@@ -17,8 +17,6 @@ from foundation.errors import EXIT_BAD_INPUT
 from foundation.text import printable
 
 NAME = "csp-secure-app"
-#: What a shell reports for a process ended by SIGPIPE (128 + 13), as ``head`` expects.
-EXIT_BROKEN_PIPE = 141
 
 
 def usage_error(problem: str, task: str | None = None) -> Exit:
@@ -122,27 +120,3 @@ def program() -> SecureAppProgram:
     from scripts.cli import tasks
 
     return SecureAppProgram(name=NAME, binary=NAME, namespace=Collection.from_module(tasks))
-
-
-def main() -> None:
-    """The console command's entry point (``[project.scripts]`` in pyproject.toml).
-
-    Ends with ``os._exit`` once stdout and stderr are flushed: the interpreter's teardown
-    (freeing every module the SDKs loaded) costs 80-100 ms a task and does nothing a task
-    needs; every file a task writes is closed before it returns (bench/README.md)."""
-    import os
-    import sys
-
-    try:
-        try:
-            program().run()
-            code = 0
-        except SystemExit as exit_:
-            code = exit_.code if isinstance(exit_.code, int) else int(exit_.code is not None)
-        sys.stdout.flush()
-        sys.stderr.flush()
-    except BrokenPipeError:
-        # The reader (``| head``) went away: nothing is left to tell it. Quiet, as POSIX tools
-        # are, with the exit status a shell shows for SIGPIPE.
-        code = EXIT_BROKEN_PIPE
-    os._exit(code)
