@@ -18,11 +18,12 @@ Imports nothing of the product (``tests/test_double_catalog.py`` checks it).
 """
 
 from .cloud import CloudDouble
+from .faults import Fault
 from .identity.browser import PageError
 from .identity.directory import App, DirectoryError, Tenant, User
 from .keyvault.store import SecretVersion
 from .keyvault.vault import Vault
-from .server import Fault, RequestRecord
+from .server import RequestRecord
 
 __all__ = [
     "App",

@@ -19,6 +19,7 @@ from types import TracebackType
 import trustme
 
 from .clock import Clock
+from .faults import Fault, FaultTable
 from .graph import Graph
 from .identity.authstate import AuthState
 from .identity.browser import SignInBot
@@ -28,18 +29,9 @@ from .identity.directory import App, Directory, Tenant, User
 from .identity.endpoints import IdentityPlatform
 from .identity.tokens import TokenIssuer
 from .keyvault.vault import Vault
+from .messages import Request, Response
 from .partnercenter import PartnerCenter
-from .server import (
-    Fault,
-    FaultTable,
-    Listener,
-    Request,
-    RequestLog,
-    RequestRecord,
-    Response,
-    Route,
-    make_ssl_context,
-)
+from .server import Listener, RequestLog, RequestRecord, Route, make_ssl_context
 
 
 class CloudDouble:

@@ -53,7 +53,7 @@ from urllib.parse import urlencode
 from .identity.catalog import GRAPH_RESOURCE
 from .identity.directory import Directory, Tenant, User
 from .identity.tokens import TokenIssuer, TokenRejected, bearer_token
-from .server import Request, Response, empty, json_response
+from .messages import Request, Response, empty, json_response
 
 _APP_BY_APPID = re.compile(r"^/v1\.0/applications\(appId='(?P<id>[^']+)'\)$", re.IGNORECASE)
 _APP_BY_ID = re.compile(r"^/v1\.0/applications/(?P<id>[0-9a-fA-F-]{36})$")

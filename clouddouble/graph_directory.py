@@ -51,7 +51,7 @@ from urllib.parse import urlencode
 from .graph import GraphError  # graph.Graph imports this module when it is built
 from .identity.catalog import Permission
 from .identity.directory import Directory, DirectoryError, Tenant, User
-from .server import Request, Response, json_response
+from .messages import Request, Response, json_response
 
 #: Graph application permissions (app roles) these endpoints check, as the Microsoft Graph
 #: permissions reference lists them; added to the double's Graph catalog when missing.

@@ -31,9 +31,9 @@ from typing import Any, Literal
 from . import msids as wk
 from .identity.directory import Directory
 from .identity.tokens import TokenIssuer, TokenRejected, bearer_token
+from .messages import Request, Response, json_response
 from .partnercenter_reports import PATHS as REPORT_PATHS
 from .partnercenter_reports import MfaReports
-from .server import Request, Response, json_response
 
 #: Partner Center's code for a token without MFA since the 2026 enforcement.
 MFA_REQUIRED_CODE = "900421"

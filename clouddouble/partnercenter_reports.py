@@ -48,7 +48,7 @@ from typing import Any
 
 from .clock import Clock
 from .identity.directory import Directory
-from .server import Request, Response, json_response
+from .messages import Request, Response, json_response
 
 PRINCIPALS = "/v1/nonmfacompliantpartnerprincipals"
 ADOPTION = "/v1/applicationmfaadoptionstatus"

@@ -1,9 +1,10 @@
-"""TLS listeners, the shared request log and fault injection.
+"""TLS listeners and the shared request log (the messages they carry: ``messages``; the faults
+they inject: ``faults``).
 
 Every service of the double (identity, Partner Center, Graph, each vault) gets its own listener on
 127.0.0.1 with an ephemeral port, so the real SDKs see distinct hosts exactly as in Azure and tests
-can tell round trips apart. All listeners share one :class:`RequestLog` and one
-:class:`FaultTable`, so ``cloud.inject_fault(...)`` and ``cloud.requests`` work across services.
+can tell round trips apart. All listeners share one :class:`RequestLog` and one ``FaultTable``,
+so ``cloud.inject_fault(...)`` and ``cloud.requests`` work across services.
 
 Stdlib only: ``ThreadingHTTPServer`` speaking HTTP/1.1 with keep-alive (the SDKs pool
 connections), TLS handshakes done in the per-connection thread so a slow client never blocks the
@@ -13,18 +14,19 @@ accept loop. The server never writes to stderr: request lines and tracebacks cou
 from __future__ import annotations
 
 import contextlib
-import json
-import re
 import selectors
 import socket
 import ssl
 import struct
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
-from urllib.parse import parse_qs, unquote, urlsplit
+from urllib.parse import unquote, urlsplit
+
+from .faults import FaultTable, fault_body
+from .messages import Request, Response, json_response
 
 
 @dataclass(frozen=True)
@@ -37,66 +39,6 @@ class RequestRecord:
     query: str
     status: int
     service: str = ""
-
-
-@dataclass
-class Request:
-    """A parsed HTTP request handed to a service's route function."""
-
-    method: str
-    path: str
-    query_string: str
-    headers: dict[str, str]
-    body: bytes
-    host_port: str
-    base_url: str
-
-    @property
-    def query(self) -> dict[str, str]:
-        """Query parameters, first value wins (the services never need repeated keys)."""
-        return {k: v[0] for k, v in parse_qs(self.query_string, keep_blank_values=True).items()}
-
-    def header(self, name: str) -> str | None:
-        return self.headers.get(name.lower())
-
-    def form(self) -> dict[str, str]:
-        text = self.body.decode("utf-8", errors="replace")
-        return {k: v[0] for k, v in parse_qs(text, keep_blank_values=True).items()}
-
-    def json(self) -> Any:
-        if not self.body:
-            return None
-        return json.loads(self.body.decode("utf-8"))
-
-
-@dataclass
-class Response:
-    status: int = 200
-    body: bytes = b""
-    headers: list[tuple[str, str]] = field(default_factory=list)
-
-
-def json_response(
-    status: int, payload: Any, headers: list[tuple[str, str]] | None = None
-) -> Response:
-    hdrs = [("Content-Type", "application/json; charset=utf-8"), *(headers or [])]
-    return Response(status, json.dumps(payload).encode("utf-8"), hdrs)
-
-
-def html_response(status: int, html: str) -> Response:
-    return Response(
-        status,
-        html.encode("utf-8"),
-        [("Content-Type", "text/html; charset=utf-8"), ("Cache-Control", "no-store")],
-    )
-
-
-def redirect(location: str) -> Response:
-    return Response(302, b"", [("Location", location), ("Cache-Control", "no-store")])
-
-
-def empty(status: int = 204) -> Response:
-    return Response(status)
 
 
 class RequestLog:
@@ -144,71 +86,6 @@ class RequestLog:
             self._records.clear()
             self._connections.clear()
             self._generation += 1
-
-
-@dataclass
-class Fault:
-    """The next ``remaining`` requests matching ``pattern`` (and ``method``/``service`` if set)
-    fail: with ``status`` (plus ``Retry-After``), after ``hang`` seconds, or by a TCP reset.
-    ``skip`` lets that many matching requests through first (e.g. to hit the second call to the
-    token endpoint of a flow, not the first)."""
-
-    pattern: re.Pattern[str]
-    remaining: int
-    status: int = 429
-    retry_after: float | None = 1
-    method: str | None = None
-    hang: float | None = None
-    reset: bool = False
-    service: str | None = None
-    skip: int = 0
-    #: The reply's body and type, for the real services' own shapes (e.g. Entra's plain-text 429,
-    #: Key Vault's ``Throttled``); None gives a generic JSON error.
-    body: bytes | None = None
-    content_type: str = "application/json; charset=utf-8"
-
-    def matches(self, method: str, service: str, path: str) -> bool:
-        if self.remaining <= 0:
-            return False
-        if self.method and self.method.upper() != method:
-            return False
-        if self.service and self.service != service:
-            return False
-        return self.pattern.search(path) is not None
-
-
-class FaultTable:
-    def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._faults: list[Fault] = []
-
-    def add(self, fault: Fault) -> Fault:
-        with self._lock:
-            self._faults.append(fault)
-        return fault
-
-    def take(self, method: str, service: str, path: str) -> Fault | None:
-        """The first armed fault for this request, counted down atomically (so N means N)."""
-        with self._lock:
-            for fault in self._faults:
-                if fault.matches(method, service, path):
-                    if fault.skip > 0:
-                        fault.skip -= 1
-                        continue
-                    fault.remaining -= 1
-                    return fault
-            self._faults = [f for f in self._faults if f.remaining > 0]
-            return None
-
-    def clear(self) -> None:
-        with self._lock:
-            self._faults.clear()
-
-
-def _fault_body(status: int) -> bytes:
-    code = {429: "TooManyRequests", 500: "InternalServerError", 503: "ServiceUnavailable"}
-    payload = {"error": {"code": code.get(status, "Error"), "message": "Injected fault."}}
-    return json.dumps(payload).encode()
 
 
 Route = Callable[[Request], Response]
@@ -304,7 +181,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers = [("Content-Type", fault.content_type)]
             if fault.retry_after is not None:
                 headers.append(("Retry-After", str(int(fault.retry_after))))
-            payload = fault.body if fault.body is not None else _fault_body(fault.status)
+            payload = fault.body if fault.body is not None else fault_body(fault.status)
             response = Response(fault.status, payload, headers)
         else:
             try:

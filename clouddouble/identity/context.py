@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from urllib.parse import urlencode
 
 from ..clock import Clock
-from ..server import Response, html_response, redirect
+from ..messages import Response, html_response, redirect
 from . import pages
 from .authstate import AuthRequest, AuthState
 from .directory import Directory, Tenant

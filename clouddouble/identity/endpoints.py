@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import re
 
-from ..server import Request, Response, html_response, json_response
+from ..messages import Request, Response, html_response, json_response
 from . import pages
 from .authstate import AuthRequest
 from .context import IdentityContext

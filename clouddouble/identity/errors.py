@@ -7,7 +7,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime
 
-from ..server import Response, json_response
+from ..messages import Response, json_response
 
 #: AADSTS code -> (OAuth error, HTTP status, message template). Messages follow Entra's wording.
 ERRORS: dict[int, tuple[str, int, str]] = {

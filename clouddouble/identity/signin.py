@@ -10,7 +10,7 @@ from __future__ import annotations
 import dataclasses
 import secrets
 
-from ..server import Response, html_response
+from ..messages import Response, html_response
 from . import pages
 from .authstate import SignIn, Transaction
 from .catalog import OIDC_SCOPES

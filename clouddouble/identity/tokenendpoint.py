@@ -13,7 +13,7 @@ import hashlib
 from typing import Any
 from urllib.parse import unquote
 
-from ..server import Request, Response, json_response
+from ..messages import Request, Response, json_response
 from .authstate import CODE_LIFETIME, AuthRequest, SignIn
 from .context import IdentityContext
 from .directory import App, PermissionDrift, stored_redirect_uri

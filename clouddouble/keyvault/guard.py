@@ -17,7 +17,7 @@ from typing import Any
 
 from .. import msids as wk
 from .. import shapes
-from ..server import Response
+from ..messages import Response
 from .store import VaultError
 
 KEY_VAULT_ADMINISTRATOR_ROLE = "00482a5a-887f-4fb3-b363-3b7fe8e74483"

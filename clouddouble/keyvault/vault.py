@@ -26,17 +26,11 @@ from urllib.parse import urlencode
 
 from .. import shapes
 from ..clock import Clock
+from ..faults import FaultTable
 from ..identity.catalog import KEY_VAULT_RESOURCE
 from ..identity.tokens import TokenIssuer, TokenRejected, bearer_token
-from ..server import (
-    FaultTable,
-    Listener,
-    Request,
-    RequestLog,
-    Response,
-    empty,
-    json_response,
-)
+from ..messages import Request, Response, empty, json_response
+from ..server import Listener, RequestLog
 from . import guard
 from .guard import ALL_SECRET_PERMISSIONS, RoleAssignment, Throttle
 from .store import SecretStore, SecretVersion, VaultError, check_name
