@@ -8,6 +8,7 @@ import json
 import subprocess
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
@@ -271,8 +272,13 @@ def test_a_policy_reaching_the_admin_through_a_role_and_naming_the_cpv_app(
     made = policy(world, "CPV app devices", users=global_admins,
                   apps={"includeApplications": [world.cpv.app_id]},
                   grant={"operator": "OR", "builtInControls": ["compliantDevice"]})
+    world.cloud.clear_requests()
     result, report = verify(world)
     assert result.returncode == 9
+    # Both checks need the admin's roles: Graph is asked once.
+    roles = [r for r in world.cloud.requests if "rolemanagement" in r.path.lower()
+             and "principalId" in unquote(r.query)]
+    assert len(roles) == 1, roles
     check = named(report, "conditional-access")
     assert "AADSTS53000" in check["detail"]
     assert check["fix"] == (f"remove the CPV app {world.cpv.app_id} from the target resources "

@@ -103,12 +103,8 @@ class _Admin:
         if not ids or not self.oid:
             return False
         if self._roles is None:
-            self._roles = {str(a.get("roleDefinitionId", "")).lower() for a in
-                           graph.read_collection(
-                               self.outlook.endpoints,
-                               "/v1.0/roleManagement/directory/roleAssignments"
-                               f"?$filter=principalId eq '{self.oid}'", self.token,
-                               permission="RoleManagement.Read.Directory")}
+            self._roles = {str(a.get("roleDefinitionId", "")).lower()
+                           for a in self.outlook.role_assignments(self.oid)}
         return bool(self._roles & {str(i).lower() for i in ids})
 
 

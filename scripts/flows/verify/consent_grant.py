@@ -41,14 +41,13 @@ from foundation.wellknown import (
     PARTNER_CENTER_APP_ID,
 )
 from scripts.adapters import graph
-from scripts.flows.verify.outlook import Outlook, could_not
+from scripts.flows.verify.outlook import ROLE_READ, Outlook, could_not
 from scripts.flows.verify.report import Check
 
 NAME = "consent"
 SCOPE = "user_impersonation"
 APPLICATION_READ = "Application.Read.All"
 GRANT_READ = "DelegatedPermissionGrant.Read.All"
-ROLE_READ = "RoleManagement.Read.Directory"
 GROUP_READ = "GroupMember.Read.All"
 CONSENT_FIX = ("a Global Administrator of the partner tenant who is an Admin Agent (a member of "
                "AdminAgents) runs 'csp-secure-app consent' again")
@@ -128,9 +127,7 @@ def _grant(outlook: Outlook, token: str, sp_id: str, oid: str) -> str | None:
 
 def _roles(outlook: Outlook, token: str, oid: str, user: str, found: str) -> Check:
     ep = outlook.endpoints
-    assignments = graph.read_collection(
-        ep, f"/v1.0/roleManagement/directory/roleAssignments?$filter=principalId eq '{oid}'",
-        token, permission=ROLE_READ)
+    assignments = outlook.role_assignments(oid)
     global_admin = any(_is_global_admin(a) for a in assignments)
     members, has_group = _admin_agents(outlook, token)
     agent = oid.lower() in members

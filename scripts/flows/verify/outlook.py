@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 from dataclasses import dataclass, field
+from typing import Any
 
 from foundation.clouds import Endpoints
 from foundation.errors import SecureAppError, ServiceError
@@ -19,6 +20,9 @@ from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import PartnerTokens
 from scripts.flows.verify.report import Check, Status
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
+
+#: The Graph application permission that reads directory role assignments.
+ROLE_READ = "RoleManagement.Read.Directory"
 
 
 @dataclass
@@ -40,6 +44,7 @@ class Outlook:
     #: The runner's Graph token (or its refusal) once fetched: handed on by the platform's view
     #: when its client app secret check fetched it (``core.View.graph_token``).
     graph_fetched: str | SecureAppError | None = field(default=None, repr=False)
+    _roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
 
     def graph_token(self) -> str:
         """The runner's app-only Graph token, fetched once for every check that reads Graph
@@ -52,6 +57,17 @@ class Outlook:
         if isinstance(self.graph_fetched, SecureAppError):
             raise self.graph_fetched
         return self.graph_fetched
+
+    def role_assignments(self, principal_id: str) -> list[dict[str, Any]]:
+        """The directory role assignments of ``principal_id`` (RoleManagement.Read.Directory),
+        read once for the consent check (is the admin still a Global Administrator?) and the
+        conditional-access check (does a policy reach the admin through a role?)."""
+        if principal_id not in self._roles:
+            self._roles[principal_id] = graph.read_collection(
+                self.endpoints, "/v1.0/roleManagement/directory/roleAssignments"
+                f"?$filter=principalId eq '{principal_id}'", self.graph_token(),
+                permission=ROLE_READ)
+        return self._roles[principal_id]
 
 
 def could_not(name: str, exc: SecureAppError, *, skip_hint: bool = True) -> Check:
