@@ -142,7 +142,7 @@ def _pending(refresh_token: str, claims: TokenClaims, app: PartnerApp,
         refresh_token=refresh_token, tenant_id=claims.tenant_id, app_id=app.app_id,
         vault_url=target.vault_url if target else "",
         secret_name=target.secret_name if target else "", user=claims.user,
-        obtained_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat())
+        obtained_at=tag_stamp(dt.datetime.now(dt.UTC)))
 
 
 def _lifecycle_tags(pending: fallback.PendingToken,

@@ -16,7 +16,7 @@ from scripts.adapters import graph
 from scripts.adapters import keyvault as vault
 from scripts.adapters.identity import PartnerTokens, confidential_client, redeem
 from scripts.flows.placeholder import is_placeholder, no_token_yet
-from scripts.flows.verify.report import Check, HealthReport, Status
+from scripts.flows.verify.report import Check, HealthReport, Status, days
 from scripts.types import KeyVaultReader, PartnerApp, VaultTarget
 
 if TYPE_CHECKING:
@@ -41,10 +41,6 @@ _PLATFORM_FIXES = {
     "policy, or 'Key Vault Secrets User' with accessMode rbac): run 'pulumi up' on the stack",
 }
 
-
-
-def _days(delta: dt.timedelta) -> float:
-    return round(delta.total_seconds() / 86400, 1)
 
 
 def _expiry_check(name: str, days_left: float, warn_days: int, fix: str,
@@ -208,7 +204,7 @@ def _token(report: HealthReport, stored: vault.StoredToken, app: PartnerApp,
     fix = "run 'csp-secure-app rotate' (or consent again if it already expired)"
     expires, estimated = stored.expires_on, ""
     if stored.created_on is not None:
-        report.token_age_days = _days(now - stored.created_on)
+        report.token_age_days = days(now - stored.created_on)
         if expires is None:
             # A version pasted in the portal has no expiry date; the token in it lives 90 days
             # from its issue, which was before it was stored.
@@ -219,7 +215,7 @@ def _token(report: HealthReport, stored: vault.StoredToken, app: PartnerApp,
         report.checks.append(Check(EXPIRY, "unknown", "expiry unknown: the version has "
                                    "neither an expiry nor a creation date", fix))
     else:
-        report.token_days_to_expiry = _days(expires - now)
+        report.token_days_to_expiry = days(expires - now)
         report.checks.append(_expiry_check(EXPIRY, report.token_days_to_expiry,
                                            warn_days, fix, estimated))
     try:
@@ -256,7 +252,7 @@ def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datet
     the exit code), with how to make it known. Returns the Graph token it fetched, or the
     refusal, for the outlook checks; None when it needed none."""
     name = CLIENT_APP
-    token: str | SecureAppError | None = None
+    token: str | None = None
     if expires is None:
         try:
             token = graph.graph_token(endpoints)
@@ -265,14 +261,14 @@ def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datet
         except SecureAppError as exc:
             report.checks.append(Check(name, "unknown", f"expiry unknown ({exc.message})",
                                        exc.fix))
-            return token if isinstance(token, str) else exc
+            return token or exc  # the application refused, the token still serves
         expires = secret_expiry(app.get("passwordCredentials") or [], kv_client.app_secret)
     if expires is None:
         report.checks.append(Check(name, "unknown", "expiry unknown: Graph lists no secret "
                                    "with an end date for this app",
                                    "check that KV_CLIENT_APP_ID is the app the platform uses"))
         return token
-    report.app_secret_days_to_expiry = _days(expires - now)
+    report.app_secret_days_to_expiry = days(expires - now)
     report.checks.append(_expiry_check(
         name, report.app_secret_days_to_expiry, warn_days,
         "change clientSecretRotation in the stack config, 'pulumi up', then update the "

@@ -42,7 +42,7 @@ from scripts import storage
 from scripts.adapters import keyvault as vault
 from scripts.flows.placeholder import is_placeholder
 from scripts.flows.verify.outlook import Outlook
-from scripts.flows.verify.report import Check, Status
+from scripts.flows.verify.report import Check, Status, days
 
 NAME = "liveness"
 
@@ -151,7 +151,7 @@ def _sign_in(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:
 
 
 def _judge(forecast: Forecast, outlook: Outlook, note: str) -> Check:
-    left = round((forecast.dies - outlook.now).total_seconds() / 86400, 1)
+    left = days(forecast.dies - outlook.now)
     when = _date(forecast.dies)
     if left <= 0:
         if outlook.tokens is None:

@@ -3,6 +3,7 @@ decides the exit code (``foundation.errors``' table)."""
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import asdict, dataclass, field
 from typing import Literal
 
@@ -16,6 +17,11 @@ _RANK: dict[Status, int] = {"ok": 0, "skipped": 0, "unknown": 1, "warning": 2, "
 _EXIT: dict[Status, int] = {"ok": EXIT_OK, "skipped": EXIT_OK, "unknown": EXIT_OK,
                             "warning": EXIT_HEALTH_WARNING, "unavailable": EXIT_SERVICE,
                             "broken": EXIT_HEALTH_BROKEN}
+def days(delta: dt.timedelta) -> float:
+    """A span as the report states it: days, to a tenth."""
+    return round(delta.total_seconds() / 86400, 1)
+
+
 @dataclass(frozen=True)
 class Check:
     name: str
