@@ -1,6 +1,7 @@
 """What every bare script shares: the inputs (the same variables the console command reads, as
-``bench/run.py`` sets them), and one ``requests.Session`` handed to MSAL (``http_client``) and to
-azure-core (``RequestsTransport(session=..., session_owner=False)``).
+``bench/run.py`` sets them), the CPV app's MSAL client and the writer's credential, and one
+``requests.Session`` handed to MSAL (``http_client``) and to azure-core
+(``RequestsTransport(session=..., session_owner=False)``).
 
 The session keeps each OpenID discovery document it fetched, so azure-identity's credential does
 not fetch the tenant's again after MSAL did: without it a bare script would make one request
@@ -52,6 +53,25 @@ def transport(session: requests.Session) -> Any:
     from azure.core.pipeline.transport import RequestsTransport
 
     return RequestsTransport(session=session, session_owner=False)
+
+
+def cpv_client(session: requests.Session) -> Any:
+    """The CPV app's MSAL client for the partner tenant, over ``session``."""
+    import msal
+
+    return msal.ConfidentialClientApplication(
+        env("CPV_APP_ID"), client_credential=env("CPV_APP_SECRET"),
+        authority=f"{authority_host()}/{env('CSP_DOMAIN')}", instance_discovery=False,
+        http_client=session)
+
+
+def writer(transport: Any) -> Any:
+    """The writer identity (``AZURE_*`` here), as the console command builds it."""
+    from azure.identity import DefaultAzureCredential
+
+    return DefaultAzureCredential(authority=authority_host(), disable_instance_discovery=True,
+                                  exclude_interactive_browser_credential=True,
+                                  transport=transport)
 
 
 def done(line: str) -> None:

@@ -4,18 +4,12 @@ the writer's token, GET), the refresh-token redemption, Partner Center's profile
 import datetime as dt
 
 import _shared as bare
-import msal
-from azure.identity import DefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
 
 session = bare.Session()
-cpv = msal.ConfidentialClientApplication(
-    bare.env("CPV_APP_ID"), client_credential=bare.env("CPV_APP_SECRET"),
-    authority=f"{bare.authority_host()}/{bare.env('CSP_DOMAIN')}", instance_discovery=False,
-    http_client=session)
+cpv = bare.cpv_client(session)
 transport = bare.transport(session)
-writer = DefaultAzureCredential(authority=bare.authority_host(), disable_instance_discovery=True,
-                                exclude_interactive_browser_credential=True, transport=transport)
+writer = bare.writer(transport)
 vault = SecretClient(bare.env("KEY_VAULT_URL"), writer, verify_challenge_resource=False,
                      transport=transport)
 name = bare.env("KEY_VAULT_SECRET_NAME")

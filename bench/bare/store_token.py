@@ -7,7 +7,6 @@ import os
 import sys
 
 import _shared as bare
-from azure.identity import DefaultAzureCredential
 from azure.keyvault.secrets import SecretClient
 
 path = sys.argv[sys.argv.index("--from-file") + 1]
@@ -15,8 +14,7 @@ with open(path, encoding="utf-8") as handle:
     kept = json.load(handle)
 session = bare.Session()
 transport = bare.transport(session)
-writer = DefaultAzureCredential(authority=bare.authority_host(), disable_instance_discovery=True,
-                                exclude_interactive_browser_credential=True, transport=transport)
+writer = bare.writer(transport)
 vault = SecretClient(kept["vault_url"], writer, verify_challenge_resource=False,
                      transport=transport)
 stored = vault.set_secret(kept["secret_name"], kept["refresh_token"],

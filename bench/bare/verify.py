@@ -13,15 +13,11 @@ import json
 from typing import Any
 
 import _shared as bare
-import msal
-from azure.identity import ClientSecretCredential, DefaultAzureCredential
+from azure.identity import ClientSecretCredential
 from azure.keyvault.secrets import SecretClient
 
 session = bare.Session()
-cpv = msal.ConfidentialClientApplication(
-    bare.env("CPV_APP_ID"), client_credential=bare.env("CPV_APP_SECRET"),
-    authority=f"{bare.authority_host()}/{bare.env('CSP_DOMAIN')}", instance_discovery=False,
-    http_client=session)
+cpv = bare.cpv_client(session)
 transport = bare.transport(session)
 platform = ClientSecretCredential(
     bare.env("KV_CLIENT_CSP_DOMAIN"), bare.env("KV_CLIENT_APP_ID"),
@@ -34,8 +30,7 @@ tokens = cpv.acquire_token_by_refresh_token(stored.value, scopes=[bare.PARTNER_C
 partner_center = bare.env("PARTNER_CENTER_ENDPOINT")
 pc_auth = {"Authorization": f"Bearer {tokens['access_token']}", "Accept": "application/json"}
 profile = session.get(f"{partner_center}/v1/profiles/organization", headers=pc_auth, timeout=30)
-writer = DefaultAzureCredential(authority=bare.authority_host(), disable_instance_discovery=True,
-                                exclude_interactive_browser_credential=True, transport=transport)
+writer = bare.writer(transport)
 graph_url = f"{bare.env('GRAPH_ENDPOINT')}/v1.0"
 
 
