@@ -185,19 +185,6 @@ def test_consent_skipped_makes_no_graph_request_for_it(world: PartnerWorld) -> N
     assert any(p.startswith(CA_READS) for p in graph)
 
 
-def test_a_refused_grant_read_is_unknown_naming_the_permission(world: PartnerWorld) -> None:
-    runner_may_only(world, *(r for r in READERS if r != "DelegatedPermissionGrant.Read.All"))
-    result, report = verify(world)
-    assert result.returncode == 0, result.stdout + result.stderr
-    consent = named(report, "consent")
-    assert consent["status"] == "unknown"
-    assert "(403 Authorization_RequestDenied)" in consent["detail"]
-    assert "needs DelegatedPermissionGrant.Read.All" in consent["detail"]
-    assert "DelegatedPermissionGrant.Read.All, with admin consent" in consent["fix"]
-    assert "--skip consent" in consent["fix"]
-    assert named(report, "conditional-access")["status"] == "ok"
-
-
 # -- conditional-access ------------------------------------------------------------------------
 
 def test_no_policy_and_security_defaults_on_is_healthy(world: PartnerWorld) -> None:
@@ -324,14 +311,22 @@ def test_conditional_access_skipped_makes_no_graph_request_for_it(world: Partner
     assert named(report, "consent")["status"] == "ok"
 
 
-def test_a_refused_policy_read_is_unknown_naming_the_permission(world: PartnerWorld) -> None:
-    runner_may_only(world, *(r for r in READERS if r != "Policy.Read.All"))
+# -- both ----------------------------------------------------------------------------------------
+
+@pytest.mark.parametrize(("permission", "name", "other"), [
+    ("DelegatedPermissionGrant.Read.All", "consent", "conditional-access"),
+    ("Policy.Read.All", "conditional-access", "consent"),
+])
+def test_a_refused_read_is_unknown_naming_the_permission(world: PartnerWorld, permission: str,
+                                                         name: str, other: str) -> None:
+    runner_may_only(world, *(r for r in READERS if r != permission))
     result, report = verify(world)
     assert result.returncode == 0, result.stdout + result.stderr
-    check = named(report, "conditional-access")
+    check = named(report, name)
     assert check["status"] == "unknown"
-    assert "needs Policy.Read.All" in check["detail"]
-    assert "application permission Policy.Read.All, with admin consent" in check["fix"]
-    assert check["fix"].endswith("or pass --skip conditional-access where the tenant cannot "
-                                 "serve it")
-    assert "unknown: conditional-access:" in result.stderr
+    assert "(403 Authorization_RequestDenied)" in check["detail"]
+    assert f"needs {permission}" in check["detail"]
+    assert f"application permission {permission}, with admin consent" in check["fix"]
+    assert check["fix"].endswith(f"or pass --skip {name} where the tenant cannot serve it")
+    assert f"unknown: {name}:" in result.stderr
+    assert named(report, other)["status"] == "ok"
