@@ -166,12 +166,22 @@ def test_home_that_is_a_file_is_refused_before_the_sign_in(box: Sandbox, tmp_pat
 
 @pytest.fixture
 def other_user_world() -> Iterator[Path]:
-    """A folder uid 4242 can reach (pytest's tmp_path is root's, 0700)."""
+    """A folder uid 4242 can reach (pytest's tmp_path is root's, 0700), and the way to this
+    checkout and its interpreter: a clone made under ``mktemp -d`` sits in a 0700 folder, which
+    uid 4242 may not even pass through. Those folders get others' search bit (never read) for
+    the test's length, and their modes back after."""
     root = Path(tempfile.mkdtemp(prefix="secure-app-other-user-"))
     root.chmod(0o755)
+    closed = {folder: folder.stat().st_mode for start in (ROOT, Path(sys.prefix).resolve())
+              for folder in (start, *start.parents)
+              if not folder.stat().st_mode & stat.S_IXOTH}
     try:
+        for folder, was in closed.items():
+            folder.chmod(stat.S_IMODE(was) | stat.S_IXOTH)
         yield root
     finally:
+        for folder, was in closed.items():
+            folder.chmod(stat.S_IMODE(was))
         subprocess.run(["rm", "-rf", "--", str(root)], check=True)
 
 
