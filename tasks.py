@@ -12,24 +12,11 @@ import sys
 from pathlib import Path
 
 from invoke.context import Context
-from invoke.tasks import task
+from invoke.tasks import Task
 
-from scripts.cli.tasks import (
-    consent,
-    demo,
-    mfa_report,
-    plan,
-    rotate,
-    settings,
-    store_token,
-    verify,
-)
-
-__all__ = ["consent", "demo", "mfa_report", "plan", "rotate", "settings", "store_token", "test",
-           "verify"]
+from scripts.cli.program import collection
 
 
-@task
 def test(c: Context) -> None:
     """Lint (ruff), type-check (mypy), check the import layers (import-linter), scan (bandit) and
     run the whole test suite."""
@@ -43,3 +30,8 @@ def test(c: Context) -> None:
     # 4 workers on 2 cores: most of a test waits on sockets and retry back-offs. worksteal: a
     # worker left idle takes tests queued behind a slow one (the fault matrix's rows).
     c.run(f"{py} -m pytest -n 4 --dist worksteal -q", pty=False)
+
+
+#: What invoke runs here (its loader takes a module's ``ns``): the product's tasks and ``test``.
+ns = collection()
+ns.add_task(Task(test))

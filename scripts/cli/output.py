@@ -14,8 +14,6 @@ import sys
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from invoke.exceptions import Exit
-
 from scripts.inputs import debug_requested
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -61,21 +59,19 @@ def reported(func: F) -> F:
             for line in exc.lines():
                 # One line each, whatever a redirect or a server put in the message.
                 err(printable(f"error: {line}"))
-            raise Exit(code=exc.exit_code) from None
+            raise SystemExit(exc.exit_code) from None
         except KeyboardInterrupt:
             # A Ctrl-C while storing is caught below us (the token is kept in the fallback file
             # and that error names it); reaching here means nothing was written.
             err("error: interrupted (Ctrl-C); nothing was stored or half-written. Fix: run the "
                 "task again when ready.")
-            raise Exit(code=errors.EXIT_INTERRUPTED) from None
-        except Exit:
-            raise
+            raise SystemExit(errors.EXIT_INTERRUPTED) from None
         except Exception as exc:
             if debug_requested():
                 raise
             # The exception text of an unknown error is not printed: it might quote a secret.
             err(f"error: unexpected {type(exc).__name__} (a bug). Fix: re-run with "
                 "SECURE_APP_DEBUG=1 for the traceback and report it.")
-            raise Exit(code=errors.EXIT_INTERNAL) from None
+            raise SystemExit(errors.EXIT_INTERNAL) from None
 
     return wrapper  # type: ignore[return-value]

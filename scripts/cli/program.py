@@ -12,6 +12,7 @@ from __future__ import annotations
 from invoke.collection import Collection
 from invoke.exceptions import Exit, ParseError
 from invoke.program import Program
+from invoke.tasks import Task
 
 from foundation.errors import EXIT_BAD_INPUT
 from foundation.text import printable
@@ -116,7 +117,18 @@ def release() -> str:
         return "unknown"
 
 
-def program() -> SecureAppProgram:
+def collection() -> Collection:
+    """The product's tasks as invoke's: long flags only (automatic short flags collide: ``-h``
+    would be --show-secrets, not help), no positional arguments (a positional swallows
+    ``--help`` as its value)."""
     from scripts.cli import tasks
+    from scripts.cli.command import commands
 
-    return SecureAppProgram(name=NAME, binary=NAME, namespace=Collection.from_module(tasks))
+    return Collection(*(Task(command.body, help=dict(command.help),
+                             iterable=list(command.iterable), auto_shortflags=False,
+                             positional=[])
+                        for command in commands(tasks)))
+
+
+def program() -> SecureAppProgram:
+    return SecureAppProgram(name=NAME, binary=NAME, namespace=collection())

@@ -4,26 +4,26 @@ Each task checks its flags, resolves its inputs (``scripts.inputs``: flag, then 
 then stack output), makes one call into its flow (``scripts/flows/``) and prints what it returns.
 The flows decide what to say; ``scripts.cli.output`` turns their errors into one line and an
 exit code (table: ``foundation/errors.py``, documented in the README). Nothing heavy is imported
-at module level: ``--list`` must stay fast.
+at module level, invoke included: ``--list`` must stay fast, and a plain command line runs its
+task without invoke's parser (``scripts.cli.command``). A task ends with a non-zero code by
+``SystemExit``, which invoke lets through as it is.
 """
 
 from __future__ import annotations
 
-import functools
 import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from invoke.context import Context
-from invoke.exceptions import Exit
-from invoke.tasks import task
-
+from scripts.cli.command import cli
 from scripts.cli.flags import at_most_one, in_range
 from scripts.cli.output import err, out, print_result, read_pasted, reported
 from scripts.inputs import debug_requested
 from scripts.local.process import harden
 
 if TYPE_CHECKING:
+    from invoke.context import Context
+
     from scripts.flows.platform_url import PlatformUrl
     from scripts.flows.verify.alerts import AlertPlan
 
@@ -32,11 +32,6 @@ harden()  # core dumps off for every task, before anything reads a secret (scrip
 # straight to stderr. Our one-line errors say what matters; SECURE_APP_DEBUG=1 shows the rest.
 if not debug_requested():
     logging.getLogger().addHandler(logging.NullHandler())
-
-#: Long flags only: automatic short flags collide (``-h`` would be --show-secrets, not help).
-#: No positional arguments: a positional swallows ``--help`` as its value.
-cli = functools.partial(task, auto_shortflags=False, positional=[])
-
 
 def project_dir() -> Path:
     """The Pulumi project this run is about: the nearest folder from here up that holds a
@@ -59,7 +54,7 @@ def example_project(stack: str) -> Path:
 @cli(help={"stack": "stack name (plans Pulumi.<stack>.yaml here; default dev) or the path of "
                     "a Pulumi.<stack>.yaml file elsewhere"})
 @reported
-def plan(c: Context, stack: str = "dev") -> None:
+def plan(c: Context | None, stack: str = "dev") -> None:
     """Run the Pulumi program offline (mock engine) and check the security policy rules."""
     from foundation.errors import PolicyViolation
     from scripts.flows.plan import format_plan, stack_file_location
@@ -96,7 +91,7 @@ CONSENT_HELP = {
 
 @cli(help=CONSENT_HELP)
 @reported
-def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+def consent(c: Context | None, csp_domain: str | None = None, app_id: str | None = None,
             store: str = "keyvault", vault_url: str | None = None, secret_name: str | None = None,
             redirect_port: int = 8400, no_browser: bool = False, paste: bool = False,
             device_code: bool = False, timeout: int = 300, format: str = "table",
@@ -128,7 +123,7 @@ def consent(c: Context, csp_domain: str | None = None, app_id: str | None = None
            "vault_url": "override vault", "secret_name": "override secret name",
            "cloud": CONSENT_HELP["cloud"]})
 @reported
-def store_token(c: Context, from_file: str | None = None, vault_url: str | None = None,
+def store_token(c: Context | None, from_file: str | None = None, vault_url: str | None = None,
                 secret_name: str | None = None, cloud: str | None = None) -> None:
     """Push a refresh token kept in a fallback file to Key Vault, then delete the file."""
     from foundation.errors import ConfigError
@@ -151,7 +146,7 @@ LIFECYCLE_HELP = {k: CONSENT_HELP[k] for k in
 @cli(help={**LIFECYCLE_HELP, "keep": "disable all but the newest N versions (default: keep all)",
             "format": "table or json"})
 @reported
-def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+def rotate(c: Context | None, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, keep: int = 0,
            format: str = "table", cloud: str | None = None, stack: str | None = None) -> None:
     """Redeem the stored refresh token and store the new one (a new version, fresh expiry)."""
@@ -191,7 +186,7 @@ def rotate(c: Context, csp_domain: str | None = None, app_id: str | None = None,
                              "Slack incoming webhook's blocks)"},
      iterable=["skip"])
 @reported
-def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+def verify(c: Context | None, csp_domain: str | None = None, app_id: str | None = None,
            vault_url: str | None = None, secret_name: str | None = None, warn_days: int = 30,
            format: str = "table", cloud: str | None = None, stack: str | None = None,
            platform_url: str | None = None, skip: list[str] | None = None,
@@ -235,12 +230,12 @@ def verify(c: Context, csp_domain: str | None = None, app_id: str | None = None,
         if said:
             err(said)
     if report.exit_code:
-        raise Exit(code=report.exit_code)
+        raise SystemExit(report.exit_code)
 
 
 @cli(help={"format": "table or json", "cloud": CONSENT_HELP["cloud"]})
 @reported
-def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> None:
+def mfa_report(c: Context | None, format: str = "table", cloud: str | None = None) -> None:
     """List the tenant's users and their MFA registration, admins first; 9 if an admin lacks it."""
     from scripts import inputs
     from scripts.flows.mfa_report import mfa_report as run_report
@@ -251,14 +246,14 @@ def mfa_report(c: Context, format: str = "table", cloud: str | None = None) -> N
     problem = report.problem()
     if problem:
         err(f"error: {problem}")
-        raise Exit(code=report.exit_code)
+        raise SystemExit(report.exit_code)
 
 
 @cli(help={**LIFECYCLE_HELP, "format": "table, json or env (names MODULE_*)",
            "show_secrets": "print secrets",
            "identifier": CONSENT_HELP["identifier"]})
 @reported
-def settings(c: Context, csp_domain: str | None = None, app_id: str | None = None,
+def settings(c: Context | None, csp_domain: str | None = None, app_id: str | None = None,
              vault_url: str | None = None, secret_name: str | None = None,
              format: str = "table", show_secrets: bool = False, cloud: str | None = None,
              stack: str | None = None, identifier: str = "versioned") -> None:
@@ -280,8 +275,8 @@ def settings(c: Context, csp_domain: str | None = None, app_id: str | None = Non
            "no_browser": "let the double's scripted user sign in (the default in CI)",
            "format": "table, json or env", "stack": "stack whose config to provision (dev)"})
 @reported
-def demo(c: Context, browser: bool = False, no_browser: bool = False, format: str = "table",
-         stack: str = "dev") -> None:
+def demo(c: Context | None, browser: bool = False, no_browser: bool = False,
+         format: str = "table", stack: str = "dev") -> None:
     """The whole flow, rehearsed against a local cloud double: provision, consent, store, read."""
     from scripts import inputs
     from scripts.flows import settings

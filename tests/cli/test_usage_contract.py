@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from scripts.cli.program import program
+from scripts.cli.main import run as run_command_line
 
 TASKS = ("plan", "consent", "store-token", "rotate", "verify", "mfa-report", "settings", "demo")
 #: Each task's number flags, with a value out of its range.
@@ -31,12 +31,9 @@ CONSOLE = Path(sys.executable).parent / ("csp-secure-app.exe" if os.name == "nt"
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    """The console command in this process: (exit code, stdout, stderr)."""
-    try:
-        program().run(["csp-secure-app", *argv])
-        code = 0
-    except SystemExit as exit_:
-        code = int(exit_.code or 0)
+    """The console command in this process, either parser as it chooses (scripts.cli.main):
+    (exit code, stdout, stderr)."""
+    code = run_command_line(list(argv))
     captured = capsys.readouterr()
     return code, captured.out, captured.err
 

@@ -27,15 +27,14 @@ from urllib.parse import urlencode, urlsplit
 import pytest
 import yaml
 from invoke.context import Context
-from invoke.exceptions import Exit
 
-import tasks
 from clouddouble import CloudDouble
 from foundation import wellknown as wk
 from foundation.clouds import resolve_endpoints
 from foundation.errors import SecureAppError
 from foundation.network import discovery
 from infra.config import config_values_from_stack_file
+from scripts.cli import tasks
 from scripts.flows import consent
 from scripts.offline.plan_engine import run_program
 from scripts.offline.plan_mocks import RecordingMocks
@@ -113,10 +112,10 @@ def assert_nothing_leaked(box: Sandbox, caplog: pytest.LogCaptureFixture,
 
 
 def run_task(task: Any, **kwargs: Any) -> BaseException | None:
-    """Call an invoke task in this process; the domain error, if any (Exit's context)."""
+    """Call a task in this process; the domain error, if any (its exit's context)."""
     try:
         task(Context(), **kwargs)
-    except Exit as done:
+    except SystemExit as done:
         return done.__context__ or (done if done.code else None)
     return None
 
