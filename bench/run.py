@@ -99,7 +99,11 @@ def suite_row() -> str:
     proc = subprocess.run([PY, *SUITE], cwd=ROOT, capture_output=True,
                           text=True, check=False, env=compiled(dict(os.environ)))
     wall = time.perf_counter() - start
-    last = (proc.stdout.strip().splitlines() or ["?"])[-1]
+    lines = proc.stdout.strip().splitlines() or ["?"]
+    last = lines[-1]
+    for line in lines:
+        if line.startswith(("FAILED", "ERROR")):  # which, for whoever reads the MISS
+            print(line, file=sys.stderr)
     verdict = "ok" if wall <= SUITE_TARGET and proc.returncode == 0 else "MISS"
     return (f"| test suite (`pytest {' '.join(SUITE[2:])}`) | {wall:.1f} s | {last} | | "
             f"<= {SUITE_TARGET} s | {verdict} |")

@@ -57,10 +57,12 @@ class SecureAppProgram(Program):
             raise usage_error(_readable(str(exc))) from None
 
     def _bad_number(self) -> str:
+        from scripts.cli import tasks
+        from scripts.cli.command import commands
+
         tokens = list(self.core.unparsed)
-        numeric = {f"--{name.replace('_', '-')}" for task in self.collection.tasks.values()
-                   for name, default in _defaults(task).items()
-                   if isinstance(default, int) and not isinstance(default, bool)}
+        numeric = {flag for command in commands(tasks)
+                   for flag, (_, kind, _) in command.flags().items() if kind is int}
         for index, token in enumerate(tokens):
             flag, _, value = token.partition("=")
             if flag not in numeric:
@@ -73,23 +75,12 @@ class SecureAppProgram(Program):
                 return f"{flag} expects a whole number, not {value!r}"
         return "a number flag got a value that is not a whole number"
 
-
     def _task_in_argv(self) -> str | None:
         """The (last) known task named on the command line, so the fix names its --help."""
         known = set(self.collection.task_names)
         known |= {alias for aliases in self.collection.task_names.values() for alias in aliases}
         named = [token for token in self.core.unparsed if token in known]
         return named[-1] if named else None
-
-
-def _defaults(task: object) -> dict[str, object]:
-    import inspect
-
-    body = getattr(task, "body", None)
-    if body is None:
-        return {}
-    return {name: p.default for name, p in inspect.signature(body).parameters.items()
-            if p.default is not inspect.Parameter.empty}
 
 
 def _readable(message: str) -> str:
