@@ -5,6 +5,7 @@ tenants (``tests.helpers.make_partner``)."""
 
 from __future__ import annotations
 
+import signal
 from collections.abc import Iterator
 
 import pytest
@@ -60,3 +61,13 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
              for index, item in enumerate(rest)]
     keyed += [((index + 0.5) / len(spread), 1, index, item) for index, item in enumerate(spread)]
     items[:] = early + [item for *_, item in sorted(keyed, key=lambda k: k[:3])]
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    """Ctrl-C reaches the children as it would from a terminal. A run started in the background
+    by a non-interactive shell (``pytest &``, ``bench/run.py --suite &``) ignores SIGINT, and an
+    ignored signal stays ignored across exec: every console command a test starts would shrug
+    off the Ctrl-C the interrupt tests send. A handled signal is reset to the default by exec,
+    so Python's own handler here gives each child Python's own Ctrl-C."""
+    if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+        signal.signal(signal.SIGINT, signal.default_int_handler)
