@@ -1,5 +1,5 @@
 """Who gets vault access, as configured: ``writerObjectIds``, ``deployerPrincipalType`` and
-``importSubscriptionId``. Pure parsing, used by ``infra.config``.
+``importSubscriptionId``. Pure parsing, used by ``infra.config_validation``.
 
 Every Azure role assignment names the principal's type: ARM refuses a type that does not match
 the principal with ``UnmatchedPrincipalType``, and pulumi-azure-native sends ``User`` when none is

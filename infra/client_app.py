@@ -17,7 +17,7 @@
 
 Each preset keeps the type token its component had when they were two classes
 (``KeyVaultClientApp``, ``InHouseApp``) and the same child names, so existing stacks' URNs do not
-change (``tests/test_infra_program.py`` pins them).
+change (``tests/infra/test_infra_program_upgrade.py`` pins them).
 """
 
 from __future__ import annotations

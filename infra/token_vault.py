@@ -8,7 +8,8 @@ Both are azure-native's generic ``resources.Resource`` at Key Vault control-plan
 ``wellknown.KEY_VAULT_CONTROL_PLANE_API_VERSION`` (2026-02-01): the typed ``keyvault`` module of
 pulumi-azure-native 3.x is generated for 2024-11-01, which Azure stops serving on 2027-02-27, and
 a newer typed module needs the Pulumi CLI to generate code. The bodies are the ARM JSON as
-published (camelCase; ``tests/test_infra_spec.py`` checks them against azure-mgmt-keyvault).
+published (camelCase; ``tests/infra/test_infra_spec_arm_bodies.py`` checks them against
+azure-mgmt-keyvault).
 
 Key Vault refuses parallel control-plane operations on one vault (409 ``ConflictError``, "serialize
 the operations"; pulumi/pulumi-azure-native#1013), so every write to the vault depends on the one

@@ -21,7 +21,7 @@ from scripts.flows.plan import PlanResult
 from scripts.offline.plan_engine import run_program
 from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord, arm_request
 from scripts.policy import rules as t
-from tests.infra.test_infra_spec import (
+from tests.infra.spec_scenarios import (
     GROUP,
     OPTIONS,
     ROBOT,

@@ -5,7 +5,6 @@ permissions, and nothing else of the program gains any. Under the SDK's mock eng
 from __future__ import annotations
 
 import json
-from datetime import date
 
 import pytest
 
@@ -14,14 +13,12 @@ from scripts.flows.plan import PlanReport, format_plan
 from scripts.offline.plan_engine import PlanResult, run_program
 from scripts.offline.plan_mocks import RecordingMocks, ResourceRecord
 from scripts.policy import rules as t
+from tests.infra import base_config
+from tests.infra.base_config import TENANT, TODAY
 
-TODAY = date(2026, 11, 29)
 BASE = {
-    "location": "westeurope",
-    "vaultName": "kv-csp-token",
-    "cspDomain": "contoso.onmicrosoft.com",
-    "clientSecretRotation": "2026-11-01",
-    "tenantId": "11111111-2222-4333-8444-555555555555",
+    **base_config.BASE,
+    "tenantId": TENANT,
     "allowedIpRanges": "198.51.100.0/24",
     "pipelineIdentity": json.dumps({"issuer": "https://token.actions.githubusercontent.com",
                                     "subject": "repo:contoso/csp-secure-app:ref:refs/heads/main"}),

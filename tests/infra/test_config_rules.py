@@ -1,49 +1,28 @@
 """Stack config validation: every rule fails on a bad value and passes on a good one, and a user
-with several mistakes gets one line per mistake naming the key."""
+with several mistakes gets one line per mistake naming the key. Also the defaults a minimal
+config gets, and the rules that weigh one key against another."""
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pytest
 
 from foundation import wellknown
 from foundation.errors import EXIT_BAD_INPUT, InvalidConfig
-from infra.config import (
-    StackConfig,
-    config_values_from_stack_file,
-    parse_config,
-    read_config,
-)
+from infra.config import parse_config
 from infra.mfa_config import MfaSettings
 from infra.permissions import DEFAULT_REQUIRED_RESOURCE_ACCESS
-from infra.pipeline_config import PipelineIdentity
+from tests.infra.base_config import BASE, TODAY, WRITER
+from tests.infra.config_parsing import parse, problems
 
-TODAY = date(2026, 11, 29)
-BASE = {
-    "location": "westeurope",
-    "vaultName": "kv-csp-token",
-    "cspDomain": "contoso.onmicrosoft.com",
-    "clientSecretRotation": "2026-11-01",
-}
-WRITER = "aaaaaaaa-bbbb-4ccc-8ddd-eeeeeeeeeeee"
 GRAPH_USER_READ = [
     {
         "resourceAppId": wellknown.MICROSOFT_GRAPH_APP_ID,
         "resourceAccess": [{"id": wellknown.GRAPH_USER_READ, "type": "Scope"}],
     }
 ]
-
-
-def parse(**overrides: str) -> StackConfig:
-    return parse_config({**BASE, **overrides}, today=TODAY)
-
-
-def problems(**overrides: str) -> list[str]:
-    with pytest.raises(InvalidConfig) as caught:
-        parse(**overrides)
-    return caught.value.lines()
 
 
 def test_writers_carry_their_principal_type_and_each_object_id_counts_once() -> None:
@@ -215,142 +194,6 @@ def test_issue_4_keys_default_to_public_no_mfa_change_and_no_pipeline() -> None:
     assert cfg.pipeline_identity is None
 
 
-# -- MFA enforcement ---------------------------------------------------------------------------
-
-BREAK_GLASS = "99999999-8888-4777-8666-555555555555"
-
-
-def test_conditional_access_defaults_to_report_only_and_reads_break_glass_accounts() -> None:
-    cfg = parse(mfaEnforcement="conditionalAccess", mfaExcludedObjectIds=f"{BREAK_GLASS},{WRITER}")
-    assert cfg.mfa.mode == "conditionalAccess"
-    assert cfg.mfa.policy_state == "enabledForReportingButNotEnforced"
-    assert cfg.mfa.excluded_object_ids == (BREAK_GLASS, WRITER)
-    enforced = parse(mfaEnforcement="conditionalAccess", mfaPolicyState="enabled")
-    assert enforced.mfa.policy_state == "enabled"
-
-
-@pytest.mark.parametrize(
-    ("overrides", "message"),
-    [
-        (
-            {"mfaEnforcement": "conditionalAccess", "mfaPolicyState": "on"},
-            "rule: enabled or enabledForReportingButNotEnforced",
-        ),
-        ({"mfaPolicyState": "enabled"}, "only read when mfaEnforcement is conditionalAccess"),
-        (
-            {"mfaEnforcement": "securityDefaults", "mfaPolicyState": "enabled"},
-            "not securityDefaults",
-        ),
-        (
-            {"mfaEnforcement": "securityDefaults", "mfaExcludedObjectIds": BREAK_GLASS},
-            "security defaults cannot exclude any account",
-        ),
-        (
-            {"mfaExcludedObjectIds": BREAK_GLASS},
-            "only read when mfaEnforcement is conditionalAccess",
-        ),
-    ],
-)
-def test_mfa_companion_keys_only_go_with_conditional_access(
-    overrides: dict[str, str], message: str
-) -> None:
-    (line,) = problems(**overrides)
-    key = "mfaPolicyState" if "mfaPolicyState" in overrides else "mfaExcludedObjectIds"
-    assert line.startswith(f"csp-secure-app:{key}: ")
-    assert message in line
-
-
-def test_a_bad_mode_is_reported_once_not_again_for_its_companion_keys() -> None:
-    lines = problems(
-        mfaEnforcement="ca", mfaPolicyState="enabled", mfaExcludedObjectIds=BREAK_GLASS
-    )
-    assert [line.split(":")[1] for line in lines] == ["mfaEnforcement"]
-
-
-# -- pipeline identity -------------------------------------------------------------------------
-
-GITHUB = "https://token.actions.githubusercontent.com"
-MAIN = "repo:contoso/csp-secure-app:ref:refs/heads/main"
-
-
-def pipeline(**fields: object) -> str:
-    return json.dumps({"issuer": GITHUB, "subject": MAIN, **fields})
-
-
-def test_pipeline_identity_gets_the_clouds_exchange_audience_by_default() -> None:
-    identity = parse(pipelineIdentity=pipeline()).pipeline_identity
-    assert identity == PipelineIdentity(
-        issuer=GITHUB, subject=MAIN, audience="api://AzureADTokenExchange"
-    )
-    china = parse(pipelineIdentity=pipeline(), cloud="china").pipeline_identity
-    assert china is not None and china.audience == "api://AzureADTokenExchangeChina"
-    named = parse(pipelineIdentity=pipeline(name="GitOps (prod)")).pipeline_identity
-    assert named is not None and named.name == "GitOps (prod)"
-
-
-@pytest.mark.parametrize(
-    ("value", "message"),
-    [
-        ("repo:contoso/app", "is not a map"),
-        (pipeline(subjet=MAIN), "did you mean 'subject'?"),
-        (json.dumps({"subject": MAIN}), "issuer is required"),
-        (pipeline(issuer="http://token.actions.githubusercontent.com"), "not an https URL"),
-        (pipeline(issuer="token.actions.githubusercontent.com"), "not an https URL"),
-        (pipeline(issuer=f"{GITHUB}?x=1"), "query or fragment"),
-        (pipeline(issuer=f"{GITHUB} "), "surrounding spaces"),
-        (pipeline(subject=""), "subject is required"),
-        (pipeline(subject=f" {MAIN}"), "surrounding spaces"),
-        (pipeline(subject="repo:contoso/*:ref:refs/heads/main"), "does not expand"),
-        (pipeline(subject="x" * 601), "longer than 600"),
-        (pipeline(subject=["a", "b"]), "subject is not text"),
-        (pipeline(audience="api://AzureADTokenExchangeUSGov"), "is the usgov cloud's"),
-        (pipeline(audience="https://github.com/contoso"), "not Entra ID's token exchange audience"),
-        (pipeline(name="x" * 121), "1-120 characters"),
-    ],
-)
-def test_pipeline_identity_rules_one_line_each(value: str, message: str) -> None:
-    (line,) = problems(pipelineIdentity=value)
-    assert line.startswith("csp-secure-app:pipelineIdentity: ")
-    assert message in line
-
-
-def test_pipeline_identity_reports_every_bad_field_at_once() -> None:
-    lines = problems(pipelineIdentity=pipeline(issuer="http://x", subject="", audience="aud"))
-    assert len(lines) == 3
-    assert all(line.startswith("csp-secure-app:pipelineIdentity: ") for line in lines)
-    assert [line.split(": ")[1].split()[0] for line in lines] == ["issuer", "subject", "audience"]
-
-
-def test_pipeline_audience_follows_the_configured_cloud() -> None:
-    (line,) = problems(
-        cloud="usgov", pipelineIdentity=pipeline(audience="api://AzureADTokenExchange")
-    )
-    assert "is the public cloud's" in line and "api://AzureADTokenExchangeUSGov" in line
-    cfg = parse(
-        cloud="usgov", pipelineIdentity=pipeline(audience="api://AzureADTokenExchangeUSGov")
-    )
-    assert cfg.pipeline_identity is not None
-
-
-def test_a_bad_cloud_is_reported_once_not_again_through_the_pipeline_audience() -> None:
-    lines = problems(
-        cloud="AzureUSGovernment",
-        pipelineIdentity=pipeline(audience="api://AzureADTokenExchangeUSGov"),
-    )
-    assert [line.split(":")[1] for line in lines] == ["cloud"]
-
-
-def test_stack_file_structured_pipeline_identity_is_read_like_pulumi_config() -> None:
-    values = config_values_from_stack_file(
-        {
-            **{f"csp-secure-app:{k}": v for k, v in BASE.items()},
-            "csp-secure-app:pipelineIdentity": {"issuer": GITHUB, "subject": MAIN},
-        }
-    )
-    identity = parse_config(values, today=TODAY).pipeline_identity
-    assert identity is not None and identity.subject == MAIN
-
-
 def test_required_keys_missing_are_each_reported() -> None:
     with pytest.raises(InvalidConfig) as caught:
         parse_config({}, today=TODAY)
@@ -401,63 +244,3 @@ def test_an_expired_secret_does_not_make_the_config_invalid() -> None:
 def test_rotation_date_sets_a_stable_end_date() -> None:
     cfg = parse(clientSecretRotation="2026-06-01", clientSecretLifetimeDays="730")
     assert cfg.client_secret_end_date == date(2028, 5, 31)
-
-
-def test_stack_file_values_are_normalised_like_pulumi_config() -> None:
-    values = config_values_from_stack_file(
-        {
-            "csp-secure-app:inHouseApp": True,
-            "csp-secure-app:softDeleteRetentionDays": 30,
-            "csp-secure-app:allowedIpRanges": ["198.51.100.0/24"],
-            "azure-native:location": "westeurope",
-        }
-    )
-    assert values == {
-        "inHouseApp": "true",
-        "softDeleteRetentionDays": "30",
-        "allowedIpRanges": '["198.51.100.0/24"]',
-    }
-
-
-def test_values_stored_as_secrets_are_refused_without_echoing_them() -> None:
-    values = config_values_from_stack_file(
-        {
-            **{f"csp-secure-app:{k}": v for k, v in BASE.items()},
-            "csp-secure-app:tenantId": {"secure": "v1:c2VjcmV0LWNpcGhlcnRleHQ="},
-            "csp-secure-app:vaultName": {"secure": "v1:b3RoZXI="},
-        }
-    )
-    with pytest.raises(InvalidConfig) as caught:
-        parse_config(values, today=TODAY)
-    lines = caught.value.lines()
-    assert [line.split(":")[1] for line in lines] == ["tenantId", "vaultName"]
-    assert all("stored as a secret" in line and "v1:" not in line for line in lines)
-
-
-def test_read_config_reads_the_engine_config_including_mistyped_keys() -> None:
-    from pulumi.runtime import config as runtime_config
-
-    # read_config judges the rotation date against the real clock.
-    current = {**BASE, "clientSecretRotation": datetime.now(UTC).date().isoformat()}
-    saved = dict(runtime_config.CONFIG.get())
-    try:
-        runtime_config.set_all_config(
-            {f"csp-secure-app:{key}": value for key, value in {**current, "vaultNam": "x"}.items()}
-        )
-        with pytest.raises(InvalidConfig) as caught:
-            read_config()
-        assert caught.value.lines() == [
-            "csp-secure-app:vaultNam: unknown key (rule: did you mean 'vaultName'?)"
-        ]
-        runtime_config.set_all_config({f"csp-secure-app:{k}": v for k, v in current.items()})
-        assert read_config().vault_name == "kv-csp-token"
-        runtime_config.set_all_config(
-            {f"csp-secure-app:{k}": v for k, v in current.items()},
-            secret_keys=["csp-secure-app:cspDomain"],
-        )
-        with pytest.raises(InvalidConfig) as caught:
-            read_config()
-        (line,) = caught.value.lines()
-        assert "cspDomain: is stored as a secret" in line and "contoso" not in line
-    finally:
-        runtime_config.set_all_config(saved, secret_keys=[])
