@@ -1,4 +1,4 @@
-"""The fault and bad-input matrix's runner and its one set of checks (tests/test_matrix_*.py).
+"""The fault and bad-input matrix's runner and its one set of checks (test_matrix_*.py).
 
 Every row runs a task the way a user does (``invoke ...`` as a subprocess, against the cloud
 double) inside a sandbox (its own HOME, TMPDIR and SECURE_APP_HOME, and a stand-in ``pulumi`` on
@@ -285,6 +285,10 @@ def returning(change: Callable[[str], str], **sign_in_args: Any) -> Callable[...
     def play(box: Sandbox, url: str, _proc: subprocess.Popen[str]) -> None:
         deliver(change(sign_in(box, url, **sign_in_args)))
     return play
+
+
+def never_returns(_box: Sandbox, _url: str, _proc: subprocess.Popen[str]) -> None:
+    """The person closes the tab."""
 
 
 def interrupt(proc: subprocess.Popen[str]) -> None:

@@ -22,11 +22,9 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Callable
-from pathlib import Path
 
 import pytest
 
-from clouddouble import CloudDouble
 from clouddouble.graph import UNSUPPORTED_ROLE, graph_error_body
 from clouddouble.partnercenter import mfa_refusal_body
 from tests.matrix.runner import Expect, Sandbox, seed
@@ -38,11 +36,6 @@ GUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 GRAPH_IDS = re.compile(rf" \(request id {GUID}, client request id {GUID}\)\.$")
 PARTNER_CENTER_IDS = re.compile(rf" \(request id {GUID}, correlation id {GUID}\)\.?$")
 URD = r"^/v1\.0/reports/authenticationMethods/userRegistrationDetails$"
-
-
-@pytest.fixture
-def box(cloud: CloudDouble, tmp_path: Path) -> Sandbox:
-    return Sandbox(cloud, tmp_path)
 
 
 def reader(box: Sandbox) -> None:

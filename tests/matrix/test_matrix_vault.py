@@ -17,11 +17,10 @@ from __future__ import annotations
 import datetime as dt
 import json
 import threading
-from pathlib import Path
 
 import pytest
 
-from clouddouble import CloudDouble, shapes
+from clouddouble import shapes
 from foundation import wellknown as wk
 from tests.matrix.runner import Expect, Run, Sandbox, kept_token, seed, wait_until
 from tests.support import redeems
@@ -30,11 +29,6 @@ WRITER = ["get", "list", "set"]
 NO_SET = Expect(4, ("not stored", "no secrets 'set' permission", "kept in"),
                 ("writerObjectIds", "store-token"), kept=True)
 MISSING = Expect(2, ("does not exist",), ("--secret-name", "az keyvault secret recover"))
-
-
-@pytest.fixture
-def box(cloud: CloudDouble, tmp_path: Path) -> Sandbox:
-    return Sandbox(cloud, tmp_path)
 
 
 def writer_may(box: Sandbox, *permissions: str) -> None:
