@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from .graph import GraphError  # graph.Graph imports this module when it is built
+from .graph_errors import GraphError, Require
 from .identity.catalog import Permission
 from .identity.directory import Directory, DirectoryError, Tenant, User
 from .messages import Request, Response, json_response
@@ -72,8 +72,6 @@ _FILTER = re.compile(r"^\s*(?P<prop>\w+)\s+eq\s+'(?P<value>(?:[^']|'')*)'\s*$", 
 _DIRECTORY_READERS = {"Directory.Read.All", "Directory.ReadWrite.All"}
 _USER_READERS = {"User.Read.All", "User.ReadBasic.All", "User.ReadWrite.All"} | _DIRECTORY_READERS
 
-#: ``Graph._require(claims, delegated, application, admin)``.
-Require = Callable[[dict[str, Any], set[str], set[str], bool], None]
 
 
 @dataclass
@@ -167,7 +165,7 @@ class GraphDirectory:
     def add_ca_policy(self, tenant_id: str, policy: dict[str, Any]) -> dict[str, Any]:
         """A conditionalAccessPolicy as ``POST /identity/conditionalAccess/policies`` stores it
         (Learn, "Create conditionalAccessPolicy"): an enabled one is refused while security
-        defaults are on, as there (``graph.SECURITY_DEFAULTS_ON``)."""
+        defaults are on, as there (``graph_policies.SECURITY_DEFAULTS_ON``)."""
         with self.directory.lock:
             tenant = self.directory.require_tenant(tenant_id)
             if tenant.security_defaults and policy.get("state") == "enabled":

@@ -1,7 +1,7 @@
 """Shared fixtures: one cloud double per test session (it starts in well under a second, but
 tests are many), handed to each test with the environment a client needs and a clean slate of
 faults, request log, outage flag and clock. Tests isolate directory state by creating their own
-tenants (``tests.helpers.make_partner``)."""
+tenants (``tests.support.make_partner``)."""
 
 from __future__ import annotations
 

@@ -137,7 +137,7 @@ def test_tenant_without_an_entra_premium_licence_is_told_so_not_sent_for_permiss
 def test_signed_in_account_without_a_reporting_role_is_told_which_roles(
         world: PartnerWorld) -> None:
     """What Graph answers a delegated caller (e.g. `az login` as a member) without a reporting
-    role; the double's own role check is in tests/test_double_graph.py."""
+    role; the double's own role check is in tests/double/test_double_graph.py."""
     body, content_type = graph_error_body(*UNSUPPORTED_ROLE)
     world.cloud.inject_fault(URD, status=403, count=1, retry_after=None, service="graph",
                              body=body, content_type=content_type)
