@@ -54,8 +54,8 @@ class Command:
 
 def cli(help: Mapping[str, str] | None = None,
         iterable: Iterable[str] = ()) -> Callable[[Callable[..., None]], Command]:
-    """Declare a task (long flags only, no positional arguments: ``scripts.cli.program``
-    gives it to invoke so)."""
+    """Declare a task: ``help`` for its flags, ``iterable`` the flags that repeat. invoke gets
+    it with long flags only and no positional arguments (``scripts.cli.program.collection``)."""
     return lambda body: Command(body, help or {}, iterable)
 
 
