@@ -14,13 +14,12 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from .graph_errors import GraphError, Require
+from .graph_errors import METADATA, GraphError, Require
 from .identity.directory import Directory, Tenant
 from .messages import Request, Response, json_response
 
 _APP_BY_APPID = re.compile(r"^/v1\.0/applications\(appId='(?P<id>[^']+)'\)$", re.IGNORECASE)
 _APP_BY_ID = re.compile(r"^/v1\.0/applications/(?P<id>[0-9a-fA-F-]{36})$")
-_CTX = "https://graph.microsoft.com/v1.0/$metadata"
 
 
 class Applications:
@@ -56,7 +55,7 @@ class Applications:
             return json_response(
                 200,
                 {
-                    "@odata.context": f"{_CTX}#applications/$entity",
+                    "@odata.context": f"{METADATA}#applications/$entity",
                     "id": found.object_id,
                     "appId": found.app_id,
                     "displayName": found.display_name,

@@ -48,7 +48,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import urlencode
 
-from .graph_errors import GraphError, Require
+from .graph_errors import METADATA, GraphError, Require
 from .identity.catalog import Permission
 from .identity.directory import Directory, DirectoryError, Tenant, User
 from .messages import Request, Response, json_response
@@ -65,7 +65,6 @@ GLOBAL_ADMINISTRATOR = "62e90394-69f5-4237-9190-012177145e10"
 PARTNER_GROUPS = ("AdminAgents", "HelpdeskAgents", "SalesAgents")
 #: ``appOwnerOrganizationId`` of Microsoft's own apps: Microsoft's first-party services tenant.
 MICROSOFT_SERVICES_TENANT = "f8cdef31-a31e-4b4a-93e4-5f571e91255a"
-_CTX = "https://graph.microsoft.com/v1.0/$metadata"
 _SP_BY_APPID = re.compile(r"^/v1\.0/serviceprincipals\(appid='(?P<id>[^']+)'\)$")
 _MEMBERS = re.compile(r"^/v1\.0/groups/(?P<id>[0-9a-f-]{36})/(?P<rel>members|transitivemembers)$")
 _FILTER = re.compile(r"^\s*(?P<prop>\w+)\s+eq\s+'(?P<value>(?:[^']|'')*)'\s*$", re.IGNORECASE)
@@ -232,7 +231,7 @@ class GraphDirectory:
             row = self._sp_row(tenant, app_id)
         if row is None:
             raise _not_found(app_id)
-        body = {"@odata.context": f"{_CTX}#servicePrincipals/$entity", **row}
+        body = {"@odata.context": f"{METADATA}#servicePrincipals/$entity", **row}
         return json_response(200, _select(body, request.query.get("$select")))
 
     def _sp_row(self, tenant: Tenant, app_id: str) -> dict[str, Any] | None:
@@ -338,7 +337,7 @@ class GraphDirectory:
         start = int(query.get("$skiptoken") or 0)
         size = max(1, min(int(query.get("$top") or self._page_size()), self._page_size()))
         body: dict[str, Any] = {
-            "@odata.context": f"{_CTX}#{entity}",
+            "@odata.context": f"{METADATA}#{entity}",
             "value": [_select(r, query.get("$select")) for r in rows[start:start + size]]}
         if start + size < len(rows):
             params = {k: v for k, v in query.items() if k != "$skiptoken"}

@@ -1,4 +1,5 @@
-"""Microsoft Graph's errors as the double sends them, shared by every Graph endpoint module.
+"""Microsoft Graph's errors as the double sends them, and the OData context every Graph reply
+names, shared by every Graph endpoint module.
 
 The error shape is Graph's (Learn, "Microsoft Graph error responses and resource types"): an
 ``error`` object with ``code``, ``message`` and an ``innerError`` of ``date``, ``request-id`` and
@@ -39,19 +40,28 @@ UNSUPPORTED_ROLE = (
     "User is not in the allowed roles",
 )
 
+#: The ``@odata.context`` base of every v1.0 reply (``f"{METADATA}#users"``), as Graph sends it.
+METADATA = "https://graph.microsoft.com/v1.0/$metadata"
+
 #: ``Graph._require(claims, delegated, application, admin)``: the permission check each endpoint
 #: module is handed, raising :class:`GraphError` (403) when the caller's token lacks them all.
 Require = Callable[[dict[str, Any], set[str], set[str], bool], None]
 
 
-def graph_error_body(code: str, message: str) -> tuple[bytes, str]:
-    """Graph's error shape (Learn, "Microsoft Graph error responses and resource types"), for
-    ``CloudDouble.inject_fault(body=...)``: e.g. ``graph_error_body(*UNSUPPORTED_ROLE)``."""
-    body = {"error": {"code": code, "message": message,
+def _error(code: str, message: str, client_request_id: str | None = None) -> dict[str, Any]:
+    """Graph's error shape (Learn, "Microsoft Graph error responses and resource types"); the
+    caller's ``client-request-id`` echoed when it sent one."""
+    return {"error": {"code": code, "message": message,
                       "innerError": {"date": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S"),
                                      "request-id": str(uuid.uuid4()),
-                                     "client-request-id": str(uuid.uuid4())}}}
-    return json.dumps(body).encode(), "application/json; charset=utf-8"
+                                     "client-request-id": client_request_id
+                                     or str(uuid.uuid4())}}}
+
+
+def graph_error_body(code: str, message: str) -> tuple[bytes, str]:
+    """Graph's error body for ``CloudDouble.inject_fault(body=...)``: e.g.
+    ``graph_error_body(*UNSUPPORTED_ROLE)``."""
+    return json.dumps(_error(code, message)).encode(), "application/json; charset=utf-8"
 
 
 def denied() -> GraphError:
@@ -63,13 +73,7 @@ def denied() -> GraphError:
 
 def error_response(err: GraphError, request: Request) -> Response:
     """The reply to a refused request: Graph echoes the caller's ``client-request-id``."""
-    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S")
-    inner = {
-        "date": now,
-        "request-id": str(uuid.uuid4()),
-        "client-request-id": request.header("client-request-id") or str(uuid.uuid4()),
-    }
-    body = {"error": {"code": err.code, "message": err.message, "innerError": inner}}
+    body = _error(err.code, err.message, request.header("client-request-id"))
     headers = []
     if err.status == 401:
         headers.append(("WWW-Authenticate", 'Bearer realm="", error="invalid_token"'))

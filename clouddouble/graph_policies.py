@@ -23,13 +23,12 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
-from .graph_errors import GraphError, Require
+from .graph_errors import METADATA, GraphError, Require
 from .identity.directory import Directory, Tenant
 from .messages import Request, Response, empty, json_response
 
 _SD = "/v1.0/policies/identitysecuritydefaultsenforcementpolicy"
 _CA = "/v1.0/identity/conditionalaccess/policies"
-_CTX = "https://graph.microsoft.com/v1.0/$metadata"
 SECURITY_DEFAULTS_ON = (
     "You must first disable security defaults before enabling a Conditional Access policy."
 )
@@ -63,7 +62,7 @@ class SignInPolicies:
             return json_response(
                 200,
                 {
-                    "@odata.context": f"{_CTX}#policies/"
+                    "@odata.context": f"{METADATA}#policies/"
                     "identitySecurityDefaultsEnforcementPolicy/$entity",
                     "id": "00000000-0000-0000-0000-000000000005",
                     "displayName": "Security Defaults",
@@ -98,7 +97,7 @@ class SignInPolicies:
                 return json_response(
                     200,
                     {
-                        "@odata.context": f"{_CTX}#identity/conditionalAccess/policies",
+                        "@odata.context": f"{METADATA}#identity/conditionalAccess/policies",
                         "value": list(tenant.ca_policies),
                     },
                 )
@@ -125,6 +124,5 @@ class SignInPolicies:
                 "modifiedDateTime": None,
             }
             tenant.ca_policies.append(policy)
-        return json_response(
-            201, {"@odata.context": f"{_CTX}#identity/conditionalAccess/policies/$entity", **policy}
-        )
+        context = f"{METADATA}#identity/conditionalAccess/policies/$entity"
+        return json_response(201, {"@odata.context": context, **policy})

@@ -27,12 +27,11 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
 
-from .graph_errors import NO_PREMIUM, UNSUPPORTED_ROLE, GraphError, Require
+from .graph_errors import METADATA, NO_PREMIUM, UNSUPPORTED_ROLE, GraphError, Require
 from .identity.directory import Directory, Tenant, User
 from .messages import Request, Response, json_response
 
 _URD = "/v1.0/reports/authenticationmethods/userregistrationdetails"
-_CTX = "https://graph.microsoft.com/v1.0/$metadata"
 #: Report chains whose ordered snapshot is kept; an older chain's next page sorts afresh.
 SNAPSHOTS = 16
 #: The built-in roles Learn lists for delegated access to userRegistrationDetails.
@@ -81,7 +80,7 @@ class RegistrationReport:
             raise GraphError(400, "BadRequest", "Invalid value for '$top'.")
         snapshot, users, start = self._cursor(query.get("$skiptoken"), tenant)
         body: dict[str, Any] = {
-            "@odata.context": f"{_CTX}#reports/authenticationMethods/userRegistrationDetails",
+            "@odata.context": f"{METADATA}#reports/authenticationMethods/userRegistrationDetails",
             "value": [registration_row(u) for u in users[start : start + size]],
         }
         if start + size < len(users):
