@@ -41,7 +41,12 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
-from bench.world import NAME, VERIFY_MINIMUM  # noqa: E402  (bench/ is importable from here on)
+from bench.world import (  # noqa: E402  (bench/ is importable from here on)
+    NAME,
+    ROTATE_MINIMUM,
+    VERIFY_MINIMUM,
+    off_minimum,
+)
 
 PY = sys.executable
 TASKS = ("rotate", "verify", "settings", "store-token")
@@ -52,8 +57,7 @@ TARGET = 1.15
 #: verify: each request explained at ``VERIFY_MINIMUM`` (``bench/world.py``): 20, of which 4
 #: tokens (the platform's, the redemption, one Graph token, the writer's for the PATCH).
 MINIMUM: dict[str, Counter[str]] = {
-    "rotate": Counter({"openid configuration": 1, "token": 2, "vault challenge": 1,
-                       "vault GET": 1, "Partner Center": 1, "vault PUT": 1}),
+    "rotate": ROTATE_MINIMUM,
     "verify": VERIFY_MINIMUM,
     "settings": Counter({"openid configuration": 1, "token": 1, "vault challenge": 1,
                          "vault GET": 1}),
@@ -70,17 +74,15 @@ LABELS = {"identity": "identity", "vault": "vault", "partnercenter": "Partner Ce
 
 @dataclass
 class World:
-    cloud: Any  # clouddouble.CloudDouble
-    vault: Any  # clouddouble.Vault
-    home: Path
-    env: dict[str, str]
-    tenant_id: str
-    cpv_app_id: str
+    seeded: Any  # bench.world.PartnerWorld
+    env: dict[str, str]  # every process's environment
 
     def host(self, service: str) -> str:
-        origin = {"identity": self.cloud.authority_host, "vault": self.vault.uri,
-                  "partnercenter": self.cloud.partner_center_endpoint,
-                  "graph": self.cloud.graph_endpoint}[service]
+        if service == "vault":
+            return str(self.seeded.vault_host)
+        origin = {"identity": self.seeded.cloud.authority_host,
+                  "partnercenter": self.seeded.cloud.partner_center_endpoint,
+                  "graph": self.seeded.cloud.graph_endpoint}[service]
         return str(origin).split("//", 1)[1].rstrip("/")
 
 
@@ -127,18 +129,19 @@ def lifecycle_world(bundle: str = "certifi") -> Iterator[World]:
                     "KEY_VAULT_SECRET_NAME": NAME, "KV_CLIENT_APP_ID": kv.app_id,
                     "KV_CLIENT_APP_SECRET": kv.app_secret, "KV_CLIENT_CSP_DOMAIN": kv.csp_domain,
                     "SECURE_APP_HOME": str(home)})
-        yield World(cloud, seeded.vault, home, env, seeded.tenant.id, app.app_id)
+        yield World(seeded, env)
 
 
 def kept_file(world: World) -> Path:
     """A fallback file as consent keeps it, holding the newest token: store-token's input."""
     from scripts.local import pending
 
-    newest = world.vault.secret_versions(NAME)[-1]
+    seeded = world.seeded
+    newest = seeded.vault.secret_versions(NAME)[-1]
     return pending.keep(pending.PendingToken(
-        refresh_token=newest.value, tenant_id=world.tenant_id, app_id=world.cpv_app_id,
-        vault_url=world.vault.uri, secret_name=NAME, user="admin",
-        obtained_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()), world.home)
+        refresh_token=newest.value, tenant_id=seeded.tenant.id, app_id=seeded.app.app_id,
+        vault_url=seeded.vault.uri, secret_name=NAME, user="admin",
+        obtained_at=dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat()), seeded.home)
 
 
 def classify(record: Any, vault_host: str) -> str:
@@ -165,7 +168,7 @@ def run_once(world: World, task: str, bare: bool, sample: Sample | None) -> None
     """One fresh process of the task (or its bare script), timed; its requests and connections
     counted at the double."""
     path = kept_file(world) if task == "store-token" else None
-    world.cloud.clear_requests()  # the connection counts too: one log
+    world.seeded.cloud.clear_requests()  # the connection counts too: one log
     start = time.perf_counter()
     proc = subprocess.run(command(task, bare, path), cwd=ROOT, env=world.env,
                           capture_output=True, text=True, check=False)
@@ -176,8 +179,9 @@ def run_once(world: World, task: str, bare: bool, sample: Sample | None) -> None
     if sample is not None:
         sample.seconds.append(seconds)
         vault_host = world.host("vault")
-        sample.requests.append(Counter(classify(r, vault_host) for r in world.cloud.requests))
-        sample.connections.append(world.vault.listener.log.connections())
+        sample.requests.append(Counter(classify(r, vault_host)
+                                       for r in world.seeded.cloud.requests))
+        sample.connections.append(world.seeded.cloud.connections())
 
 
 def measure(world: World, runs: int) -> dict[tuple[str, bool], Sample]:
@@ -218,8 +222,7 @@ def rows(world: World, samples: dict[tuple[str, bool], Sample]) -> list[str]:
         worst = max(counted, key=lambda c: sum(c.values()))
         # Beyond the minimum (+) or short of it (-), by kind; the bare script must make exactly
         # the task's requests, whatever they are, or its timing compares nothing.
-        off = {k: worst[k] - minimum[k] for k in sorted(set(worst) | set(minimum))
-               if worst[k] != minimum[k]}
+        off = off_minimum(worst, minimum)
         same = all(c == worst for c in [*counted, *bared])
         verdict = "ok" if not off and same else " ".join(
             ([f"MISS {off}"] if off else ["MISS"]) + ([] if same else ["(bare script differs)"]))

@@ -12,15 +12,13 @@ from collections.abc import Callable
 
 from azure.keyvault.secrets._shared.challenge_auth_policy import ChallengeCache
 
-from bench.world import FORMS, VERIFY_MINIMUM, partner_world
+from bench.world import FORMS, ROTATE_MINIMUM, VERIFY_MINIMUM, partner_world
 from clouddouble import RequestRecord
+from clouddouble.partnercenter_reports import ADOPTION, PRINCIPALS
 from foundation.network import discovery
 from scripts.flows import rotate, verify
 
 BROWSER_STEPS = ("/oauth2/v2.0/authorize", "/login", "/mfa", "/consent")
-#: Partner Center's MFA-compliance reports (``scripts.adapters.partner_center``), lower-cased.
-PARTNER_CENTER_REPORTS = ("/v1/applicationmfaadoptionstatus",
-                          "/v1/nonmfacompliantpartnerprincipals")
 
 #: The issue's protocol minimum for consent, and the same reasoning for rotate and verify. A
 #: "token" is one token-endpoint call: code or refresh-token redemption, the vault's
@@ -29,8 +27,7 @@ PARTNER_CENTER_REPORTS = ("/v1/applicationmfaadoptionstatus",
 MINIMUM: dict[str, Counter[str]] = {
     "consent": Counter({"openid configuration": 1, "token": 2, "Partner Center": 1,
                         "vault challenge": 1, "vault PUT": 1}),
-    "rotate": Counter({"openid configuration": 1, "token": 2, "vault challenge": 1,
-                       "vault GET": 1, "Partner Center": 1, "vault PUT": 1}),
+    "rotate": ROTATE_MINIMUM,
     "verify": VERIFY_MINIMUM,
 }
 
@@ -47,7 +44,7 @@ def classify(record: RequestRecord, vault_host: str) -> str | None:
         return "token"
     if path.startswith("/v1/profiles"):
         return "Partner Center"
-    if path.lower().startswith(PARTNER_CENTER_REPORTS):
+    if path.lower().startswith((ADOPTION, PRINCIPALS)):  # the double's paths, lower-cased
         return "Partner Center report"  # verify's partner-center-mfa check
     if path.startswith("/v1.0/"):
         return "Graph"
@@ -58,8 +55,6 @@ def count_requests(form: str = "guid") -> dict[str, tuple[Counter[str], Counter[
     """Requests per flow with the CSP tenant (CPV app and Key Vault client app) named by
     ``form``: its domain or its GUID. The world is ``bench/world.py``'s, without its consent:
     consent is the first flow measured here."""
-    if form not in FORMS:
-        raise ValueError(f"form must be one of {FORMS}, not {form!r}")
     with partner_world("bench", csp=form, consent=False) as world:
         cloud, app, target, endpoints = world.cloud, world.app, world.target, world.endpoints
 

@@ -52,11 +52,7 @@ HEADER = ("| versions | vault requests | minimum | seconds | sequential bound | 
 class World:
     """The double's partner, signed in once: what every size's rotation needs."""
 
-    cloud: CloudDouble
-    app: Any  # scripts.types.PartnerApp
-    endpoints: Any  # foundation.clouds.Endpoints
-    tenant_id: str
-    writer_sp: str
+    seeded: Any  # bench.world.PartnerWorld
     token: SecretVersion  # the consented version, copied into each size's vault
 
 
@@ -69,8 +65,7 @@ def partner_world() -> Iterator[World]:
 
     with seeded_world("scale") as seeded:
         [token] = seeded.vault.secret_versions(NAME)
-        yield World(seeded.cloud, seeded.app, seeded.endpoints, seeded.tenant.id,
-                    seeded.writer_sp, token)
+        yield World(seeded, token)
 
 
 def new_vault(cloud: CloudDouble, name: str, tenant_id: str, writer_sp: str) -> Any:
@@ -87,7 +82,8 @@ def rotate_once(world: World, name: str, versions: int, latency: float) -> tuple
     from scripts.flows import rotate
     from scripts.types import VaultTarget
 
-    vault = new_vault(world.cloud, name, world.tenant_id, world.writer_sp)
+    seeded = world.seeded
+    vault = new_vault(seeded.cloud, name, seeded.tenant.id, seeded.writer_sp)
     token = world.token
     vault.set_secret(NAME, token.value, token.content_type, token.tags, token.expires)
     vault.add_history(NAME, versions - 1)
@@ -95,11 +91,11 @@ def rotate_once(world: World, name: str, versions: int, latency: float) -> tuple
     target = VaultTarget(vault_url=vault.uri, secret_name=NAME)
     ChallengeCache.clear()
     discovery.clear()
-    world.cloud.clear_requests()
+    seeded.cloud.clear_requests()
     start = time.perf_counter()
-    done = rotate.rotate(world.app, target, world.endpoints, keep=KEEP)
+    done = rotate.rotate(seeded.app, target, seeded.endpoints, keep=KEEP)
     seconds = time.perf_counter() - start
-    requests = sum(1 for r in world.cloud.requests if r.host_port == vault.host_port)
+    requests = sum(1 for r in seeded.cloud.requests if r.host_port == vault.host_port)
     left = [v for v in vault.secret_versions(NAME) if v.enabled]
     if len(left) != min(KEEP, versions + 1) or not left[-1].version == done.stored.version:
         raise SystemExit(f"{versions} versions: {len(left)} left enabled, not the newest {KEEP}")

@@ -72,14 +72,13 @@ def request_rows() -> list[str]:
     """One row per flow and per way of naming the CSP tenant (its domain, as the README's usage
     does, or its GUID): discovery must stay at once per tenant either way."""
     from bench.requests_count import count_requests
-    from bench.world import FORMS
+    from bench.world import FORMS, off_minimum
 
     rows = []
     for form in FORMS:
         for flow, (counted, minimum) in count_requests(form).items():
             ratio = sum(counted.values()) / sum(minimum.values())
-            off = {k: counted[k] - minimum[k] for k in sorted(set(counted) | set(minimum))
-                   if counted[k] != minimum[k]}
+            off = off_minimum(counted, minimum)
             verdict = "ok" if not off else f"MISS {off}"
             rows.append(f"| requests per {flow} ({form}) | {sum(counted.values())} | "
                         f"{sum(minimum.values())} (minimum) | {ratio:.2f} | = 1.00 | {verdict} |")

@@ -180,3 +180,17 @@ VERIFY_MINIMUM: Counter[str] = Counter({
     # defaults policy. One page each here.
     "Graph": 9,
 })
+
+
+#: What ``rotate`` must ask: the tenant's discovery, two tokens (the CPV app's redemption, the
+#: writer's for the vault), the vault's challenge, the GET of the stored token and the PUT of the
+#: new one, and the one Partner Center call that confirms the new token works.
+ROTATE_MINIMUM: Counter[str] = Counter({"openid configuration": 1, "token": 2,
+                                        "vault challenge": 1, "vault GET": 1,
+                                        "Partner Center": 1, "vault PUT": 1})
+
+
+def off_minimum(counted: Counter[str], minimum: Counter[str]) -> dict[str, int]:
+    """Beyond the minimum (+) or short of it (-), by kind of request; empty when exactly at it."""
+    return {kind: counted[kind] - minimum[kind] for kind in sorted(set(counted) | set(minimum))
+            if counted[kind] != minimum[kind]}

@@ -264,6 +264,11 @@ class CloudDouble:
     def requests(self) -> list[RequestRecord]:
         return self._log.snapshot()
 
+    def connections(self) -> dict[str, int]:
+        """Connections accepted per listener (``host:port``), handshake or not, since the last
+        ``clear_requests``: every listener writes to the one log."""
+        return self._log.connections()
+
     def clear_requests(self) -> None:
         self._log.clear()
 

@@ -20,9 +20,8 @@ def world(cloud: CloudDouble, tmp_path: Path) -> PartnerWorld:
 
 
 def connections(world: PartnerWorld) -> dict[str, int]:
-    """Connections accepted per listener (``host:port``) since the log was last cleared; the
-    vault's listener shares the double's one log."""
-    return world.vault.listener.log.connections()
+    """Connections accepted per listener (``host:port``) since the log was last cleared."""
+    return world.cloud.connections()
 
 
 def hosts(cloud: CloudDouble, world: PartnerWorld, *services: str) -> set[str]:
