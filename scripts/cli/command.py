@@ -7,7 +7,7 @@ version), against the 37 ms a 0.25 s lifecycle task may cost over its bare SDK c
 (issue 12, bench/README.md). So a command line that is one task and its own long flags
 (``settings --format json``, ``rotate --keep=3 --csp-domain contoso.onmicrosoft.com``) calls
 the task here; anything else (no task, help, ``--list``, a core flag, two tasks, an unknown
-flag, a value that is empty or starts with ``-``, a number that is not plain digits)
+or repeated flag, a value that is empty or starts with ``-``, a number that is not plain digits)
 goes to invoke's parser (``scripts.cli.program``), which runs it or explains what is wrong.
 tests/cli/test_plain_command_line.py checks that invoke parses every command line this module
 accepts into the same task and the same values.
@@ -72,15 +72,18 @@ def plain_call(argv: list[str],
     if command is None:
         return None
     flags = command.flags()
-    values: dict[str, object] = {name: default for name, _, default in flags.values()}
-    repeated: dict[str, list[str]] = {name: [] for name, kind, _ in flags.values()
-                                      if kind is list}
+    values: dict[str, Any] = {name: [] if kind is list else default
+                              for name, kind, default in flags.values()}
+    seen: set[str] = set()
     tokens = iter(argv[1:])
     for token in tokens:
         flag, equals, value = token.partition("=")
         if flag not in flags:
             return None
         name, kind, _ = flags[flag]
+        if flag in seen and kind is not list:
+            return None  # invoke refuses a value flag given twice; a switch twice is declined too
+        seen.add(flag)
         if kind is bool:
             if equals:
                 return None
@@ -95,7 +98,7 @@ def plain_call(argv: list[str],
                 return None
             values[name] = int(value)
         elif kind is list:
-            repeated[name].append(value)
+            values[name].append(value)
         else:
             values[name] = value
-    return command, {**values, **repeated}
+    return command, values
