@@ -32,6 +32,26 @@ def graph_token(endpoints: Endpoints) -> str:
         "AZURE_CLIENT_SECRET for an identity with AuditLog.Read.All / Application.Read.All")
 
 
+class TokenOnce:
+    """The runner's Graph token, asked for once for every Graph read of one run (verify: the
+    client app secret's expiry and each outlook check). A refusal is kept and raised again to
+    each reader, so no reader asks a second time."""
+
+    def __init__(self, endpoints: Endpoints) -> None:
+        self._endpoints = endpoints
+        self._fetched: str | SecureAppError | None = None
+
+    def __call__(self) -> str:
+        if self._fetched is None:
+            try:
+                self._fetched = graph_token(self._endpoints)
+            except SecureAppError as exc:
+                self._fetched = exc
+        if isinstance(self._fetched, SecureAppError):
+            raise self._fetched
+        return self._fetched
+
+
 def get_pages(endpoints: Endpoints, path: str, token: str) -> Iterator[dict[str, Any]]:
     """Every item of a Graph collection. The token goes only to the Graph endpoint we were
     configured with: a next link pointing anywhere else is refused, not followed."""

@@ -17,6 +17,7 @@ from clouddouble import CloudDouble
 from foundation import wellknown as wk
 from foundation.clouds import resolve_endpoints
 from foundation.network import discovery
+from scripts.adapters import graph
 from scripts.adapters.keyvault import StoredToken
 from scripts.flows.verify import Check, liveness, verify
 from scripts.flows.verify.outlook import Outlook
@@ -223,12 +224,13 @@ def test_a_version_with_15_tags_is_not_given_a_16th(inside: PartnerWorld) -> Non
 def outlook(world: PartnerWorld, stored: StoredToken, *, frequency: float) -> Outlook:
     """An outlook as verify hands it on when the redemption failed (no tokens: nothing is
     recorded), with the sign-in frequency the conditional-access check found."""
-    return Outlook(endpoints=resolve_endpoints(),
+    endpoints = resolve_endpoints()
+    return Outlook(endpoints=endpoints,
                    app=PartnerApp(world.domain, world.cpv.app_id, world.cpv_secret),
                    kv_client=KeyVaultReader(world.kv_app.app_id, world.kv_secret, world.domain),
                    target=VaultTarget(world.vault.uri, world.secret_name), stored=stored,
                    tokens=None, now=world.cloud.clock.now(), warn_days=30,
-                   sign_in_frequency_days=frequency)
+                   graph_token=graph.TokenOnce(endpoints), sign_in_frequency_days=frequency)
 
 
 def stored_with(now: dt.datetime, signed_in_days_ago: float) -> StoredToken:

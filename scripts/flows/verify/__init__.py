@@ -32,6 +32,7 @@ from typing import TYPE_CHECKING
 
 from foundation.clouds import Endpoints
 from foundation.errors import ConfigError
+from scripts.adapters import graph
 from scripts.flows.verify import conditional_access, consent_grant, liveness, partner_center_mfa
 from scripts.flows.verify.core import platform_view, secret_expiry
 from scripts.flows.verify.outlook import Outlook
@@ -48,7 +49,6 @@ __all__ = [
     "HealthReport",
     "Status",
     "check_skips",
-    "platform_view",
     "secret_expiry",
     "verify",
 ]
@@ -76,11 +76,12 @@ def verify(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
            app_secret_expires: dt.datetime | None = None, platform: PlatformUrl | None = None,
            skip: frozenset[str] = frozenset(), now: dt.datetime | None = None) -> HealthReport:
     """The platform's view (``core``), then each outlook check not skipped."""
-    view = platform_view(kv_client, app, target, endpoints, warn_days=warn_days,
+    graph_token = graph.TokenOnce(endpoints)
+    view = platform_view(kv_client, app, target, endpoints, graph_token, warn_days=warn_days,
                          app_secret_expires=app_secret_expires, platform=platform, now=now)
     outlook = Outlook(endpoints=endpoints, app=app, kv_client=kv_client, target=target,
                       stored=view.stored, tokens=view.tokens, now=view.now, warn_days=warn_days,
-                      graph_fetched=view.graph_token)
+                      graph_token=graph_token)
     for name in CHECK_NAMES:
         if name in skip:
             view.report.checks.append(Check(name, "skipped", f"skipped (--skip {name})"))

@@ -71,13 +71,10 @@ class View:
     #: token for Partner Center's own reports, the claims of who consented.
     tokens: PartnerTokens | None
     now: dt.datetime
-    #: The runner's Graph token as the client app secret's check fetched it (or its refusal);
-    #: None when that check did not need Graph. The outlook checks reuse it: one token request.
-    graph_token: str | SecureAppError | None = None
 
 
 def platform_view(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarget,
-                  endpoints: Endpoints, *, warn_days: int = 30,
+                  endpoints: Endpoints, graph_token: graph.TokenOnce, *, warn_days: int = 30,
                   app_secret_expires: dt.datetime | None = None,
                   platform: PlatformUrl | None = None,
                   now: dt.datetime | None = None) -> View:
@@ -95,8 +92,8 @@ def platform_view(kv_client: KeyVaultReader, app: PartnerApp, target: VaultTarge
     tokens = None
     if stored is not None and not _placeholder(report, stored, read_from):
         tokens = _token(report, stored, app, endpoints, partner_client, now, warn_days)
-    graph_token = _app_secret(report, app_secret_expires, now, warn_days, endpoints, kv_client)
-    return View(report=report, stored=stored, tokens=tokens, now=now, graph_token=graph_token)
+    _app_secret(report, app_secret_expires, now, warn_days, endpoints, graph_token, kv_client)
+    return View(report=report, stored=stored, tokens=tokens, now=now)
 
 
 def _read(report: HealthReport, client: SecretClient, target: VaultTarget,
@@ -245,35 +242,31 @@ def _partner_client(app: PartnerApp,
 
 
 def _app_secret(report: HealthReport, expires: dt.datetime | None, now: dt.datetime,
-                warn_days: int, endpoints: Endpoints,
-                kv_client: KeyVaultReader) -> str | SecureAppError | None:
+                warn_days: int, endpoints: Endpoints, graph_token: graph.TokenOnce,
+                kv_client: KeyVaultReader) -> None:
     """The Key Vault client app's secret: from the caller (stack output) or from Graph. An
     expiry Graph would not tell is ``unknown`` (Graph access is optional: it does not change
-    the exit code), with how to make it known. Returns the Graph token it fetched, or the
-    refusal, for the outlook checks; None when it needed none."""
+    the exit code), with how to make it known."""
     name = CLIENT_APP
-    token: str | None = None
     if expires is None:
         try:
-            token = graph.graph_token(endpoints)
             app = graph.get_one(endpoints, f"/v1.0/applications(appId='{kv_client.app_id}')",
-                                token)
+                                graph_token())
         except SecureAppError as exc:
             report.checks.append(Check(name, "unknown", f"expiry unknown ({exc.message})",
                                        exc.fix))
-            return token or exc  # the application refused, the token still serves
+            return
         expires = secret_expiry(app.get("passwordCredentials") or [], kv_client.app_secret)
     if expires is None:
         report.checks.append(Check(name, "unknown", "expiry unknown: Graph lists no secret "
                                    "with an end date for this app",
                                    "check that KV_CLIENT_APP_ID is the app the platform uses"))
-        return token
+        return
     report.app_secret_days_to_expiry = days(expires - now)
     report.checks.append(_expiry_check(
         name, report.app_secret_days_to_expiry, warn_days,
         "change clientSecretRotation in the stack config, 'pulumi up', then update the "
         "platform's Key Vault Client App Secret"))
-    return token
 
 
 def secret_expiry(credentials: list[dict[str, Any]], secret: str) -> dt.datetime | None:

@@ -37,37 +37,26 @@ class Outlook:
     tokens: PartnerTokens | None
     now: dt.datetime
     warn_days: int
+    #: The runner's Graph token, asked for once in the run (the platform's view asked first
+    #: when it read the client app's secret expiry); call it for the token.
+    graph_token: graph.TokenOnce
     #: The shortest Conditional Access sign-in frequency (days; hours as a fraction) covering the
     #: consenting admin or the CPV app: the ``conditional-access`` check, which runs before
     #: ``liveness``, sets it when it finds one; None when none was found or it did not run.
     sign_in_frequency_days: float | None = None
-    #: The runner's Graph token (or its refusal) once fetched: handed on by the platform's view
-    #: when its client app secret check fetched it (``core.View.graph_token``).
-    graph_fetched: str | SecureAppError | None = field(default=None, repr=False)
     _roles: dict[str, list[dict[str, Any]]] = field(default_factory=dict, repr=False)
-
-    def graph_token(self) -> str:
-        """The runner's app-only Graph token, fetched once for every check that reads Graph
-        (its permissions: README "Day 2"); a refusal is raised again to each."""
-        if self.graph_fetched is None:
-            try:
-                self.graph_fetched = graph.graph_token(self.endpoints)
-            except SecureAppError as exc:
-                self.graph_fetched = exc
-        if isinstance(self.graph_fetched, SecureAppError):
-            raise self.graph_fetched
-        return self.graph_fetched
 
     def role_assignments(self, principal_id: str) -> list[dict[str, Any]]:
         """The directory role assignments of ``principal_id`` (RoleManagement.Read.Directory),
         read once for the consent check (is the admin still a Global Administrator?) and the
         conditional-access check (does a policy reach the admin through a role?)."""
-        if principal_id not in self._roles:
-            self._roles[principal_id] = graph.read_collection(
+        key = principal_id.lower()  # a GUID: the claims' and the directory's case may differ
+        if key not in self._roles:
+            self._roles[key] = graph.read_collection(
                 self.endpoints, "/v1.0/roleManagement/directory/roleAssignments"
                 f"?$filter=principalId eq '{principal_id}'", self.graph_token(),
                 permission=ROLE_READ)
-        return self._roles[principal_id]
+        return self._roles[key]
 
 
 def could_not(name: str, exc: SecureAppError, *, skip_hint: bool = True) -> Check:
