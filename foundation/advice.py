@@ -30,6 +30,7 @@ from typing import Final
 
 from foundation.errors import ServiceError, SignInError
 from foundation.support_ids import entra_ids, with_ids
+from foundation.text import JWT
 
 #: Key of the one non-AADSTS entry: Partner Center refusing an App+User token without MFA.
 PARTNER_CENTER_MFA_REQUIRED: Final = "PARTNER_CENTER_MFA_REQUIRED"
@@ -37,9 +38,8 @@ PARTNER_CENTER_MFA_REQUIRED: Final = "PARTNER_CENTER_MFA_REQUIRED"
 # "AADSTS700082: The refresh token ..." - the code is 5 to 7 digits today; allow a little more.
 # Not preceded by a letter/digit so "XAADSTS1" or a GUID fragment never counts.
 _AADSTS = re.compile(r"(?<![A-Za-z0-9])AADSTS(\d{4,9})(?!\d)", re.IGNORECASE)
-# Things that must never reach a terminal even if a server echoed them: JWTs (access / id tokens)
-# and long opaque strings (refresh tokens, client secrets, authorization codes).
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
+# Things that must never reach a terminal even if a server echoed them: JWTs (access / id tokens,
+# ``foundation.text.JWT``) and long opaque strings (refresh tokens, client secrets, codes).
 _OPAQUE = re.compile(r"[A-Za-z0-9._~+/=-]{40,}")
 _MAX_DETAIL = 160
 
@@ -275,7 +275,7 @@ def advise(error: str | None, error_description: str | None = None,
 
 def scrub(text: str) -> str:
     """Remove anything token- or secret-shaped from server text before it can be shown."""
-    text = _JWT.sub("[redacted]", text)
+    text = JWT.sub("[redacted]", text)
     return _OPAQUE.sub("[redacted]", text)
 
 

@@ -222,8 +222,6 @@ def verify(c: Context | None, csp_domain: str | None = None, app_id: str | None 
     for line in report.problems():
         err(line)
     if alert is not None:
-        from scripts.flows.verify import alerts
-
         # After the report is out; whatever the post does, the exit code is the report's.
         said = alerts.notify(report, alert, domain=given.app.csp_domain,
                              secrets=(given.app.app_secret, reader.app_secret))

@@ -32,23 +32,19 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from foundation.errors import ConfigError, SecureAppError
-from foundation.text import printable
+from foundation.text import JWT, printable
 from scripts.adapters import notify as webhook
-from scripts.flows.verify.report import Check, HealthReport, Status
+from scripts.flows.verify.report import Check, HealthReport, Status, rank
 
 TOOL: Final = "csp-secure-app"
 FORMATS: Final = ("json", "teams", "slack")
 #: The statuses that post without ``--notify-always``: something is wrong, or down.
 ALERTING: Final[frozenset[Status]] = frozenset({"warning", "unavailable", "broken"})
-_ORDER: Final[dict[Status, int]] = {"broken": 0, "unavailable": 1, "warning": 2, "unknown": 3,
-                                    "skipped": 4, "ok": 5}
 #: Enough of a detail or fix to act on; Teams refuses a message over 28 KB (Learn, "Create
 #: Incoming Webhooks": message size limit), Slack a section text over 3,000 characters.
 _TEXT_MAX: Final = 600
 #: Checks shown one by one; the rest are counted (Slack takes at most 50 blocks a message).
 _LISTED_MAX: Final = 20
-#: A JWT (header.payload.signature, base64url): an access or id token.
-_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]{5,}\.[A-Za-z0-9_-]*")
 #: A long run without separators, as a refresh token's body is; ids (GUIDs, 32-hex versions),
 #: host names (their dots) and addresses (their slashes) stay well below or outside it.
 _OPAQUE = re.compile(r"[A-Za-z0-9_~+=-]{64,}")
@@ -212,7 +208,7 @@ def _slack(text: str) -> str:
 def _problems(report: HealthReport) -> list[Check]:
     """The checks that are not ok or skipped, worst first (report order among equals)."""
     return sorted((c for c in report.checks if c.status not in ("ok", "skipped")),
-                  key=lambda c: _ORDER[c.status])
+                  key=lambda c: -rank(c.status))
 
 
 def _clean(text: str) -> str:
@@ -232,7 +228,7 @@ def _scrub(value: Any, known: Sequence[str]) -> Any:
     if isinstance(value, str):
         for secret in known:
             value = value.replace(secret, "***")
-        return _OPAQUE.sub("***", _JWT.sub("***", value))
+        return _OPAQUE.sub("***", JWT.sub("***", value))
     if isinstance(value, dict):
         return {k: _scrub(v, known) for k, v in value.items()}
     if isinstance(value, list):

@@ -126,9 +126,10 @@ _EXEMPT = ("exclude the consenting admin from the sign-in-frequency policy, or P
            "from its target resources")
 
 
-def _span(days: float) -> str:
+def _span(frequency_days: float) -> str:
     """A sign-in frequency as Conditional Access states it: hours below a day."""
-    return f"{days * 24:g}-hour" if days < 1 else f"{days:g}-day"
+    return (f"{frequency_days * 24:g}-hour" if frequency_days < 1
+            else f"{frequency_days:g}-day")
 
 
 def _issued(stored: vault.StoredToken) -> tuple[dt.datetime | None, str]:

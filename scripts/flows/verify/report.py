@@ -17,6 +17,11 @@ _RANK: dict[Status, int] = {"ok": 0, "skipped": 0, "unknown": 1, "warning": 2, "
 _EXIT: dict[Status, int] = {"ok": EXIT_OK, "skipped": EXIT_OK, "unknown": EXIT_OK,
                             "warning": EXIT_HEALTH_WARNING, "unavailable": EXIT_SERVICE,
                             "broken": EXIT_HEALTH_BROKEN}
+def rank(status: Status) -> int:
+    """How bad a status is, 0 (ok, skipped) to 4 (broken): the overall status is the worst."""
+    return _RANK[status]
+
+
 def days(delta: dt.timedelta) -> float:
     """A span as the report states it: days, to a tenth."""
     return round(delta.total_seconds() / 86400, 1)
