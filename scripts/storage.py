@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Final
 
 from foundation.errors import ConfigError, SecureAppError, StorageError
+from foundation.moments import utc_moment
 from foundation.wellknown import ISSUED_AT_TAG, LAST_REDEEMED_AT_TAG, MFA_SIGN_IN_AT_TAG
 from scripts.adapters import keyvault as vault
 from scripts.types import PartnerApp, StorageOptions, VaultTarget
@@ -52,11 +53,7 @@ def tag_time(value: str | None) -> dt.datetime | None:
     text from outside: it is never echoed, only found unreadable)."""
     if not value or len(value) > 64:
         return None
-    try:
-        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo is not None else when.replace(tzinfo=dt.UTC)
+    return utc_moment(value)
 
 
 def signed_in_at(tags: Mapping[str, str]) -> dt.datetime | None:

@@ -103,7 +103,7 @@ def azure_transport() -> Any:
     is all a host sees."""
     from azure.core.pipeline.transport import RequestsTransport, RequestsTransportResponse
 
-    from foundation.network.http import azure_session, is_untrusted
+    from foundation.network.http import azure_session
     from foundation.network.timeouts import http_timeouts
 
     class DiscoveryTransport(RequestsTransport):  # type: ignore[misc]
@@ -115,6 +115,8 @@ def azure_transport() -> Any:
             try:
                 response = super().send(request, **kwargs)
             except Exception as exc:
+                from foundation.network.failures import is_untrusted  # failed: loaded only then
+
                 _untrusted_attempt.failed = is_untrusted(exc)
                 raise
             if request.method == "GET":

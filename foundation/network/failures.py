@@ -36,7 +36,11 @@ TLS_FIX: Final = (
 )
 #: The patterns below are compiled (and cached by ``re``) when a failure is read, not at import:
 #: most runs that load this module only add a service's ids to a refusal.
-_TLS: Final = r"(?i)CERTIFICATE_VERIFY_FAILED|certificate verify failed|SSLError"
+#: What OpenSSL says when a certificate (or its host name) failed verification: the failure that
+#: no retry heals (``foundation.network.http`` stops every client at it). Other TLS errors (a
+#: handshake cut by a proxy) are left to the retries, and still told as TLS (``_TLS``).
+UNTRUSTED: Final = r"(?i)CERTIFICATE_VERIFY_FAILED|certificate verify failed"
+_TLS: Final = UNTRUSTED + r"|SSLError"
 #: What urllib3 / requests / azure-core / MSAL say when nothing usable came back in time.
 _NETWORK: Final = (
     r"(?i)Connection refused|Failed to establish|timed out|Max retries exceeded"
@@ -179,6 +183,12 @@ def _non_oauth_reply(exc: BaseException) -> tuple[int, str | None, str] | None:
 
 def is_tls(exc: BaseException) -> bool:
     return re.search(_TLS, _text(exc)) is not None
+
+
+def is_untrusted(exc: BaseException) -> bool:
+    """Whether ``exc`` (from requests, or azure-core wrapping it) is a certificate that failed
+    verification: the one connection failure not worth waiting to retry."""
+    return any(re.search(UNTRUSTED, str(e)) for e in chain(exc))
 
 
 def is_network(exc: BaseException) -> bool:

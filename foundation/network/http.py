@@ -45,6 +45,8 @@ from foundation.network.discovery import DiscoverySession
 from foundation.network.timeouts import http_timeouts
 
 if TYPE_CHECKING:
+    from collections.abc import Mapping
+
     from requests.adapters import _HostParams, _PoolKwargs  # the stubs' names for these dicts
 
 RETRIES = 3
@@ -132,10 +134,6 @@ def session() -> requests.Session:
 #: most that ``rotate --keep``'s workers use at once (``scripts.adapters.keyvault``).
 POOLS: Final = 32
 CONNECTIONS_PER_HOST: Final = 10
-#: What OpenSSL says when a certificate (or its host name) failed verification: the failure that
-#: no retry heals. Other TLS errors (a handshake cut by a proxy) are left to the retries.
-#: A pattern, compiled (and cached by ``re``) only once a TLS error is read.
-_UNTRUSTED: Final = r"(?i)CERTIFICATE_VERIFY_FAILED|certificate verify failed"
 #: Guards the process-wide pieces below (re-entrant: building the azure-core session builds an
 #: adapter, which takes the pool).
 _lock = threading.RLock()
@@ -271,7 +269,9 @@ class PooledAdapter(HTTPAdapter):
             return super().send(request, stream=stream, timeout=timeout, verify=verify,
                                 cert=cert, proxies=proxies)
         except requests.exceptions.SSLError as exc:
-            if key and re.search(_UNTRUSTED, str(exc)):
+            from foundation.network.failures import UNTRUSTED  # a TLS error: loaded only then
+
+            if key and re.search(UNTRUSTED, str(exc)):
                 with _lock:
                     _untrusted.setdefault(key, str(exc))
             raise
@@ -280,14 +280,6 @@ class PooledAdapter(HTTPAdapter):
         """The pool is the process's: a client closing its session leaves it to the others."""
         for proxy in self.proxy_manager.values():
             proxy.clear()
-
-
-def is_untrusted(exc: BaseException) -> bool:
-    """Whether ``exc`` (from requests, or azure-core wrapping it) is a certificate that failed
-    verification: the one connection failure not worth waiting to retry."""
-    from foundation.network.failures import chain
-
-    return any(re.search(_UNTRUSTED, str(e)) for e in chain(exc))
 
 
 def _retry() -> Retry:
@@ -309,18 +301,20 @@ def _retry() -> Retry:
 
 
 def call_json(sess: requests.Session, url: str, *, token: str, service: str,
-              method: str = "GET", body: Any = None) -> tuple[requests.Response, Any]:
-    """One request with a bearer token (and ``body`` as JSON). Network failures become the one
-    ServiceError naming the service (never the token: ``foundation.network.failures``); the
-    caller interprets HTTP error statuses, which differ per service."""
+              method: str = "GET", body: Any = None, headers: Mapping[str, str] | None = None,
+              endpoint: str = "the endpoint") -> tuple[requests.Response, Any]:
+    """One request with a bearer token (and ``body`` as JSON, ``headers`` beside ours). Network
+    failures become the one ServiceError naming the service and ``endpoint``, the setting to
+    check (never the token: ``foundation.network.failures``); the caller interprets HTTP error
+    statuses, which differ per service."""
     try:
         resp = sess.request(method, url, json=body,
                             headers={"Authorization": f"Bearer {token}",
-                                     "Accept": "application/json"})
+                                     "Accept": "application/json", **(headers or {})})
     except requests.exceptions.RequestException as exc:
         from foundation.network.failures import connection_error  # failed: its line only
 
-        raise connection_error(exc, f"{service} at {_origin(url)}") from exc
+        raise connection_error(exc, f"{service} at {_origin(url)}", endpoint) from exc
     try:
         answer = resp.json() if resp.content else None
     except ValueError:

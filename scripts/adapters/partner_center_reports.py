@@ -17,6 +17,7 @@ from urllib.parse import urlsplit
 import requests
 
 from foundation.errors import ConfigError, SecureAppError, ServiceError, SignInError
+from foundation.moments import utc_moment
 from foundation.network import http
 from foundation.network.timeouts import LIMITS
 from scripts.adapters.partner_center import MFA_FIX, code_note, is_mfa_refusal
@@ -157,18 +158,8 @@ def _report(sess: requests.Session, url: str, token: str, path: str,
             headers: dict[str, str]) -> Any:
     """One report request; each refusal typed for what it means to the check (a report Partner
     Center does not offer this partner or cloud is not a broken setup)."""
-    try:
-        resp = sess.get(url, headers={"Authorization": f"Bearer {token}",
-                                      "Accept": "application/json", **headers})
-    except requests.exceptions.RequestException as exc:
-        from foundation.network.failures import connection_error  # failed: its line only
-
-        raise connection_error(exc, f"Partner Center at {_origin(url)}",
-                               "PARTNER_CENTER_ENDPOINT") from exc
-    try:
-        body = resp.json() if resp.content else None
-    except ValueError:
-        body = None
+    resp, body = http.call_json(sess, url, token=token, service="Partner Center",
+                                headers=headers, endpoint="PARTNER_CENTER_ENDPOINT")
     error = _report_refusal(resp, body, path)
     if error is not None:
         from foundation.network.failures import with_response_ids  # refused: its line only
@@ -199,11 +190,6 @@ def _report_refusal(resp: requests.Response, body: Any, path: str) -> SecureAppE
     return None
 
 
-def _origin(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}"
-
-
 def _count(value: Any) -> int:
     return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else 0
 
@@ -217,8 +203,4 @@ def _stamp(value: Any) -> dt.datetime | None:
     """Partner Center's times (``2020-04-21T22:09:53.051``, no offset: UTC) or dates."""
     if not isinstance(value, str) or not value.strip():
         return None
-    try:
-        when = dt.datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
-    except ValueError:
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=dt.UTC)
+    return utc_moment(value)
